@@ -1,0 +1,1 @@
+"""Accounts: sign-up, login, logout, the account page, password reset and the staff role."""

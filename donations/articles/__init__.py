@@ -1,0 +1,1 @@
+"""Public article pages, the Atom feed, and the article services behind them."""

@@ -1,0 +1,125 @@
+"""Article queries and writes; no request code here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from donations.articles.rendering import render_markdown
+from donations.extensions import db
+from donations.models import Article, utcnow
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class ArticleError(ValueError):
+    """Article data that cannot be saved; the message says which field and why."""
+
+
+@dataclass(frozen=True)
+class ArticleData:
+    """The fields of an article as an author provides them."""
+
+    slug: str
+    title: str
+    body_markdown: str
+    summary: str = ""
+    author: str = ""
+    published: bool = False
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing."""
+
+    items: list[Article]
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def has_prev(self) -> bool:
+        """True when there is a newer page."""
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        """True when there is an older page."""
+        return self.page < self.pages
+
+
+def _published():
+    return select(Article).where(Article.published.is_(True))
+
+
+def latest_published(page: int, per_page: int) -> Page:
+    """Return one page of published articles, newest first."""
+    total = db.session.scalar(
+        select(func.count()).select_from(Article).where(Article.published.is_(True))
+    )
+    pages = max(1, -(-(total or 0) // per_page))
+    page = min(max(1, page), pages)
+    items = db.session.scalars(
+        _published()
+        .order_by(Article.published_at.desc(), Article.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(items=list(items), page=page, pages=pages, total=total or 0)
+
+
+def get_published(slug: str) -> Article | None:
+    """Return the published article with this slug, or None."""
+    return db.session.scalar(_published().where(Article.slug == slug))
+
+
+def feed_articles(limit: int = 30) -> list[Article]:
+    """Return the newest published articles for the Atom feed."""
+    return list(
+        db.session.scalars(
+            _published().order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
+        )
+    )
+
+
+def validate(data: ArticleData) -> None:
+    """Raise ArticleError when the data cannot make a valid article."""
+    if not SLUG_RE.match(data.slug or "") or len(data.slug) > 120:
+        raise ArticleError(
+            "slug must be lowercase letters, digits and single hyphens (at most 120 characters)"
+        )
+    if not (data.title or "").strip():
+        raise ArticleError("title is required")
+    if len(data.title) > 300:
+        raise ArticleError("title must be at most 300 characters")
+    if len(data.summary or "") > 500:
+        raise ArticleError("summary must be at most 500 characters")
+    if data.published_at is not None and data.published_at.tzinfo is None:
+        raise ArticleError("date must include a time zone (for example 2026-11-20T09:30:00Z)")
+
+
+def save_article(data: ArticleData) -> tuple[Article, bool]:
+    """Create or update the article with this slug; return it and whether it is new."""
+    validate(data)
+    article = db.session.scalar(select(Article).where(Article.slug == data.slug))
+    created = article is None
+    if article is None:
+        article = Article(slug=data.slug)
+        db.session.add(article)
+    article.title = data.title.strip()
+    article.summary = (data.summary or "").strip()
+    article.author = (data.author or "").strip()
+    if article.body_markdown != data.body_markdown or not article.body_html:
+        article.body_markdown = data.body_markdown
+        article.body_html = render_markdown(data.body_markdown)
+    article.published = data.published
+    if data.published_at is not None:
+        article.published_at = data.published_at
+    elif data.published and article.published_at is None:
+        article.published_at = utcnow()
+    db.session.flush()
+    return article, created

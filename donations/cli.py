@@ -1,0 +1,58 @@
+"""flask commands: demo content and article import (see the README's command list)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from donations.articles.importer import import_articles, markdown_files
+from donations.extensions import db
+
+DEMO_DIR = Path(__file__).resolve().parent / "articles" / "demo"
+
+articles_cli = AppGroup("articles", help="Manage articles.")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Create or refresh the demo articles (safe to run again)."""
+    report = import_articles(markdown_files(DEMO_DIR))
+    if report.failed:
+        db.session.rollback()
+        raise click.ClickException(f"demo articles are broken: {report.failed}")
+    db.session.commit()
+    click.echo(
+        f"Demo content: {len(report.created)} articles created, {len(report.updated)} updated."
+    )
+
+
+@articles_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def import_command(path: Path) -> None:
+    """Import Markdown files with front matter; re-importing updates by slug."""
+    files = markdown_files(path)
+    if not files:
+        raise click.ClickException(f"no .md files found at {path}")
+    report = import_articles(files)
+    db.session.commit()
+    for slug in report.created:
+        click.echo(f"created  {slug}")
+    for slug in report.updated:
+        click.echo(f"updated  {slug}")
+    for name, reason in report.failed:
+        click.echo(f"FAILED   {name}: {reason}", err=True)
+    click.echo(
+        f"{len(report.created)} created, {len(report.updated)} updated, "
+        f"{len(report.failed)} failed."
+    )
+    if report.failed:
+        raise SystemExit(1)
+
+
+def register(app: Flask) -> None:
+    """Attach every command group to the app."""
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(articles_cli)

@@ -1,0 +1,194 @@
+"""Every setting, read from the environment and validated once at start-up."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from donations.money import CURRENCIES
+
+log = logging.getLogger(__name__)
+
+# The Stripe API version every request is pinned to; the emulator answers in this layout.
+STRIPE_API_VERSION = "2026-10-28.endive"
+
+ENVIRONMENTS = ("production", "development", "testing")
+
+# name -> default; None means "no default" and is checked by validate().
+DEFAULTS: dict[str, Any] = {
+    "APP_ENV": "production",
+    "SECRET_KEY": None,
+    "DATABASE_URL": None,
+    "STRIPE_SECRET_KEY": "",
+    "STRIPE_PUBLISHABLE_KEY": "",
+    "STRIPE_WEBHOOK_SECRET": "",
+    "STRIPE_ALLOW_LIVE": "0",
+    "STRIPE_EMULATOR_DB": "",
+    "MEMBERSHIP_GOAL": "20000",
+    "DONATION_CURRENCIES": "usd,eur,gbp",
+    "SITE_NAME": "The Meridian Ledger",
+    "SITE_URL": "http://127.0.0.1:5000",
+    "REDIS_URL": "",
+    "MAIL_SERVER": "",
+    "MAIL_PORT": "587",
+    "MAIL_USERNAME": "",
+    "MAIL_PASSWORD": "",
+    "MAIL_USE_TLS": "1",
+    "MAIL_FROM": "",
+    "ARTICLES_PER_PAGE": "10",
+}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the setting."""
+
+
+def _as_bool(value: Any) -> bool:
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _positive_int(name: str, value: Any) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    return number
+
+
+def _database_url(raw: str | None, instance_path: str) -> str:
+    if not raw:
+        return "sqlite:///" + os.path.join(instance_path, "donations.sqlite3")
+    try:
+        url = make_url(raw)
+        url.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise ConfigError(f"DATABASE_URL is not a usable SQLAlchemy URL ({exc})") from None
+    # Heroku-style "postgres://" would silently pick psycopg2, which we don't ship.
+    if url.drivername in {"postgres", "postgresql", "postgresql+psycopg2"}:
+        raise ConfigError(
+            "DATABASE_URL must use the psycopg 3 driver: postgresql+psycopg://user@host/db"
+        )
+    return raw
+
+
+def _secret_key(raw: str | None, env: str, instance_path: str) -> str:
+    if raw:
+        return raw
+    if env == "production":
+        raise ConfigError("SECRET_KEY is required in production (APP_ENV=production)")
+    # Development: keep one random key in the instance folder so restarts keep sessions.
+    path = Path(instance_path) / "secret_key"
+    if env == "development" and path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    if env == "development":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(key)
+        log.warning("SECRET_KEY is not set; using a random development key from %s", path)
+    return key
+
+
+def _stripe(settings: dict[str, Any]) -> None:
+    key = settings["STRIPE_SECRET_KEY"].strip()
+    settings["STRIPE_SECRET_KEY"] = key
+    settings["STRIPE_ALLOW_LIVE"] = _as_bool(settings["STRIPE_ALLOW_LIVE"])
+    if key.startswith(("sk_live_", "rk_live_")) and not settings["STRIPE_ALLOW_LIVE"]:
+        raise ConfigError("STRIPE_SECRET_KEY is a live key; set STRIPE_ALLOW_LIVE=1 to allow it")
+    if key and not key.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+        raise ConfigError("STRIPE_SECRET_KEY must start with sk_test_ (or sk_live_)")
+    settings["STRIPE_EMULATOR"] = not key
+    settings["STRIPE_TEST_MODE"] = not key.startswith(("sk_live_", "rk_live_"))
+    secret = settings["STRIPE_WEBHOOK_SECRET"].strip()
+    if key and not secret:
+        raise ConfigError("STRIPE_WEBHOOK_SECRET is required when STRIPE_SECRET_KEY is set")
+    if secret and not secret.startswith("whsec_"):
+        raise ConfigError("STRIPE_WEBHOOK_SECRET must start with whsec_")
+    if not secret:
+        # Derived, not random: the web workers and CLI processes must all agree on it.
+        digest = hmac.new(
+            settings["SECRET_KEY"].encode(), b"stripe-emulator-webhook", hashlib.sha256
+        ).hexdigest()
+        secret = "whsec_" + digest[:32]
+    settings["STRIPE_WEBHOOK_SECRET"] = secret
+
+
+def _currencies(raw: str) -> list[str]:
+    codes = [c.strip().lower() for c in str(raw).split(",") if c.strip()]
+    if not codes:
+        raise ConfigError("DONATION_CURRENCIES must list at least one currency, e.g. usd,eur")
+    unknown = [c for c in codes if c not in CURRENCIES]
+    if unknown:
+        raise ConfigError(
+            f"DONATION_CURRENCIES has unsupported currencies: {', '.join(unknown)} "
+            f"(supported: {', '.join(sorted(CURRENCIES))})"
+        )
+    return list(dict.fromkeys(codes))
+
+
+def _site_url(raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError(f"SITE_URL must be an http(s) URL, got {raw!r}")
+    return raw.strip().rstrip("/")
+
+
+def load_settings(
+    environ: Mapping[str, str], overrides: Mapping[str, Any] | None, instance_path: str
+) -> dict[str, Any]:
+    """Merge defaults, the environment and explicit overrides, then validate."""
+    raw: dict[str, Any] = {name: environ.get(name, default) for name, default in DEFAULTS.items()}
+    raw.update(overrides or {})
+    if raw.get("TESTING") and "APP_ENV" not in (overrides or {}):
+        raw["APP_ENV"] = "testing"
+    return validate(raw, instance_path)
+
+
+def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
+    """Check and normalise settings; raise ConfigError naming the first bad one."""
+    settings = dict(raw)
+    env = str(settings["APP_ENV"]).strip().lower()
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+    settings["APP_ENV"] = env
+    settings["SECRET_KEY"] = _secret_key(settings["SECRET_KEY"], env, instance_path)
+    settings["SQLALCHEMY_DATABASE_URI"] = _database_url(settings["DATABASE_URL"], instance_path)
+    settings["MEMBERSHIP_GOAL"] = _positive_int("MEMBERSHIP_GOAL", settings["MEMBERSHIP_GOAL"])
+    settings["ARTICLES_PER_PAGE"] = _positive_int(
+        "ARTICLES_PER_PAGE", settings["ARTICLES_PER_PAGE"]
+    )
+    settings["MAIL_PORT"] = _positive_int("MAIL_PORT", settings["MAIL_PORT"])
+    settings["MAIL_USE_TLS"] = _as_bool(settings["MAIL_USE_TLS"])
+    settings["DONATION_CURRENCIES"] = _currencies(settings["DONATION_CURRENCIES"])
+    settings["SITE_URL"] = _site_url(settings["SITE_URL"])
+    _stripe(settings)
+    settings["STRIPE_API_VERSION"] = STRIPE_API_VERSION
+    if not settings["MAIL_FROM"]:
+        settings["MAIL_FROM"] = (
+            f"{settings['SITE_NAME']} <no-reply@{urlsplit(settings['SITE_URL']).hostname}>"
+        )
+    secure = settings["SITE_URL"].startswith("https://")
+    settings.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=secure,
+        PREFERRED_URL_SCHEME="https" if secure else "http",
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        RATELIMIT_STORAGE_URI=settings["REDIS_URL"] or "memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+    )
+    return settings

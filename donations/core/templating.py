@@ -1,0 +1,31 @@
+"""Template filters and the few globals every page needs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+
+from donations.money import format_money
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat().replace("+00:00", "Z") if value else ""
+
+
+def _human_date(value: datetime | None) -> str:
+    return f"{value:%-d %B %Y}" if value else ""
+
+
+def register(app: Flask) -> None:
+    """Register filters and the site-wide template globals."""
+    app.add_template_filter(format_money, "money")
+    app.add_template_filter(_iso, "iso")
+    app.add_template_filter(_human_date, "human_date")
+    app.add_template_filter(lambda n: f"{n:,}", "thousands")
+    settings = app.config
+    app.add_template_global(settings["SITE_NAME"], "site_name")
+    app.add_template_global(settings["SITE_URL"], "site_url")
+    # The banner shows whenever no real money can move: the emulator, or a Stripe test key.
+    app.add_template_global(settings["STRIPE_TEST_MODE"], "stripe_test_mode")
+    app.add_template_global(settings["STRIPE_EMULATOR"], "stripe_emulator")

@@ -1,0 +1,1 @@
+"""Membership domain services: who is a member, progress toward the goal."""

@@ -1,0 +1,77 @@
+"""flask commands: seed-demo and articles import."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from donations.models import Article
+
+GOOD = """---
+title: "A good story"
+slug: a-good-story
+date: 2026-11-02T10:00:00Z
+author: Nadia Field
+summary: "Summary here."
+published: true
+---
+## Body heading
+
+Body text with a [link](https://example.org).
+"""
+
+
+def _count(db) -> int:
+    return db.session.scalar(select(func.count()).select_from(Article))
+
+
+def test_seed_demo_creates_articles_and_is_idempotent(runner, db):
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    count = _count(db)
+    assert count >= 6
+    published = db.session.scalars(select(Article).where(Article.published.is_(True))).all()
+    assert len(published) >= 6
+    assert all("<h2>" in a.body_html and "<blockquote>" in a.body_html for a in published)
+    assert all(len(a.body_markdown.split()) > 500 for a in published)
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0, second.output
+    assert f"0 articles created, {count} updated" in second.output
+    assert _count(db) == count
+
+
+def test_import_creates_then_updates_by_slug(runner, db, tmp_path):
+    path = tmp_path / "story.md"
+    path.write_text(GOOD)
+    result = runner.invoke(args=["articles", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "created  a-good-story" in result.output
+    path.write_text(GOOD.replace("A good story", "A better story"))
+    again = runner.invoke(args=["articles", "import", str(tmp_path)])
+    assert "updated  a-good-story" in again.output
+    db.session.expire_all()
+    article = db.session.scalar(select(Article).where(Article.slug == "a-good-story"))
+    assert article.title == "A better story"
+    assert _count(db) == 1
+    assert article.published_at.isoformat() == "2026-11-02T10:00:00+00:00"
+
+
+def test_import_reports_bad_files_by_name_and_imports_the_rest(runner, db, tmp_path):
+    (tmp_path / "good.md").write_text(GOOD)
+    (tmp_path / "no-front-matter.md").write_text("# Just a heading\n")
+    (tmp_path / "broken-yaml.md").write_text("---\ntitle: [unclosed\n---\nbody\n")
+    (tmp_path / "missing-keys.md").write_text("---\ntitle: x\nslug: x\n---\nbody\n")
+    (tmp_path / "bad-slug.md").write_text(GOOD.replace("a-good-story", "Bad Slug!"))
+    result = runner.invoke(args=["articles", "import", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "1 created, 0 updated, 4 failed." in result.output
+    assert "FAILED   no-front-matter.md: no front-matter block" in result.output
+    assert "FAILED   broken-yaml.md: front matter is not valid YAML" in result.output
+    assert "FAILED   missing-keys.md: front matter is missing: date, author" in result.output
+    assert "FAILED   bad-slug.md: slug must be" in result.output
+    assert _count(db) == 1
+
+
+def test_import_of_an_empty_folder_says_so(runner, db, tmp_path):
+    result = runner.invoke(args=["articles", "import", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "no .md files found" in result.output
