@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from donations.accounts.passwords import hash_password
 from donations.articles.services import ArticleData, save_article
 from donations.extensions import db
-from donations.models import Article
+from donations.models import Article, User
 
 _counter = itertools.count(1)
+
+# What make_user gives every account unless a test picks another password.
+DEFAULT_PASSWORD = "a perfectly fine passphrase"
 
 
 def make_article(**fields: Any) -> Article:
@@ -29,3 +34,34 @@ def make_article(**fields: Any) -> Article:
     article, _ = save_article(ArticleData(**data))
     db.session.commit()
     return article
+
+
+def make_user(
+    email: str | None = None,
+    password: str = DEFAULT_PASSWORD,
+    is_staff: bool = False,
+    **fields: Any,
+) -> User:
+    """Save a user with a real scrypt hash (no password rules: tests choose freely)."""
+    n = next(_counter)
+    user = User(
+        email=(email or f"reader{n}@example.org").strip().lower(),
+        password_hash=hash_password(password),
+        is_staff=is_staff,
+        **fields,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def login(client: Any, user: User | str, password: str = DEFAULT_PASSWORD) -> Any:
+    """Log a test client in through the real /login form (CSRF on or off); returns the response."""
+    email = user if isinstance(user, str) else user.email
+    data = {"email": email, "password": password}
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(True))
+    if token:
+        data["csrf_token"] = token.group(1)
+    response = client.post("/login", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response

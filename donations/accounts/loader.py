@@ -1,12 +1,27 @@
-"""How Flask-Login finds the user behind a session cookie."""
+"""How Flask-Login finds the user behind a session cookie, and its site-wide settings."""
 
 from __future__ import annotations
+
+import hmac
 
 from donations.extensions import db, login_manager
 from donations.models import User
 
+login_manager.login_view = "accounts.login"
+login_manager.login_message = "Please log in to see that page."
+login_manager.login_message_category = "info"
+# "basic" (not "strong"): readers on phones change IP often and should stay logged in.
+# Changing the password still ends every other session, through the id fingerprint below.
+login_manager.session_protection = "basic"
+
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    """Return the user for a session's id, or None when it no longer exists."""
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def load_user(session_id: str) -> User | None:
+    """Return the user for a session id "<id>:<fingerprint>", or None when it is stale."""
+    row_id, _, fingerprint = session_id.partition(":")
+    if not row_id.isdigit() or not fingerprint:
+        return None
+    user = db.session.get(User, int(row_id))
+    if user is None or user.password_hash is None:  # gone, or a supporter without a login
+        return None
+    return user if hmac.compare_digest(user.password_fingerprint(), fingerprint) else None

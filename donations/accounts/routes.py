@@ -1,0 +1,139 @@
+"""Sign-up, login, logout, the account page and password reset."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from donations.accounts import limits, services
+from donations.accounts.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
+from donations.accounts.redirects import safe_next
+from donations.extensions import db
+from donations.mail import send_after_response
+from donations.models import User
+
+bp = Blueprint("accounts", __name__)
+
+REMEMBER_FOR = timedelta(days=30)
+
+
+def _start_session(user: User, remember: bool = False) -> None:
+    # A fresh session at login: nothing from before (or from someone else) carries over.
+    session.clear()
+    login_user(user, remember=remember, duration=REMEMBER_FOR, fresh=True)
+
+
+def _next_or(endpoint: str) -> str:
+    return safe_next(request.values.get("next")) or url_for(endpoint)
+
+
+def _form_status(form) -> int:
+    return 400 if form.is_submitted() else 200
+
+
+@bp.after_request
+def _no_store(response):
+    # Account pages are personal: don't let the back button or a proxy show them later.
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limits.per_ip(limits.SIGNUP_PER_IP)
+@limits.per_email(limits.SIGNUP_PER_EMAIL)
+def signup():
+    """Create an account and log the person in."""
+    if current_user.is_authenticated:
+        return redirect(_next_or("accounts.account"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        outcome = services.sign_up(form.email.data, form.password.data, form.name.data)
+        if outcome.user is not None:
+            db.session.commit()
+            _start_session(outcome.user)
+            flash("Welcome! Your account is ready.", "success")
+            return redirect(_next_or("accounts.account"))
+        form.add_errors(outcome.errors)
+    next_url = safe_next(request.values.get("next"))
+    return render_template("accounts/signup.html", form=form, next=next_url), _form_status(form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limits.per_ip(limits.LOGIN_PER_IP)
+@limits.per_email(limits.LOGIN_PER_EMAIL)
+def login():
+    """Log in with email and password, then go to a safe local `next` or the account."""
+    if current_user.is_authenticated:
+        return redirect(_next_or("accounts.account"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        outcome = services.log_in(form.email.data, form.password.data)
+        if outcome.user is not None:
+            db.session.commit()
+            _start_session(outcome.user, remember=form.remember.data)
+            flash("You're logged in.", "success")
+            return redirect(_next_or("accounts.account"))
+        form.add_errors(outcome.errors)
+    next_url = safe_next(request.values.get("next"))
+    return render_template("accounts/login.html", form=form, next=next_url), _form_status(form)
+
+
+@bp.post("/logout")
+def logout():
+    """End the session (and forget a remember-me cookie)."""
+    session.clear()
+    logout_user()  # after clear(): it leaves the flag that deletes the remember-me cookie
+    flash("You're logged out.", "success")
+    return redirect(url_for("articles.home"))
+
+
+@bp.get("/account")
+@login_required
+def account():
+    """Who you are; later features add membership and donations through the overview."""
+    overview = services.account_overview(current_user)
+    return render_template("accounts/account.html", overview=overview)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limits.per_ip(limits.FORGOT_PER_IP)
+@limits.per_email(limits.FORGOT_PER_EMAIL)
+def forgot_password():
+    """Ask for a reset link; the answer is the same whether or not the account exists."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        outcome = services.request_password_reset(form.email.data)
+        if not outcome.errors:
+            db.session.commit()
+            flash(f"If an account exists for {form.email.data.strip()}, we've emailed it a link.")
+            return send_after_response(redirect(url_for(".forgot_sent")), outcome.mail)
+        form.add_errors(outcome.errors)
+    return render_template("accounts/forgot.html", form=form), _form_status(form)
+
+
+@bp.get("/password/forgot/sent")
+def forgot_sent():
+    """What to do next after asking for a reset link."""
+    return render_template("accounts/forgot_sent.html")
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limits.per_ip(limits.RESET_PER_IP)
+def reset_password(token: str):
+    """Choose a new password through an emailed link; logs the person in."""
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        outcome = services.reset_password(token, form.password.data)
+        if outcome.user is not None:
+            db.session.commit()
+            _start_session(outcome.user)
+            flash("Your password has been changed, and you're logged in.", "success")
+            return send_after_response(redirect(url_for(".account")), outcome.mail)
+        form.add_errors(outcome.errors)
+    elif not services.reset_token_is_valid(token):
+        form.add_errors({"token": [services.RESET_LINK_INVALID]})
+    if form.form_errors:
+        return render_template("accounts/reset_invalid.html"), 400
+    return render_template("accounts/reset.html", form=form, token=token), _form_status(form)

@@ -1,0 +1,62 @@
+"""Security headers on every response, and a readable page when a CSRF check fails."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import BadRequest
+
+CSP_DIRECTIVES = {
+    "default-src": "'self'",
+    "script-src": "'self' https://js.stripe.com",
+    "style-src": "'self'",
+    "img-src": "'self' data: https:",
+    "connect-src": "'self' https://api.stripe.com",
+    "frame-src": "https://js.stripe.com https://hooks.stripe.com",
+    # Chrome applies form-action to the redirect after POST /support/checkout.
+    "form-action": "'self' https://checkout.stripe.com https://billing.stripe.com",
+    "base-uri": "'self'",
+    "object-src": "'none'",
+    "frame-ancestors": "'none'",
+}
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), usb=()"
+HSTS = "max-age=31536000; includeSubDomains"
+EMBED_PREFIX = "/embed/"
+
+
+def content_security_policy(embeddable: bool = False) -> str:
+    """The CSP header value; embeddable pages may be framed by any site."""
+    directives = dict(CSP_DIRECTIVES)
+    if embeddable:
+        directives["frame-ancestors"] = "*"
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def register_security(app: Flask) -> None:
+    """Add the security headers to every response and the CSRF error page."""
+    https = app.config["SITE_URL"].startswith("https://")
+    page_csp = content_security_policy()
+    embed_csp = content_security_policy(embeddable=True)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        embeddable = request.path.startswith(EMBED_PREFIX)
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", embed_csp if embeddable else page_csp)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        if not embeddable:
+            headers.setdefault("X-Frame-Options", "DENY")
+        if https:
+            headers.setdefault("Strict-Transport-Security", HSTS)
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError):
+        # Usually an old tab or an expired session, so say how to recover.
+        friendly = BadRequest(
+            "This form has expired or didn't come from this site, so we didn't send it. "
+            "Go back, reload the page and try again."
+        )
+        return render_template("errors/error.html", error=friendly), 400

@@ -1,0 +1,1 @@
+"""Staff area: the dashboard and tools, all behind the staff role."""
