@@ -1,0 +1,1 @@
+"""Payments: the Stripe gateway, webhooks and the offline emulator."""

@@ -1,0 +1,180 @@
+"""`flask emulator ...`: test controls for the offline Stripe emulator."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from . import objects as o
+from .core import Emulator
+from .errors import EmulatorError
+from .flask_ext import get_emulator
+
+emulator_cli = AppGroup("emulator", help="Control the offline Stripe emulator (test mode only).")
+
+
+def _date(ts: int | None) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else "-"
+
+
+def _run(action: Callable[[Emulator], str]) -> None:
+    """Run a control, print its one-line result, then deliver the events it queued."""
+    try:
+        emu = get_emulator(current_app)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        click.echo(action(emu))
+    except EmulatorError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _deliver(emu)
+
+
+def _deliver(emu: Emulator) -> None:
+    # This process exits right away, so deliver now rather than in a background thread.
+    timeout = float(current_app.config.get("STRIPE_EMULATOR_CLI_TIMEOUT", 5.0))
+    delivered = emu.deliver_pending(timeout=timeout)
+    pending = [r for r in emu.deliveries() if r["status"] in ("pending", "delivering")]
+    line = f"Webhooks: {delivered} delivered"
+    if pending:
+        last = pending[-1]["last_error"] or "not yet attempted"
+        line += f", {len(pending)} still pending ({last}); the running app will retry them"
+    click.echo(line + ".")
+
+
+@emulator_cli.command("list")
+def list_command() -> None:
+    """List customers and subscriptions with status and period end."""
+    emu = get_emulator(current_app)
+    customers = emu.list_objects("customer")
+    click.echo(f"Customers ({len(customers)}):")
+    for cust in customers:
+        click.echo(f"  {cust['id']}  {cust['email'] or '-'}  {cust['name'] or ''}".rstrip())
+    subs = emu.list_objects("subscription")
+    click.echo(f"Subscriptions ({len(subs)}):")
+    for sub in subs:
+        item = sub["items"]["data"][0]
+        ending = " (cancels at period end)" if sub["cancel_at_period_end"] else ""
+        click.echo(
+            f"  {sub['id']}  {sub['customer']}  {sub['status']}  "
+            f"{o.describe_price(item['price'])}  period end {_date(item['current_period_end'])}"
+            f"{ending}"
+        )
+
+
+@emulator_cli.command("renew")
+@click.argument("sub_id")
+@click.option("--fail", is_flag=True, help="The renewal payment fails.")
+@click.option(
+    "--then",
+    "final_status",
+    type=click.Choice(["unpaid", "canceled"]),
+    default="unpaid",
+    show_default=True,
+    help="Status after a second consecutive failure.",
+)
+def renew_command(sub_id: str, fail: bool, final_status: Any) -> None:
+    """Renew a subscription now (paid, or failed with --fail)."""
+
+    def action(emu: Emulator) -> str:
+        sub = emu.renew(sub_id, fail=fail, final_status=final_status)
+        end = _date(sub["items"]["data"][0]["current_period_end"])
+        return f"Renewed {sub_id}: status {sub['status']}, period ends {end}."
+
+    _run(action)
+
+
+@emulator_cli.command("advance")
+@click.argument("sub_id")
+def advance_command(sub_id: str) -> None:
+    """Move a subscription past its period end (ends it if it cancels at period end)."""
+    _run(lambda emu: f"Advanced {sub_id}: status {emu.advance_past_period_end(sub_id)['status']}.")
+
+
+@emulator_cli.command("cancel")
+@click.argument("sub_id")
+@click.option("--now", is_flag=True, help="Cancel immediately instead of at period end.")
+def cancel_command(sub_id: str, now: bool) -> None:
+    """Cancel a subscription at period end (or now with --now)."""
+
+    def action(emu: Emulator) -> str:
+        sub = emu.cancel(sub_id, at_period_end=not now)
+        when = "now" if now else "at period end"
+        return f"Canceled {sub_id} {when}: status {sub['status']}."
+
+    _run(action)
+
+
+@emulator_cli.command("resume")
+@click.argument("sub_id")
+def resume_command(sub_id: str) -> None:
+    """Undo a cancellation at period end."""
+    _run(lambda emu: f"Resumed {sub_id}: status {emu.resume(sub_id)['status']}.")
+
+
+@emulator_cli.command("refund")
+@click.argument("charge_id")
+@click.option("--amount", type=click.IntRange(min=1), help="Minor units; default: all.")
+def refund_command(charge_id: str, amount: int | None) -> None:
+    """Refund a charge, fully or partly."""
+
+    def action(emu: Emulator) -> str:
+        ref = emu.refund(charge_id, amount)
+        return f"Refunded {ref['amount']} {ref['currency']} of {charge_id} ({ref['id']})."
+
+    _run(action)
+
+
+@emulator_cli.command("dispute")
+@click.argument("charge_id")
+@click.option("--close", "close_as", type=click.Choice(["won", "lost"]), default=None)
+def dispute_command(charge_id: str, close_as: Any) -> None:
+    """Open a dispute on a charge, optionally closing it as won or lost."""
+
+    def action(emu: Emulator) -> str:
+        dp = emu.dispute(charge_id, close_as)
+        return f"Dispute {dp['id']} on {charge_id}: {dp['status']}."
+
+    _run(action)
+
+
+@emulator_cli.command("resend")
+@click.argument("event_id")
+def resend_command(event_id: str) -> None:
+    """Deliver an event again."""
+    _run(lambda emu: f"Queued {emu.resend(event_id)['type']} {event_id} for delivery.")
+
+
+@emulator_cli.command("drop-deliveries")
+@click.argument("state", type=click.Choice(["on", "off"]))
+def drop_command(state: str) -> None:
+    """Record new events without delivering them (on), or deliver again (off)."""
+
+    def action(emu: Emulator) -> str:
+        emu.set_drop_deliveries(state == "on")
+        return f"Dropping deliveries: {state}."
+
+    _run(action)
+
+
+@emulator_cli.command("deliver")
+def deliver_command() -> None:
+    """Deliver pending webhook events now."""
+    _run(lambda emu: "Delivering pending events.")
+
+
+@emulator_cli.command("events")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+def events_command(limit: int) -> None:
+    """Show the latest events and their delivery status."""
+    emu = get_emulator(current_app)
+    status = {row["event_id"]: row for row in emu.deliveries()}
+    for event in emu.events()[-limit:]:
+        row = status.get(event["id"])
+        state = f"{row['status']} ({row['attempts']} attempts)" if row else "-"
+        click.echo(f"{_date(event['created'])}  {event['id']}  {event['type']}  {state}")

@@ -1,0 +1,207 @@
+"""The Emulator facade: state, the SDK seam, webhook delivery and the test controls."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from . import lifecycle, paying, refunds
+from .errors import EmulatorError, StripeError
+from .events import DROP_SETTING, Deliverer, Transport, emit
+from .http_client import EmulatorHTTPClient
+from .store import Store, Tx
+
+DEFAULT_API_VERSION = "2026-10-28.endive"
+
+
+class Emulator:
+    """An offline Stripe: answers the SDK, serves hosted pages, emits signed webhooks."""
+
+    def __init__(
+        self,
+        state_path: str | os.PathLike[str],
+        *,
+        site_url: str,
+        webhook_url: str,
+        webhook_secret: str | None,
+        api_version: str | None = DEFAULT_API_VERSION,
+        transport: Transport | None = None,
+        retry_base_seconds: float = 0.5,
+        retry_cap_seconds: float = 60.0,
+        max_attempts: int = 8,
+        background: bool = True,
+        delivery_timeout: float = 10.0,
+    ) -> None:
+        self.store = Store(state_path)
+        self.site_url = site_url.rstrip("/")
+        self.webhook_url = webhook_url
+        self.api_version = api_version or DEFAULT_API_VERSION
+        self.background = background
+        if not webhook_secret:
+            # No secret configured: keep one in the state file so every process agrees on it.
+            with self.store.transaction() as tx:
+                webhook_secret = tx.setting("webhook_secret") or "whsec_" + secrets.token_hex(24)
+                tx.set_setting("webhook_secret", webhook_secret)
+        self.webhook_secret: str = webhook_secret
+        self.deliverer = Deliverer(
+            self.store,
+            url=webhook_url,
+            secret=webhook_secret,
+            transport=transport,
+            retry_base_seconds=retry_base_seconds,
+            retry_cap_seconds=retry_cap_seconds,
+            max_attempts=max_attempts,
+            timeout=delivery_timeout,
+        )
+        self.http_client = EmulatorHTTPClient(self)
+
+    # --- plumbing used by the API and the controls -------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """A write transaction; when the outermost one commits, wake webhook delivery."""
+        outermost = not self.store.in_transaction()
+        with self.store.transaction() as tx:
+            yield tx
+        if outermost:
+            self._kick()
+
+    def emit(
+        self,
+        tx: Tx,
+        event_type: str,
+        obj: dict[str, Any],
+        previous_attributes: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Record an event about `obj` and queue it for delivery."""
+        return emit(
+            tx,
+            event_type,
+            obj,
+            api_version=self.api_version,
+            previous_attributes=previous_attributes,
+        )
+
+    def _kick(self) -> None:
+        if self.background:
+            self.deliverer.start()
+            self.deliverer.wake()
+
+    # --- reading state -----------------------------------------------------------------
+
+    def get(self, obj_id: str) -> dict[str, Any] | None:
+        """Return a stored object by id (with the emulator's private keys), or None."""
+        with self.store.transaction(write=False) as tx:
+            return tx.get(obj_id)
+
+    def list_objects(self, obj_type: str) -> list[dict[str, Any]]:
+        """Return all stored objects of a type (e.g. "subscription"), newest first."""
+        with self.store.transaction(write=False) as tx:
+            return tx.list(obj_type)
+
+    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        """Return recorded events in the order they were emitted (oldest first)."""
+        found = list(reversed(self.list_objects("event")))
+        return [e for e in found if event_type is None or e["type"] == event_type]
+
+    def deliveries(self, event_id: str | None = None) -> list[dict[str, Any]]:
+        """Return outbox rows: status, attempts, last_status, last_error per delivery."""
+        return self.store.outbox(event_id)
+
+    # --- test controls -----------------------------------------------------------------
+
+    def pay_checkout(
+        self,
+        session_id: str,
+        card_number: str,
+        email: str | None = None,
+        name: str | None = None,
+        *,
+        exp_month: int | str | None = None,
+        exp_year: int | str | None = None,
+        cvc: str | None = None,
+    ) -> str:
+        """Pay a Checkout Session with a test card; return the success URL or raise CardError."""
+        return paying.pay_checkout(
+            self,
+            session_id,
+            card_number,
+            email=email,
+            name=name,
+            exp_month=exp_month,
+            exp_year=exp_year,
+            cvc=cvc,
+        )
+
+    def renew(
+        self,
+        subscription_id: str,
+        fail: bool = False,
+        *,
+        final_status: Literal["unpaid", "canceled"] = "unpaid",
+    ) -> dict[str, Any]:
+        """Renew now: paid, or failed (past_due; a second failure makes it `final_status`)."""
+        return lifecycle.renew(self, subscription_id, fail=fail, final_status=final_status)
+
+    def advance_past_period_end(self, subscription_id: str) -> dict[str, Any]:
+        """End the current period: a cancelling subscription is deleted, others renew."""
+        return lifecycle.advance_past_period_end(self, subscription_id)
+
+    def cancel(self, subscription_id: str, at_period_end: bool) -> dict[str, Any]:
+        """Cancel a subscription now or at the end of its period."""
+        return lifecycle.cancel(self, subscription_id, at_period_end=at_period_end)
+
+    def resume(self, subscription_id: str) -> dict[str, Any]:
+        """Undo cancel_at_period_end."""
+        return lifecycle.resume(self, subscription_id)
+
+    def refund(self, charge_id: str, amount: int | None = None) -> dict[str, Any]:
+        """Refund a charge fully (amount None) or partly; emits `charge.refunded`."""
+        try:
+            with self.transaction() as tx:
+                return refunds.create_refund(self, tx, charge_id, amount)
+        except StripeError as exc:
+            raise EmulatorError(exc.message) from exc
+
+    def dispute(
+        self, charge_id: str, close_as: Literal["won", "lost"] | None = None
+    ) -> dict[str, Any]:
+        """Open a dispute on a charge, and optionally close it as won or lost."""
+        return refunds.dispute(self, charge_id, close_as)
+
+    def resend(self, event_id: str) -> dict[str, Any]:
+        """Queue an already emitted event for delivery once more (even if it was dropped)."""
+        with self.transaction() as tx:
+            event = tx.get(event_id, "event")
+            if event is None:
+                raise EmulatorError(f"No such event: {event_id}")
+            tx.enqueue(event_id)
+        return event
+
+    def set_drop_deliveries(self, drop: bool) -> None:
+        """When on, events are recorded but never delivered (a lost-webhook simulation)."""
+        with self.transaction() as tx:
+            tx.set_setting(DROP_SETTING, "1" if drop else "0")
+
+    @property
+    def drop_deliveries(self) -> bool:
+        """Whether deliveries are being dropped."""
+        with self.store.transaction(write=False) as tx:
+            return tx.setting(DROP_SETTING) == "1"
+
+    def deliver_pending(self, timeout: float = 10.0) -> int:
+        """Deliver queued events now, waiting out retries up to `timeout`; return count."""
+        return self.deliverer.deliver_pending(timeout)
+
+    def wait_for_deliveries(self, timeout: float = 10.0) -> bool:
+        """Deliver (or wait for) everything queued; return True if nothing is left pending."""
+        self.deliverer.deliver_pending(timeout)
+        return self.store.next_due() is None
+
+    def close(self) -> None:
+        """Stop the delivery thread and close the database connections."""
+        self.deliverer.stop()
+        self.store.close()

@@ -1,0 +1,52 @@
+"""Wiring into a Flask app: build the Emulator from config, add its pages and CLI."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from .core import DEFAULT_API_VERSION, Emulator
+
+EXTENSION_KEY = "stripe_emulator"
+
+
+def init_app(app: Flask) -> Emulator:
+    """Create the app's Emulator from config, register pages and `flask emulator` commands."""
+    from .cli import emulator_cli
+    from .pages import bp
+
+    config: Any = app.config
+    path = config.get("STRIPE_EMULATOR_DB") or os.path.join(
+        app.instance_path, "stripe-emulator.sqlite3"
+    )
+    site_url = str(config.get("SITE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    emulator = Emulator(
+        path,
+        site_url=site_url,
+        webhook_url=site_url + "/stripe/webhook",
+        webhook_secret=config.get("STRIPE_WEBHOOK_SECRET") or None,
+        api_version=config.get("STRIPE_API_VERSION") or DEFAULT_API_VERSION,
+        # Optional knobs, mainly for tests: deliver through a test client, synchronously.
+        transport=config.get("STRIPE_EMULATOR_TRANSPORT"),
+        background=bool(config.get("STRIPE_EMULATOR_BACKGROUND", True)),
+        retry_base_seconds=float(config.get("STRIPE_EMULATOR_RETRY_BASE", 0.5)),
+        max_attempts=int(config.get("STRIPE_EMULATOR_MAX_ATTEMPTS", 8)),
+    )
+    if not config.get("STRIPE_WEBHOOK_SECRET"):
+        # The webhook endpoint must verify with the secret the emulator signs with.
+        config["STRIPE_WEBHOOK_SECRET"] = emulator.webhook_secret
+    app.extensions[EXTENSION_KEY] = emulator
+    if "emulator" not in app.blueprints:
+        app.register_blueprint(bp)
+    app.cli.add_command(emulator_cli)
+    return emulator
+
+
+def get_emulator(app: Flask) -> Emulator:
+    """Return the app's Emulator; raise RuntimeError when emulator mode is off."""
+    emulator = app.extensions.get(EXTENSION_KEY)
+    if emulator is None:
+        raise RuntimeError("The Stripe emulator is not enabled for this app (see init_app).")
+    return emulator

@@ -1,0 +1,1 @@
+"""Tests of the offline Stripe emulator, driven through the real stripe SDK."""
