@@ -29,6 +29,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_settings(os.environ, config, app.instance_path))
     _configure_logging(app)
     register_extensions(app)
+    register_payments(app)
     register_blueprints(app)
     register_template_helpers(app)
     register_commands(app)
@@ -50,18 +51,44 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
-    limiter.init_app(app)
+    # The limiter is one shared object: an app that disabled it must not disable the next.
+    app.config.setdefault("RATELIMIT_ENABLED", True)
+    limiter.init_app(app)  # also gives this app fresh rate-limit storage
+
+
+def register_payments(app: Flask) -> None:
+    """Build the Stripe gateway; in emulator mode, start the emulator it talks to first."""
+    from donations.payments import gateway
+
+    if app.config["STRIPE_EMULATOR"]:
+        # Imported only here: production code never loads the emulator.
+        from donations.payments import emulator
+
+        emulator.init_app(app)
+    gateway.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     """Attach one blueprint per feature, and the error pages."""
+    from donations.accounts.routes import bp as accounts_bp
+    from donations.api.routes import bp as api_bp
     from donations.articles.routes import bp as articles_bp
     from donations.core.errors import register_error_handlers
     from donations.core.routes import bp as core_bp
+    from donations.payments.webhooks import bp as webhooks_bp
+    from donations.security import register_security
+    from donations.staff.routes import bp as staff_bp
+    from donations.support.routes import bp as support_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(articles_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(support_bp)
+    app.register_blueprint(webhooks_bp)
+    app.register_blueprint(api_bp)
     register_error_handlers(app)
+    register_security(app)
 
 
 def register_template_helpers(app: Flask) -> None:

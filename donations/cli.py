@@ -8,8 +8,10 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from donations.accounts.cli import create_staff
 from donations.articles.importer import import_articles, markdown_files
 from donations.extensions import db
+from donations.payments.cli import stripe_cli
 
 DEMO_DIR = Path(__file__).resolve().parent / "articles" / "demo"
 
@@ -56,3 +58,5 @@ def register(app: Flask) -> None:
     """Attach every command group to the app."""
     app.cli.add_command(seed_demo)
     app.cli.add_command(articles_cli)
+    app.cli.add_command(create_staff)
+    app.cli.add_command(stripe_cli)

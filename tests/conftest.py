@@ -45,11 +45,14 @@ def _postgres_schema() -> Iterator[None]:
 
 
 def _truncate_all(app: Flask) -> None:
+    # The member counter's one row is part of the schema (made with the table): reset it.
     with app.app_context():
-        tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
-        if tables:
-            _db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            _db.session.commit()
+        tables = ", ".join(
+            f'"{t.name}"' for t in _db.metadata.sorted_tables if t.name != "member_counter"
+        )
+        _db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        _db.session.execute(text("UPDATE member_counter SET members = 0"))
+        _db.session.commit()
 
 
 def base_config(tmp_path: Path) -> dict[str, Any]:
@@ -60,6 +63,9 @@ def base_config(tmp_path: Path) -> dict[str, Any]:
         "DATABASE_URL": TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}",
         "STRIPE_SECRET_KEY": "",
         "STRIPE_EMULATOR_DB": str(tmp_path / "stripe-emulator.sqlite3"),
+        # Tests deliver the emulator's webhooks themselves (emulator.deliver_pending()).
+        "STRIPE_EMULATOR_BACKGROUND": False,
+        "STRIPE_EMULATOR_RETRY_BASE": 0.01,
         "SITE_URL": "http://localhost",
         "WTF_CSRF_ENABLED": False,
         "REDIS_URL": "",
@@ -84,6 +90,9 @@ def make_app(
 
     yield factory
     for app in made:
+        emulator = app.extensions.get("stripe_emulator")
+        if emulator is not None:
+            emulator.close()
         with app.app_context():
             _db.session.remove()
             if ON_POSTGRES:

@@ -95,13 +95,24 @@ def test_development_without_secret_key_keeps_one_random_key(tmp_path, monkeypat
 
 def _start(env_overrides: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "MEMBERSHIP"))}
-    env.update({"INSTANCE_PATH": str(tmp_path), "APP_ENV": "production", "SECRET_KEY": "x" * 40,
-                "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"})  # fmt: skip
+    env.update(
+        {
+            "INSTANCE_PATH": str(tmp_path),
+            "APP_ENV": "production",
+            "SECRET_KEY": "x" * 40,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        }
+    )
     env.update(env_overrides)
     return subprocess.run(
-        [sys.executable, "-c", "import wsgi"], cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [sys.executable, "-c", "import wsgi"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -43,3 +43,17 @@ def test_upgrade_builds_every_table_and_matches_the_models(tmp_path, empty_datab
             diff = compare_metadata(context, db.metadata)
         db.engine.dispose()
     assert diff == [], f"models and migrations differ: {diff}"
+
+
+def test_downgrade_to_nothing_and_back_works(tmp_path, empty_database_url):
+    app = create_app({**base_config(tmp_path), "DATABASE_URL": empty_database_url})
+    with app.app_context():
+        upgrade()
+        downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade()
+        assert set(db.metadata.tables) <= set(inspect(db.engine).get_table_names())
+        with db.engine.connect() as conn:
+            counter = conn.execute(text("SELECT id, members FROM member_counter")).all()
+        db.engine.dispose()
+    assert counter == [(1, 0)]

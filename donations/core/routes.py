@@ -22,8 +22,11 @@ def healthz():
         db.session.rollback()
         database = "unavailable"
     status = 200 if database == "ok" else 503
-    body = {"status": "ok" if status == 200 else "degraded", "database": database,
-            "time": utcnow().isoformat()}  # fmt: skip
+    body = {
+        "status": "ok" if status == 200 else "degraded",
+        "database": database,
+        "time": utcnow().isoformat(),
+    }
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response, status

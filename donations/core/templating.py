@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import Flask
 
 from donations.money import format_money
+from donations.support.page import major
 
 
 def _iso(value: datetime | None) -> str:
@@ -20,6 +21,7 @@ def _human_date(value: datetime | None) -> str:
 def register(app: Flask) -> None:
     """Register filters and the site-wide template globals."""
     app.add_template_filter(format_money, "money")
+    app.add_template_filter(major, "major")
     app.add_template_filter(_iso, "iso")
     app.add_template_filter(_human_date, "human_date")
     app.add_template_filter(lambda n: f"{n:,}", "thousands")

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from sqlalchemy import distinct, func, select
 
-from donations.models import utcnow
+from donations.extensions import db
+from donations.models import MEMBER_STATUSES, MemberCounter, Membership, utcnow
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,24 @@ class Progress:
 
 
 def get_progress() -> Progress:
-    """Return the current progress toward MEMBERSHIP_GOAL."""
-    # Members are counted from Stripe-confirmed memberships once the webhook issue lands.
-    return Progress(members=0, goal=current_app.config["MEMBERSHIP_GOAL"], updated_at=utcnow())
+    """Return the current progress toward MEMBERSHIP_GOAL (one primary-key read)."""
+    # The counter is kept in step with every membership change (membership.transitions),
+    # so reading it costs the same at 100 members or 1,000,000.
+    counter = db.session.get(MemberCounter, 1)
+    return Progress(
+        members=counter.members if counter else 0,
+        goal=current_app.config["MEMBERSHIP_GOAL"],
+        updated_at=counter.updated_at if counter else utcnow(),
+    )
+
+
+def recount_members() -> int:
+    """Count members from scratch: people with at least one membership in a member status."""
+    return (
+        db.session.scalar(
+            select(func.count(distinct(Membership.user_id))).where(
+                Membership.status.in_(MEMBER_STATUSES)
+            )
+        )
+        or 0
+    )

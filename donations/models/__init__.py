@@ -2,6 +2,41 @@
 
 from donations.models.articles import Article
 from donations.models.base import Base, UTCDateTime, utcnow
+from donations.models.events import EVENT_STATUSES, StripeEvent
+from donations.models.memberships import (
+    INTERVALS,
+    MEMBER_STATUSES,
+    SUBSCRIPTION_STATUSES,
+    TERMINAL_STATUSES,
+    MemberChange,
+    MemberCounter,
+    Membership,
+)
+from donations.models.payments import (
+    CheckoutAttempt,
+    Donation,
+    FailedPayment,
+    PaymentAdjustment,
+)
 from donations.models.users import User
 
-__all__ = ["Article", "Base", "UTCDateTime", "User", "utcnow"]
+__all__ = [
+    "EVENT_STATUSES",
+    "INTERVALS",
+    "MEMBER_STATUSES",
+    "SUBSCRIPTION_STATUSES",
+    "TERMINAL_STATUSES",
+    "Article",
+    "Base",
+    "CheckoutAttempt",
+    "Donation",
+    "FailedPayment",
+    "MemberChange",
+    "MemberCounter",
+    "Membership",
+    "PaymentAdjustment",
+    "StripeEvent",
+    "UTCDateTime",
+    "User",
+    "utcnow",
+]

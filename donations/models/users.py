@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -12,22 +13,52 @@ from donations.models.base import Base, utcnow
 
 
 class User(UserMixin, Base):
-    """A person with a login. Email is stored normalised (lowercase, trimmed)."""
+    """A supporter: a person with a login, or a Stripe customer we have seen (no login).
+
+    Our user id is the supporter's key; the Stripe customer id is a unique secondary key.
+    A Stripe-only supporter has no email login and no password: the email Stripe gave us
+    is kept apart in billing_email, so it can never claim or block an account's email.
+    """
 
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("length(email) > 2", name="email_not_empty"),
+        CheckConstraint(
+            "(email IS NULL) = (password_hash IS NULL)", name="login_has_email_and_password"
+        ),
+        CheckConstraint(
+            "email IS NOT NULL OR stripe_customer_id IS NOT NULL", name="known_somehow"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
-    password_hash: Mapped[str] = mapped_column(String(300))
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    billing_email: Mapped[str | None] = mapped_column(String(320))
     is_staff: Mapped[bool] = mapped_column(default=False)
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
+    def password_fingerprint(self) -> str:
+        """A short digest of the password hash; it changes whenever the password does."""
+        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:20]
+
+    def get_id(self) -> str:
+        """Flask-Login's session id: row id and fingerprint, so a new password ends sessions."""
+        return f"{self.id}:{self.password_fingerprint()}"
+
+    @property
+    def has_login(self) -> bool:
+        """False for a supporter we only know from Stripe."""
+        return self.password_hash is not None
+
+    @property
+    def contact_email(self) -> str | None:
+        """The address to show staff: the login email, else the one Stripe gave us."""
+        return self.email or self.billing_email
+
     def __repr__(self) -> str:
-        return f"<User {self.id} {self.email!r}{' staff' if self.is_staff else ''}>"
+        return f"<User {self.id} {self.contact_email!r}{' staff' if self.is_staff else ''}>"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 03:08:42.610183
+Create Date: 2026-11-28
 
 """
 

@@ -1,0 +1,1 @@
+"""Public progress API and the embeddable widget."""

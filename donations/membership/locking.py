@@ -1,0 +1,50 @@
+"""Race-safe building blocks: insert-if-absent and row locks, for PostgreSQL and SQLite.
+
+Stripe may deliver the same or related events at the same moment to different processes,
+so "find or create" must lean on unique constraints and row locks, never on in-process locks.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from donations.extensions import db
+
+T = TypeVar("T")
+
+
+def insert_if_absent(model: type[T], key: str, values: dict[str, Any]) -> None:
+    """INSERT … ON CONFLICT (key) DO NOTHING: the first writer wins, the others wait and skip."""
+    dialect = db.session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    table = model.__table__  # type: ignore[attr-defined]
+    defaults = {
+        column.name: column.default.arg(None) if column.default.is_callable else column.default.arg
+        for column in table.columns
+        if column.default is not None and column.name not in values and not column.primary_key
+    }
+    statement = module.insert(table).values(**defaults, **values)
+    db.session.execute(statement.on_conflict_do_nothing(index_elements=[key]))
+
+
+def locked(model: type[T], column: Any, value: Any) -> T | None:
+    """Fetch one row by a unique column and lock it until the transaction ends."""
+    return db.session.scalar(
+        select(model)
+        .where(column == value)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def get_or_create_locked(model: type[T], column: Any, value: Any, values: dict[str, Any]) -> T:
+    """Return the row with this unique value, creating it first if needed; locked either way."""
+    row = locked(model, column, value)
+    if row is None:
+        insert_if_absent(model, column.key, {column.key: value, **values})
+        row = locked(model, column, value)
+    assert row is not None
+    return row

@@ -1,0 +1,283 @@
+"""Applying Stripe facts to our records: memberships, donations, checkout attempts.
+
+Every function here gives the same records whatever order the facts arrive in, and has
+one effect however often a fact repeats: upserts on Stripe ids, merges that commute
+(max of refund totals, min of payment times), and the one transition function for status.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from donations.extensions import db
+from donations.membership.locking import get_or_create_locked, locked
+from donations.membership.supporters import supporter_for
+from donations.membership.transitions import MembershipState, apply_state, lock_person
+from donations.models import (
+    CheckoutAttempt,
+    Donation,
+    FailedPayment,
+    Membership,
+    PaymentAdjustment,
+)
+from donations.payments.facts import (
+    ChargeFact,
+    CheckoutFact,
+    DisputeFact,
+    InvoiceFact,
+    InvoicePaymentFact,
+    SubscriptionFact,
+)
+
+log = logging.getLogger(__name__)
+
+CLOSED_DISPUTES = frozenset({"won", "lost", "warning_closed"})
+
+
+def _int(value: str | None) -> int:
+    return int(value) if value and value.isdigit() else 0
+
+
+def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | None:
+    """Create or update the membership a subscription fact describes."""
+    if fact.interval not in ("month", "year"):
+        log.info("subscription %s has interval %s; not a membership", fact.id, fact.interval)
+        return None
+    supporter = supporter_for(user_hint=fact.metadata.get("user_id"), customer_id=fact.customer_id)
+    if supporter is None:
+        raise ValueError(f"subscription {fact.id} names no customer")
+    lock_person(supporter.id)
+    membership = get_or_create_locked(
+        Membership,
+        Membership.stripe_subscription_id,
+        fact.id,
+        # A placeholder that is not a member; apply_state moves it and the count together.
+        {
+            "user_id": supporter.id,
+            "status": "incomplete",
+            "interval": fact.interval,
+            "amount": fact.amount,
+            "currency": fact.currency,
+        },
+    )
+    state = MembershipState(
+        status=fact.status,
+        interval=fact.interval,
+        amount=fact.amount,
+        currency=fact.currency,
+        cancel_at_period_end=fact.cancel_at_period_end,
+        current_period_end=fact.current_period_end,
+        started_at=fact.started_at,
+        ended_at=fact.ended_at,
+        source_article=fact.metadata.get("article"),
+    )
+    apply_state(membership, state, at)
+    return membership
+
+
+def _gift(payment_intent_id: str, values: dict) -> Donation:
+    return get_or_create_locked(
+        Donation, Donation.stripe_payment_intent_id, payment_intent_id, {"kind": "gift", **values}
+    )
+
+
+def _invoice_donation(invoice_id: str, values: dict) -> Donation:
+    # Until invoice.paid says otherwise, a membership payment is taken as a renewal.
+    return get_or_create_locked(
+        Donation, Donation.stripe_invoice_id, invoice_id, {"kind": "membership_renewal", **values}
+    )
+
+
+def _merge_payment(
+    donation: Donation,
+    *,
+    paid_at: datetime | None,
+    email: str | None,
+    customer_id: str | None,
+    user_id: int | None,
+) -> None:
+    # min() and "first non-empty" commute, so the order of events doesn't matter.
+    if paid_at and paid_at < donation.paid_at:
+        donation.paid_at = paid_at
+    donation.email = donation.email or email
+    donation.stripe_customer_id = donation.stripe_customer_id or customer_id
+    donation.user_id = donation.user_id or user_id
+
+
+def apply_invoice_paid(fact: InvoiceFact, at: datetime) -> Donation | None:
+    """Record a membership payment (first or renewal) from a paid invoice."""
+    if fact.amount_paid <= 0:
+        log.info("invoice %s paid nothing; no donation", fact.id)
+        return None
+    supporter = supporter_for(user_hint=fact.metadata.get("user_id"), customer_id=fact.customer_id)
+    paid_at = fact.paid_at or at
+    donation = _invoice_donation(
+        fact.id, {"amount": fact.amount_paid, "currency": fact.currency, "paid_at": paid_at}
+    )
+    # The invoice is the authority on what a membership payment was.
+    donation.kind = (
+        "membership_first"
+        if fact.billing_reason == "subscription_create"
+        else ("membership_renewal")
+    )
+    donation.amount = fact.amount_paid
+    donation.currency = fact.currency
+    donation.stripe_subscription_id = fact.subscription_id
+    donation.stripe_payment_intent_id = donation.stripe_payment_intent_id or fact.payment_intent_id
+    donation.fee_amount = min(_int(fact.metadata.get("fee_amount")), fact.amount_paid)
+    donation.source_article = fact.metadata.get("article")
+    _merge_payment(
+        donation,
+        paid_at=paid_at,
+        email=fact.email,
+        customer_id=fact.customer_id,
+        user_id=supporter.id if supporter else None,
+    )
+    db.session.flush()
+    return donation
+
+
+def apply_invoice_payment(fact: InvoicePaymentFact, at: datetime) -> Donation | None:
+    """Link a membership payment to its payment intent (so refunds find it)."""
+    if fact.status != "paid" or not fact.invoice_id or fact.amount_paid <= 0:
+        return None
+    donation = _invoice_donation(
+        fact.invoice_id,
+        {"amount": fact.amount_paid, "currency": fact.currency, "paid_at": fact.paid_at or at},
+    )
+    donation.stripe_payment_intent_id = donation.stripe_payment_intent_id or fact.payment_intent_id
+    _merge_payment(donation, paid_at=fact.paid_at, email=None, customer_id=None, user_id=None)
+    db.session.flush()
+    return donation
+
+
+def apply_invoice_failed(fact: InvoiceFact, at: datetime) -> FailedPayment:
+    """Note a failed membership payment, so staff can see who is about to lapse."""
+    row = get_or_create_locked(
+        FailedPayment,
+        FailedPayment.stripe_invoice_id,
+        fact.id,
+        {
+            "amount": fact.amount_due,
+            "currency": fact.currency,
+            "failed_at": at,
+            "stripe_subscription_id": fact.subscription_id,
+            "stripe_customer_id": fact.customer_id,
+        },
+    )
+    row.failed_at = max(row.failed_at, at)
+    row.attempt_count = max(row.attempt_count, fact.attempt_count)
+    db.session.flush()
+    return row
+
+
+def apply_checkout(fact: CheckoutFact, at: datetime) -> CheckoutAttempt | None:
+    """Mark our Checkout attempt done and record a one-time gift when it is paid."""
+    supporter = supporter_for(
+        user_hint=fact.client_reference_id or fact.metadata.get("user_id"),
+        customer_id=fact.customer_id,
+        email=fact.email,
+    )
+    interval = fact.metadata.get("interval") or ("once" if fact.mode == "payment" else "month")
+    paid = fact.payment_status in ("paid", "no_payment_required")
+    attempt = get_or_create_locked(
+        CheckoutAttempt,
+        CheckoutAttempt.stripe_session_id,
+        fact.id,
+        {
+            "interval": interval,
+            "amount": max(fact.amount_total, 1),
+            "currency": fact.currency,
+            "fee_amount": min(_int(fact.metadata.get("fee_amount")), max(fact.amount_total - 1, 0)),
+            "source_article": fact.metadata.get("article"),
+            "user_id": supporter.id if supporter else None,
+        },
+    )
+    if paid and attempt.status != "complete":
+        attempt.status = "complete"
+        attempt.completed_at = at
+    elif not paid and fact.status == "expired" and attempt.status == "open":
+        attempt.status = "expired"
+    if fact.mode == "payment" and paid and fact.payment_intent_id:
+        donation = _gift(
+            fact.payment_intent_id,
+            {"amount": fact.amount_total, "currency": fact.currency, "paid_at": fact.created or at},
+        )
+        donation.stripe_checkout_session_id = fact.id
+        donation.fee_amount = min(_int(fact.metadata.get("fee_amount")), donation.amount)
+        donation.source_article = fact.metadata.get("article")
+        _merge_payment(
+            donation,
+            paid_at=fact.created,
+            email=fact.email,
+            customer_id=fact.customer_id,
+            user_id=supporter.id if supporter else None,
+        )
+    db.session.flush()
+    return attempt
+
+
+def apply_checkout_failed(fact: CheckoutFact, at: datetime) -> None:
+    """A delayed payment method (e.g. a bank debit) failed after Checkout completed."""
+    attempt = locked(CheckoutAttempt, CheckoutAttempt.stripe_session_id, fact.id)
+    if attempt is not None and attempt.status != "complete":
+        attempt.status = "failed"
+        db.session.flush()
+
+
+def _adjustment(payment_intent_id: str) -> PaymentAdjustment:
+    return get_or_create_locked(
+        PaymentAdjustment, PaymentAdjustment.stripe_payment_intent_id, payment_intent_id, {}
+    )
+
+
+def apply_charge(fact: ChargeFact, at: datetime) -> Donation | None:
+    """Record a one-time gift's charge; record refunds of any payment (totals only grow)."""
+    if not fact.payment_intent_id or fact.status == "failed":
+        return None
+    if fact.amount_refunded > 0:
+        adjustment = _adjustment(fact.payment_intent_id)
+        adjustment.stripe_charge_id = fact.id
+        adjustment.amount_refunded = max(adjustment.amount_refunded, fact.amount_refunded)
+    if fact.metadata.get("interval") != "once":
+        db.session.flush()
+        return None  # a membership charge: its invoice records the payment
+    supporter = supporter_for(user_hint=fact.metadata.get("user_id"), customer_id=fact.customer_id)
+    donation = _gift(
+        fact.payment_intent_id,
+        {"amount": fact.amount, "currency": fact.currency, "paid_at": fact.created or at},
+    )
+    donation.fee_amount = min(_int(fact.metadata.get("fee_amount")), donation.amount)
+    donation.source_article = fact.metadata.get("article")
+    _merge_payment(
+        donation,
+        paid_at=fact.created,
+        email=fact.email,
+        customer_id=fact.customer_id,
+        user_id=supporter.id if supporter else None,
+    )
+    db.session.flush()
+    return donation
+
+
+def apply_dispute(fact: DisputeFact, at: datetime) -> PaymentAdjustment | None:
+    """Mark a payment disputed; a closed dispute's outcome is final."""
+    if not fact.payment_intent_id:
+        log.warning("dispute %s names no payment intent; cannot match it", fact.id)
+        return None
+    adjustment = _adjustment(fact.payment_intent_id)
+    adjustment.disputed = True
+    adjustment.stripe_charge_id = adjustment.stripe_charge_id or fact.charge_id
+    closed_now = adjustment.dispute_status in CLOSED_DISPUTES
+    closed_fact = fact.status in CLOSED_DISPUTES
+    # A closed dispute's outcome sticks; otherwise the newer fact wins.
+    if closed_fact != closed_now:
+        newer = closed_fact
+    else:
+        newer = adjustment.dispute_fact_at is None or at >= adjustment.dispute_fact_at
+    if newer:
+        adjustment.dispute_status = fact.status
+        adjustment.dispute_fact_at = at
+    db.session.flush()
+    return adjustment

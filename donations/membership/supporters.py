@@ -1,0 +1,60 @@
+"""Finding the supporter behind a Stripe fact: by our user id first, then by customer id.
+
+Never by email alone: an email typed into Checkout proves nothing about who owns an account.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from donations.extensions import db
+from donations.membership.locking import get_or_create_locked
+from donations.models import User
+
+log = logging.getLogger(__name__)
+
+
+def _user_by_hint(hint: str | None) -> User | None:
+    if hint and hint.isdigit():
+        return db.session.get(User, int(hint))
+    return None
+
+
+def link_customer(user: User, customer_id: str | None) -> None:
+    """Remember the user's Stripe customer, unless they already have another one."""
+    if not customer_id or user.stripe_customer_id == customer_id:
+        return
+    if user.stripe_customer_id:
+        log.warning(
+            "user %s has customer %s; not relinking to %s",
+            user.id,
+            user.stripe_customer_id,
+            customer_id,
+        )
+        return
+    owner = db.session.scalar(select(User).where(User.stripe_customer_id == customer_id))
+    if owner is not None and owner.id != user.id:
+        log.warning("customer %s belongs to user %s, not %s", customer_id, owner.id, user.id)
+        return
+    user.stripe_customer_id = customer_id
+    db.session.flush()
+
+
+def supporter_for(
+    *, user_hint: str | None, customer_id: str | None, email: str | None = None
+) -> User | None:
+    """The person a fact is about; a Stripe-only supporter is created for an unknown customer."""
+    user = _user_by_hint(user_hint)
+    if user is not None:
+        link_customer(user, customer_id)
+        return user
+    if not customer_id:
+        return None
+    supporter = get_or_create_locked(
+        User, User.stripe_customer_id, customer_id, {"billing_email": email}
+    )
+    if email and not supporter.billing_email:
+        supporter.billing_email = email
+    return supporter

@@ -1,0 +1,125 @@
+"""The one place a membership changes state, and the member count moves with it.
+
+Stripe's statuses map to ours one to one (design notes §2); what this module adds is the
+rule for facts that arrive late or twice: the newest fact wins, terminal states stick, and
+whenever a person starts or stops being a member, the live counter and the dated history
+change in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import exists, select, update
+
+from donations.extensions import db
+from donations.models import (
+    MEMBER_STATUSES,
+    TERMINAL_STATUSES,
+    MemberChange,
+    MemberCounter,
+    Membership,
+    User,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+# Where a status sits in a subscription's life; breaks ties between facts of the same second.
+STATUS_RANK = {
+    "incomplete": 0,
+    "trialing": 1,
+    "active": 2,
+    "past_due": 3,
+    "paused": 3,
+    "unpaid": 4,
+    "incomplete_expired": 5,
+    "canceled": 5,
+}
+
+
+@dataclass(frozen=True)
+class MembershipState:
+    """Everything a subscription fact says about a membership."""
+
+    status: str
+    interval: str
+    amount: int
+    currency: str
+    cancel_at_period_end: bool
+    current_period_end: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    source_article: str | None = None
+
+
+def is_member(user_id: int) -> bool:
+    """True when the person has at least one membership in a member status."""
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    Membership.user_id == user_id, Membership.status.in_(MEMBER_STATUSES)
+                )
+            )
+        )
+    )
+
+
+def lock_person(user_id: int) -> None:
+    """Serialise changes to one person's memberships (two subscriptions may change at once)."""
+    db.session.scalar(select(User.id).where(User.id == user_id).with_for_update())
+
+
+def _is_newer(membership: Membership, state: MembershipState, at: datetime) -> bool:
+    if membership.fact_at is None:
+        return True
+    if at != membership.fact_at:
+        return at > membership.fact_at
+    return STATUS_RANK[state.status] >= STATUS_RANK[membership.status]
+
+
+def apply_state(membership: Membership, state: MembershipState, at: datetime) -> bool:
+    """Apply a fact observed at `at` to a locked membership; return whether it changed it.
+
+    The caller has locked the person (lock_person) and the membership row.
+    """
+    ended = membership.status in TERMINAL_STATUSES and membership.fact_at is not None
+    if ended and state.status != membership.status:
+        log.info("ignoring %s for %s: it already ended", state.status, membership)
+        return False
+    if not _is_newer(membership, state, at):
+        log.info("ignoring an older fact (%s) for %s", at.isoformat(), membership)
+        return False
+    was_member = is_member(membership.user_id)
+    membership.status = state.status
+    membership.interval = state.interval
+    membership.amount = state.amount
+    membership.currency = state.currency
+    membership.cancel_at_period_end = state.cancel_at_period_end
+    membership.current_period_end = state.current_period_end
+    membership.started_at = state.started_at
+    membership.ended_at = state.ended_at
+    if state.source_article:
+        membership.source_article = state.source_article
+    membership.fact_at = at
+    db.session.flush()
+    now_member = is_member(membership.user_id)
+    if was_member != now_member:
+        record_member_change(membership.user_id, membership.id, +1 if now_member else -1, at)
+    return True
+
+
+def record_member_change(user_id: int, membership_id: int | None, delta: int, at: datetime) -> None:
+    """Move the live counter and write the dated fact, in the caller's transaction."""
+    db.session.execute(
+        update(MemberCounter)
+        .where(MemberCounter.id == 1)
+        .values(members=MemberCounter.members + delta, updated_at=utcnow())
+    )
+    db.session.add(
+        MemberChange(user_id=user_id, membership_id=membership_id, delta=delta, occurred_at=at)
+    )
+    db.session.flush()

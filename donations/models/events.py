@@ -1,0 +1,43 @@
+"""The webhook ledger: every verified Stripe event, once, with how processing went."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from donations.models.base import Base, utcnow
+
+EVENT_STATUSES = ("received", "processed", "ignored", "failed")
+
+
+class StripeEvent(Base):
+    """One Stripe event as received; unique by Stripe's id so a duplicate has no effect."""
+
+    __tablename__ = "stripe_events"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(repr(s) for s in EVENT_STATUSES) + ")", name="status_known"
+        ),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index("ix_stripe_events_status_received_at", "status", "received_at"),
+        Index("ix_stripe_events_type_received_at", "type", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stripe_event_id: Mapped[str] = mapped_column(String(255), unique=True)
+    type: Mapped[str] = mapped_column(String(100))
+    created: Mapped[datetime]  # when Stripe created the event
+    livemode: Mapped[bool]
+    object_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    payload: Mapped[str] = mapped_column(Text)  # the raw JSON body, as signed
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<StripeEvent {self.stripe_event_id} {self.type} {self.status}>"

@@ -1,0 +1,119 @@
+"""Memberships (Stripe subscriptions), their dated member-count facts, and the live counter."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, String, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from donations.models.base import Base, utcnow
+
+# Stripe's subscription statuses, all of them; §2 of the design notes says which count.
+SUBSCRIPTION_STATUSES = (
+    "incomplete",
+    "incomplete_expired",
+    "trialing",
+    "active",
+    "past_due",
+    "unpaid",
+    "canceled",
+    "paused",
+)
+MEMBER_STATUSES = frozenset({"active", "trialing", "past_due"})
+TERMINAL_STATUSES = frozenset({"canceled", "incomplete_expired"})
+INTERVALS = ("month", "year")
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Membership(Base):
+    """One recurring Stripe subscription of one supporter; status mirrors Stripe's."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        CheckConstraint(_in("status", SUBSCRIPTION_STATUSES), name="status_known"),
+        CheckConstraint(_in("interval", INTERVALS), name="interval_known"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        CheckConstraint("length(currency) = 3 AND currency = lower(currency)", name="currency_iso"),
+        Index("ix_memberships_user_id_status", "user_id", "status"),
+        Index("ix_memberships_status_current_period_end", "status", "current_period_end"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    stripe_subscription_id: Mapped[str] = mapped_column(String(255), unique=True)
+    status: Mapped[str] = mapped_column(String(32))
+    interval: Mapped[str] = mapped_column(String(8))
+    amount: Mapped[int]  # minor units per interval, including any fee the member covers
+    currency: Mapped[str] = mapped_column(String(3))
+    cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
+    current_period_end: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    source_article: Mapped[str | None] = mapped_column(String(120))
+    stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255))
+    # Stripe's `created` of the newest event applied: older facts never overwrite newer ones.
+    fact_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def is_member(self) -> bool:
+        """True when this membership makes its supporter a member."""
+        return self.status in MEMBER_STATUSES
+
+    def __repr__(self) -> str:
+        return f"<Membership {self.stripe_subscription_id} {self.status} user={self.user_id}>"
+
+
+class MemberChange(Base):
+    """A dated fact: one person became a member (+1) or stopped being one (-1).
+
+    Written in the same transaction as the membership change, so history never drifts.
+    """
+
+    __tablename__ = "member_changes"
+    __table_args__ = (
+        CheckConstraint("delta IN (1, -1)", name="delta_unit"),
+        Index("ix_member_changes_occurred_at", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    membership_id: Mapped[int | None] = mapped_column(
+        ForeignKey("memberships.id", ondelete="SET NULL")
+    )
+    delta: Mapped[int]
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<MemberChange user={self.user_id} {self.delta:+d} at {self.occurred_at}>"
+
+
+class MemberCounter(Base):
+    """The one-row live member count, kept in step with every membership change."""
+
+    __tablename__ = "member_counter"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("members >= 0", name="members_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    members: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<MemberCounter {self.members}>"
+
+
+# The counter's single row exists from the moment its table does (create_all and migrations).
+event.listen(
+    MemberCounter.__table__,
+    "after_create",
+    DDL("INSERT INTO member_counter (id, members, updated_at) VALUES (1, 0, CURRENT_TIMESTAMP)"),
+)

@@ -1,0 +1,293 @@
+"""The Stripe gateway: the ONLY module that imports `stripe`. Everything else speaks our types.
+
+One StripeClient is built from settings per app. In emulator mode its transport is the
+emulator's HTTP client, so every call still goes through the real SDK: the only difference
+from Stripe test mode is where the bytes go.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import stripe
+from flask import Flask, current_app
+
+from donations.payments.facts import EventFact, parse_event_object
+
+log = logging.getLogger(__name__)
+
+EMULATOR_API_KEY = "sk_test_emulator"
+NETWORK_RETRIES = 2
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+class PaymentError(Exception):
+    """A payment problem with a message a reader can be shown as it is."""
+
+
+class PaymentUnavailable(PaymentError):
+    """Stripe could not be reached or refused us; nothing the reader did wrong."""
+
+
+class CardDeclined(PaymentError):
+    """The card was declined or is invalid."""
+
+
+class InvalidWebhook(ValueError):
+    """A webhook whose signature, timestamp or JSON is not acceptable."""
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """What to ask Stripe Checkout for, in our words."""
+
+    interval: str  # once | month | year
+    amount: int  # gross minor units per payment
+    currency: str
+    product_name: str
+    success_url: str  # must contain {CHECKOUT_SESSION_ID}
+    cancel_url: str
+    idempotency_key: str
+    fee_amount: int = 0
+    user_id: int | None = None
+    customer_id: str | None = None
+    email: str | None = None
+    article: str | None = None
+
+    @property
+    def mode(self) -> str:
+        """Stripe's Checkout mode for this interval."""
+        return "payment" if self.interval == "once" else "subscription"
+
+    def metadata(self) -> dict[str, str]:
+        """Metadata copied onto the session, subscription or payment intent."""
+        data = {"interval": self.interval, "fee_amount": str(self.fee_amount)}
+        if self.user_id is not None:
+            data["user_id"] = str(self.user_id)
+        if self.article:
+            data["article"] = self.article
+        return data
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    """A Checkout Session as we need it."""
+
+    id: str
+    url: str | None
+    status: str | None
+    payment_status: str | None
+    mode: str
+    customer_id: str | None = None
+    subscription_id: str | None = None
+    payment_intent_id: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def _id(value: Any) -> str | None:
+    """An expandable field is either an id or an object with one."""
+    if value is None or isinstance(value, str):
+        return value
+    return getattr(value, "id", None)
+
+
+def _session(obj: stripe.checkout.Session) -> CheckoutSession:
+    return CheckoutSession(
+        id=obj.id,
+        url=obj.url,
+        status=obj.status,
+        payment_status=obj.payment_status,
+        mode=obj.mode,
+        customer_id=_id(obj.customer),
+        subscription_id=_id(obj.subscription),
+        payment_intent_id=_id(obj.payment_intent),
+        metadata=obj.metadata.to_dict() if obj.metadata else {},
+    )
+
+
+def _translate(exc: stripe.StripeError) -> PaymentError:
+    """Turn a Stripe error into one of ours, with words a reader can act on."""
+    log.warning("stripe error %s: %s (request %s)", type(exc).__name__, exc, exc.request_id)
+    if isinstance(exc, stripe.CardError):
+        return CardDeclined(exc.user_message or "Your card was declined.")
+    if isinstance(exc, stripe.RateLimitError | stripe.APIConnectionError):
+        return PaymentUnavailable(
+            "We couldn't reach our payment provider just now. Please try again in a minute."
+        )
+    if isinstance(exc, stripe.IdempotencyError):
+        return PaymentError("This payment was already started. Please reload the page and retry.")
+    if isinstance(exc, stripe.InvalidRequestError):
+        return PaymentError(
+            "Our payment provider couldn't accept this payment. "
+            "Please check the amount and currency and try again."
+        )
+    return PaymentUnavailable(
+        "Payments are not available at the moment. Please try again later; nothing was charged."
+    )
+
+
+class Gateway:
+    """Our operations on Stripe (or the emulator), each in the words of this product."""
+
+    def __init__(self, client: stripe.StripeClient, webhook_secret: str) -> None:
+        self.client = client
+        self.webhook_secret = webhook_secret
+
+    def ensure_customer(
+        self, *, customer_id: str | None, email: str, name: str, user_id: int, key: str
+    ) -> str:
+        """Return the supporter's Stripe customer id, creating the customer only once."""
+        if customer_id:
+            return customer_id
+        try:
+            customer = self.client.v1.customers.create(
+                params={
+                    "email": email,
+                    "name": name or None,
+                    "metadata": {"user_id": str(user_id)},
+                },
+                options={"idempotency_key": f"customer-{user_id}-{key}"},
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return customer.id
+
+    def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
+        """Create a Checkout Session for a one-time gift or a membership."""
+        price: dict[str, Any] = {
+            "currency": request.currency,
+            "unit_amount": request.amount,
+            "product_data": {"name": request.product_name},
+        }
+        params: dict[str, Any] = {
+            "mode": request.mode,
+            "line_items": [{"price_data": price, "quantity": 1}],
+            "success_url": request.success_url,
+            "cancel_url": request.cancel_url,
+            "metadata": request.metadata(),
+        }
+        if request.user_id is not None:
+            params["client_reference_id"] = str(request.user_id)
+        if request.customer_id:
+            params["customer"] = request.customer_id
+        elif request.email:
+            params["customer_email"] = request.email
+        if request.mode == "subscription":
+            price["recurring"] = {"interval": request.interval}
+            # Subscription events must link back to us without a call to the API.
+            params["subscription_data"] = {"metadata": request.metadata()}
+        else:
+            params["submit_type"] = "donate"
+            params["payment_intent_data"] = {"metadata": request.metadata()}
+            if not request.customer_id:
+                # A customer id lets us recognise a returning giver without matching emails.
+                params["customer_creation"] = "always"
+        try:
+            session = self.client.v1.checkout.sessions.create(
+                params=params, options={"idempotency_key": request.idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return _session(session)
+
+    def get_checkout(self, session_id: str) -> CheckoutSession:
+        """Retrieve a Checkout Session."""
+        try:
+            return _session(self.client.v1.checkout.sessions.retrieve(session_id))
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+
+    def create_portal(self, customer_id: str, return_url: str) -> str:
+        """Create a Billing Portal session and return its URL."""
+        try:
+            portal = self.client.v1.billing_portal.sessions.create(
+                params={"customer": customer_id, "return_url": return_url}
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return portal.url
+
+    def refund(self, payment_intent_id: str, amount: int | None = None) -> str:
+        """Refund a payment in full or in part; return the refund id."""
+        params: dict[str, Any] = {"payment_intent": payment_intent_id}
+        if amount is not None:
+            params["amount"] = amount
+        try:
+            return self.client.v1.refunds.create(params=params).id
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+
+    def _pages(self, service: Any, params: dict[str, Any]) -> Iterator[Any]:
+        params = {"limit": 100, **params}
+        try:
+            page = service.list(params=params)
+            while True:
+                yield from page.data
+                if not page.has_more or not page.data:
+                    return
+                page = service.list(params={**params, "starting_after": page.data[-1].id})
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+
+    def iter_objects(self, kind: str, **params: Any) -> Iterator[Any]:
+        """Yield every object of a kind (customers, subscriptions, invoices, charges,
+        checkout_sessions, events) page by page, parsed into our facts."""
+        services = {
+            "customers": self.client.v1.customers,
+            "subscriptions": self.client.v1.subscriptions,
+            "invoices": self.client.v1.invoices,
+            "charges": self.client.v1.charges,
+            "checkout_sessions": self.client.v1.checkout.sessions,
+            "events": self.client.v1.events,
+        }
+        for obj in self._pages(services[kind], params):
+            yield parse_event_object(obj.to_dict()) if kind != "events" else self._event(obj)
+
+    def _event(self, event: stripe.Event) -> EventFact:
+        return EventFact.from_payload(event.to_dict(), raw=None)
+
+    def verify_event(self, payload: bytes, signature: str | None) -> EventFact:
+        """Check a webhook's signature and timestamp, then parse it into our facts."""
+        if not signature:
+            raise InvalidWebhook("missing Stripe-Signature header")
+        try:
+            event = self.client.construct_event(
+                payload, signature, self.webhook_secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+            )
+        except stripe.SignatureVerificationError as exc:
+            raise InvalidWebhook(f"bad signature: {exc.user_message or exc}") from None
+        except (ValueError, AttributeError, TypeError) as exc:
+            # Malformed JSON (ValueError), or JSON that isn't an object (the SDK trips on it).
+            raise InvalidWebhook(f"malformed JSON: {exc}") from None
+        try:
+            return EventFact.from_payload(event.to_dict(), raw=payload.decode("utf-8"))
+        except ValueError as exc:
+            raise InvalidWebhook(str(exc)) from None
+
+
+def build_client(app: Flask, http_client: Any | None = None) -> stripe.StripeClient:
+    """Build the app's one StripeClient from its settings."""
+    key = app.config["STRIPE_SECRET_KEY"]
+    if app.config["STRIPE_EMULATOR"] and http_client is None:
+        http_client = app.extensions["stripe_emulator"].http_client
+    return stripe.StripeClient(
+        key or EMULATOR_API_KEY,
+        stripe_version=app.config["STRIPE_API_VERSION"],
+        max_network_retries=NETWORK_RETRIES,
+        http_client=http_client,
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Attach the gateway to the app (after the emulator, when it is in use)."""
+    app.extensions["payments_gateway"] = Gateway(
+        build_client(app), app.config["STRIPE_WEBHOOK_SECRET"]
+    )
+
+
+def get_gateway() -> Gateway:
+    """Return the current app's gateway."""
+    return current_app.extensions["payments_gateway"]

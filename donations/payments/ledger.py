@@ -1,0 +1,127 @@
+"""The webhook ledger: store each verified event once, process it, keep failures for replay."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from donations.extensions import db
+from donations.membership import records
+from donations.membership.locking import insert_if_absent, locked
+from donations.models import StripeEvent, utcnow
+from donations.payments.facts import EventFact, parse_event_object
+
+log = logging.getLogger(__name__)
+
+# Event type -> the service that applies its object. Anything else is stored as ignored.
+HANDLERS = {
+    "checkout.session.completed": records.apply_checkout,
+    "checkout.session.async_payment_succeeded": records.apply_checkout,
+    "checkout.session.async_payment_failed": records.apply_checkout_failed,
+    "checkout.session.expired": records.apply_checkout,
+    "customer.subscription.created": records.apply_subscription,
+    "customer.subscription.updated": records.apply_subscription,
+    "customer.subscription.deleted": records.apply_subscription,
+    "customer.subscription.paused": records.apply_subscription,
+    "customer.subscription.resumed": records.apply_subscription,
+    "invoice.paid": records.apply_invoice_paid,
+    "invoice.payment_failed": records.apply_invoice_failed,
+    "invoice_payment.paid": records.apply_invoice_payment,
+    "charge.succeeded": records.apply_charge,
+    "charge.refunded": records.apply_charge,
+    "charge.dispute.created": records.apply_dispute,
+    "charge.dispute.updated": records.apply_dispute,
+    "charge.dispute.closed": records.apply_dispute,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one delivery: the ledger status, and whether it was a repeat."""
+
+    status: str
+    duplicate: bool = False
+    error: str | None = None
+
+
+def _record(fact: EventFact) -> None:
+    insert_if_absent(
+        StripeEvent,
+        "stripe_event_id",
+        {
+            "stripe_event_id": fact.id,
+            "type": fact.type,
+            "created": fact.created,
+            "livemode": fact.livemode,
+            "object_id": fact.object_id,
+            "customer_id": fact.customer_id,
+            "payload": fact.raw or json.dumps({"id": fact.id}),
+            "status": "received",
+        },
+    )
+
+
+def _apply(row: StripeEvent, fact: EventFact, livemode: bool) -> Outcome:
+    """Run the handler inside a savepoint: its effects go, the ledger row stays."""
+    row.attempts += 1
+    handler = HANDLERS.get(fact.type)
+    if fact.livemode != livemode:
+        log.warning(
+            "event %s is livemode=%s but we are livemode=%s; ignored",
+            fact.id,
+            fact.livemode,
+            livemode,
+        )
+        return _finish(row, "ignored", "livemode does not match this site")
+    if handler is None:
+        return _finish(row, "ignored")
+    try:
+        with db.session.begin_nested():
+            handler(parse_event_object(fact.object), fact.created)
+    except Exception as exc:
+        log.exception("event %s (%s) failed", fact.id, fact.type)
+        return _finish(row, "failed", f"{type(exc).__name__}: {exc}")
+    return _finish(row, "processed")
+
+
+def _finish(row: StripeEvent, status: str, error: str | None = None) -> Outcome:
+    row.status = status
+    row.error = error
+    row.processed_at = utcnow()
+    db.session.flush()
+    return Outcome(status=status, error=error)
+
+
+def receive(fact: EventFact, *, livemode: bool) -> Outcome:
+    """Store a verified event (once) and process it unless it was already done."""
+    _record(fact)
+    # The lock makes a concurrent copy wait here until the first one has committed.
+    row = locked(StripeEvent, StripeEvent.stripe_event_id, fact.id)
+    assert row is not None
+    if row.status in ("processed", "ignored"):
+        return Outcome(status=row.status, duplicate=True)
+    return _apply(row, fact, livemode)
+
+
+def replay(stripe_event_id: str, *, livemode: bool) -> Outcome:
+    """Process a stored event again from its stored payload (for failed ones)."""
+    row = locked(StripeEvent, StripeEvent.stripe_event_id, stripe_event_id)
+    if row is None:
+        raise LookupError(f"no stored event {stripe_event_id}")
+    fact = EventFact.from_payload(json.loads(row.payload), raw=row.payload)
+    return _apply(row, fact, livemode)
+
+
+def failed_events(limit: int = 100) -> list[StripeEvent]:
+    """The newest events whose processing failed."""
+    return list(
+        db.session.scalars(
+            select(StripeEvent)
+            .where(StripeEvent.status == "failed")
+            .order_by(StripeEvent.received_at.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,1 @@
+"""The supporter flow: choose amount and interval, start Checkout, thanks and cancel pages."""

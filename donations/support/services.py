@@ -1,0 +1,207 @@
+"""The supporter flow: validate a reader's choice, start Checkout, report how it went."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from donations.extensions import db
+from donations.membership.services import has_active_membership
+from donations.models import CheckoutAttempt, Membership, User, utcnow
+from donations.money import MoneyError, currency, format_money, to_minor
+from donations.payments.gateway import (
+    CheckoutRequest,
+    CheckoutSession,
+    PaymentError,
+    get_gateway,
+)
+from donations.support.options import INTERVALS, action_label, fee_for
+
+ARTICLE_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ATTEMPT_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+class ChoiceError(ValueError):
+    """A supporter's choice that cannot be paid; names the field and says why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class AlreadyMember(Exception):
+    """The reader already has a membership; they should manage it instead."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A validated choice: interval, amount (before any fee), currency and fee."""
+
+    interval: str
+    amount: int  # minor units the reader chose
+    currency: str
+    cover_fee: bool
+    article: str | None
+    attempt: str
+
+    @property
+    def fee_amount(self) -> int:
+        """The extra the reader adds to cover the card fee (0 if they don't)."""
+        return fee_for(self.amount, currency(self.currency)) if self.cover_fee else 0
+
+    @property
+    def gross(self) -> int:
+        """What will be charged each time."""
+        return self.amount + self.fee_amount
+
+    @property
+    def needs_account(self) -> bool:
+        """Memberships need an account to manage them later; gifts don't."""
+        return self.interval != "once"
+
+    @property
+    def label(self) -> str:
+        """What the button said."""
+        return action_label(self.interval, self.gross, self.currency)
+
+
+def new_attempt() -> str:
+    """A token for one rendering of the form: a double submit reuses it."""
+    return secrets.token_urlsafe(16)
+
+
+def parse_choice(form: dict[str, str], allowed_currencies: list[str]) -> Choice:
+    """Validate the submitted fields; raise ChoiceError naming the field at fault."""
+    interval = (form.get("interval") or "").strip()
+    if interval not in INTERVALS:
+        raise ChoiceError("interval", "Please choose once, monthly or yearly.")
+    code = (form.get("currency") or "").strip().lower()
+    if code not in allowed_currencies:
+        raise ChoiceError("currency", f"Please choose one of: {', '.join(allowed_currencies)}.")
+    raw = form.get("custom_amount") or "" if form.get("amount") == "custom" else form.get("amount")
+    try:
+        amount = to_minor(raw or "", code)
+    except MoneyError as exc:
+        raise ChoiceError("amount", str(exc)) from None
+    article = (form.get("article") or "").strip()
+    attempt = (form.get("attempt") or "").strip()
+    return Choice(
+        interval=interval,
+        amount=amount,
+        currency=code,
+        cover_fee=form.get("cover_fee") in {"1", "on", "yes", "true"},
+        article=article if ARTICLE_RE.match(article) and len(article) <= 120 else None,
+        attempt=attempt if ATTEMPT_RE.match(attempt) else "",
+    )
+
+
+def _idempotency_key(choice: Choice, who: str) -> str:
+    # Same form rendering + same choice = same key, so a double submit gets one session.
+    # Without a form token, fall back to the minute: still absorbs a double click.
+    nonce = choice.attempt or utcnow().strftime("%Y%m%d%H%M")
+    parts = f"{nonce}|{who}|{choice.interval}|{choice.gross}|{choice.currency}|{choice.article}"
+    return "checkout-" + hashlib.sha256(parts.encode()).hexdigest()[:40]
+
+
+def _product_name(choice: Choice, site_name: str) -> str:
+    if choice.interval == "once":
+        return f"One-time gift to {site_name}"
+    return f"{'Monthly' if choice.interval == 'month' else 'Yearly'} membership of {site_name}"
+
+
+def start_checkout(
+    choice: Choice, user: User | None, *, site_url: str, site_name: str, visitor: str
+) -> CheckoutSession:
+    """Create (once) the Checkout Session for a choice and record the attempt."""
+    if choice.needs_account and user is None:
+        raise PermissionError("memberships need an account")
+    if choice.needs_account and has_active_membership(user.id):
+        raise AlreadyMember()
+    gateway = get_gateway()
+    key = _idempotency_key(choice, f"user-{user.id}" if user else f"visitor-{visitor}")
+    customer_id = None
+    if user is not None:
+        customer_id = gateway.ensure_customer(
+            customer_id=user.stripe_customer_id,
+            email=user.email,
+            name=user.name,
+            user_id=user.id,
+            key=key,
+        )
+        user.stripe_customer_id = customer_id
+    session = gateway.create_checkout(
+        CheckoutRequest(
+            interval=choice.interval,
+            amount=choice.gross,
+            fee_amount=choice.fee_amount,
+            currency=choice.currency,
+            product_name=_product_name(choice, site_name),
+            success_url=f"{site_url}/support/thanks?session_id={{CHECKOUT_SESSION_ID}}",
+            cancel_url=f"{site_url}/support/cancelled",
+            idempotency_key=key,
+            user_id=user.id if user else None,
+            customer_id=customer_id,
+            article=choice.article,
+        )
+    )
+    _record_attempt(session, choice, user)
+    db.session.flush()
+    return session
+
+
+def _record_attempt(session: CheckoutSession, choice: Choice, user: User | None) -> None:
+    existing = db.session.scalar(
+        select(CheckoutAttempt).where(CheckoutAttempt.stripe_session_id == session.id)
+    )
+    if existing is not None:  # a double submit got the same session back
+        return
+    db.session.add(
+        CheckoutAttempt(
+            stripe_session_id=session.id,
+            user_id=user.id if user else None,
+            interval=choice.interval,
+            amount=choice.gross,
+            fee_amount=choice.fee_amount,
+            currency=choice.currency,
+            source_article=choice.article,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ThanksStatus:
+    """What the thanks page can say about a Checkout Session."""
+
+    confirmed: bool
+    known: bool
+    interval: str | None = None
+    amount_label: str | None = None
+
+
+def thanks_status(session_id: str) -> ThanksStatus:
+    """Whether the webhook has recorded this session's payment yet."""
+    attempt = db.session.scalar(
+        select(CheckoutAttempt).where(CheckoutAttempt.stripe_session_id == session_id)
+    )
+    if attempt is None:
+        return ThanksStatus(confirmed=False, known=False)
+    return ThanksStatus(
+        confirmed=attempt.status == "complete",
+        known=True,
+        interval=attempt.interval,
+        amount_label=format_money(attempt.amount, attempt.currency),
+    )
+
+
+def portal_url(user: User, *, return_url: str) -> str:
+    """The Billing Portal URL where a member manages card and membership."""
+    if not user.stripe_customer_id or not db.session.scalar(
+        select(Membership.id).where(Membership.user_id == user.id).limit(1)
+    ):
+        raise PaymentError("You don't have a membership to manage yet.")
+    return get_gateway().create_portal(user.stripe_customer_id, return_url)

@@ -1,0 +1,243 @@
+"""POST /support/checkout through the real SDK against the emulator."""
+
+from __future__ import annotations
+
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from donations.models import CheckoutAttempt, Membership
+from tests.factories import login, make_user
+
+ATTEMPT = "attempt-token-0123456789"
+
+
+def _form(**overrides: str) -> dict[str, str]:
+    form = {"interval": "once", "amount": "10", "currency": "usd", "attempt": ATTEMPT}
+    form.update(overrides)
+    return form
+
+
+def _session_id(response) -> str:
+    assert response.status_code == 303, response.get_data(as_text=True)
+    path = urlsplit(response.headers["Location"]).path
+    assert path.startswith("/_emulator/checkout/cs_test_")
+    return path.rsplit("/", 1)[1]
+
+
+def test_one_time_gift_needs_no_account_and_goes_to_checkout(client, db, emulator):
+    response = client.post("/support/checkout", data=_form(amount="7.50", currency="eur"))
+    session = emulator.get(_session_id(response))
+    assert session["mode"] == "payment"
+    assert session["amount_total"] == 750
+    assert session["currency"] == "eur"
+    assert session["client_reference_id"] is None
+    attempt = db.session.scalar(select(CheckoutAttempt))
+    assert (attempt.interval, attempt.amount, attempt.fee_amount, attempt.status) == (
+        "once",
+        750,
+        0,
+        "open",
+    )
+
+
+def test_membership_checkout_reuses_one_customer_per_supporter(client, db, emulator):
+    user = make_user(email="member@example.org", name="Mara Member")
+    login(client, user)
+    first = emulator.get(
+        _session_id(client.post("/support/checkout", data=_form(interval="month", amount="8")))
+    )
+    db.session.refresh(user)
+    customer = user.stripe_customer_id
+    assert customer and customer.startswith("cus_")
+    assert emulator.get(customer)["email"] == "member@example.org"
+    assert first["mode"] == "subscription" and first["customer"] == customer
+    assert first["client_reference_id"] == str(user.id)
+    gift = emulator.get(
+        _session_id(
+            client.post("/support/checkout", data=_form(attempt="another-attempt-token-01"))
+        )
+    )
+    assert gift["customer"] == customer
+    assert len(emulator.list_objects("customer")) == 1
+
+
+def test_double_submit_creates_one_checkout_session(client, db, emulator):
+    first = client.post("/support/checkout", data=_form())
+    second = client.post("/support/checkout", data=_form())
+    assert _session_id(first) == _session_id(second)
+    assert len(emulator.list_objects("checkout.session")) == 1
+    assert db.session.scalar(select(func.count()).select_from(CheckoutAttempt)) == 1
+
+
+def test_a_new_form_rendering_is_a_new_checkout(client, db, emulator):
+    first = _session_id(client.post("/support/checkout", data=_form()))
+    second = _session_id(
+        client.post("/support/checkout", data=_form(attempt="fresh-attempt-9876543"))
+    )
+    assert first != second
+
+
+def test_cover_fee_charges_the_fee_and_stores_it_apart(client, db, emulator):
+    response = client.post("/support/checkout", data=_form(amount="10", cover_fee="1"))
+    session = emulator.get(_session_id(response))
+    # (1000 + 30) / (1 - 0.029) = 1060.76 → 1061, so the fee part is 61 cents.
+    assert session["amount_total"] == 1061
+    assert session["metadata"]["fee_amount"] == "61"
+    attempt = db.session.scalar(select(CheckoutAttempt))
+    assert (attempt.amount, attempt.fee_amount) == (1061, 61)
+
+
+def test_zero_decimal_currency_is_sent_in_whole_units(make_app, db):
+    app = make_app(DONATION_CURRENCIES="usd,jpy")
+    client = app.test_client()
+    response = client.post("/support/checkout", data=_form(currency="jpy", amount="1500"))
+    from donations.payments.emulator import get_emulator
+
+    session = get_emulator(app).get(_session_id(response))
+    assert (session["amount_total"], session["currency"]) == (1500, "jpy")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"amount": "ten"}, "as a number"),
+        ({"amount": "-5"}, "more than zero"),
+        ({"amount": "0"}, "more than zero"),
+        ({"amount": "0.50"}, "smallest amount we can take is $1"),
+        ({"amount": "10001"}, "largest amount we can take is $10,000"),
+        ({"amount": "5.555"}, "at most 2 decimals"),
+        ({"amount": ""}, "Please enter an amount"),
+        ({"amount": "custom", "custom_amount": "abc"}, "as a number"),
+        ({"amount": "NaN"}, "as a number"),
+        ({"amount": "Infinity"}, "as a number"),
+        ({"currency": "xyz"}, "Please choose one of: usd, eur, gbp"),
+        ({"interval": "week"}, "Please choose once, monthly or yearly"),
+    ],
+)
+def test_invalid_choice_shows_the_form_again_with_the_message(
+    client, db, emulator, fields, message
+):
+    response = client.post("/support/checkout", data=_form(**fields))
+    assert response.status_code == 400
+    html = unescape(response.get_data(as_text=True))
+    assert message in html
+    assert 'role="alert"' in html and 'action="/support/checkout"' in html
+    assert emulator.list_objects("checkout.session") == []
+
+
+def test_zero_decimal_amounts_refuse_decimals(make_app, db):
+    app = make_app(DONATION_CURRENCIES="jpy")
+    response = app.test_client().post(
+        "/support/checkout", data=_form(currency="jpy", amount="1500.5")
+    )
+    assert response.status_code == 400
+    assert "Amounts in JPY take whole amounts" in response.get_data(as_text=True)
+
+
+def test_invalid_custom_amount_keeps_what_was_typed(client, db, emulator):
+    response = client.post("/support/checkout", data=_form(amount="custom", custom_amount="12.345"))
+    assert 'value="12.345"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("interval", ["month", "year"])
+def test_membership_needs_login_and_returns_to_the_choice(client, db, emulator, interval):
+    response = client.post(
+        "/support/checkout",
+        data=_form(interval=interval, amount="9", cover_fee="1", article="flood-walls"),
+    )
+    assert response.status_code == 303
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/signup"
+    back = parse_qs(location.query)["next"][0]
+    assert back.startswith("/support?")
+    assert parse_qs(urlsplit(back).query) == {
+        "interval": [interval],
+        "currency": ["usd"],
+        "amount": ["9"],
+        "cover_fee": ["1"],
+        "article": ["flood-walls"],
+    }
+    page = client.get(back).get_data(as_text=True)
+    assert (
+        'name="custom_amount" inputmode="decimal" autocomplete="off"\n               value="9"'
+        in page
+    )
+    assert "checked" in page.split('name="cover_fee"')[1][:40]
+    assert emulator.list_objects("checkout.session") == []
+
+
+def test_second_membership_is_refused_and_sent_to_the_account(client, db, emulator):
+    user = make_user()
+    db.session.add(
+        Membership(
+            user_id=user.id,
+            stripe_subscription_id="sub_existing",
+            status="active",
+            interval="month",
+            amount=800,
+            currency="usd",
+        )
+    )
+    db.session.commit()
+    login(client, user)
+    response = client.post("/support/checkout", data=_form(interval="year", amount="80"))
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/account"
+    assert emulator.list_objects("checkout.session") == []
+    # A one-time gift on top of a membership is still welcome.
+    assert client.post("/support/checkout", data=_form()).status_code == 303
+
+
+def test_a_canceled_member_may_join_again(client, db, emulator):
+    user = make_user()
+    db.session.add(
+        Membership(
+            user_id=user.id,
+            stripe_subscription_id="sub_old",
+            status="canceled",
+            interval="month",
+            amount=800,
+            currency="usd",
+        )
+    )
+    db.session.commit()
+    login(client, user)
+    _session_id(client.post("/support/checkout", data=_form(interval="month", amount="8")))
+
+
+def test_stripe_refusal_becomes_a_readable_message(client, db, emulator):
+    user = make_user(stripe_customer_id="cus_deleted_elsewhere")
+    login(client, user)
+    response = client.post("/support/checkout", data=_form())
+    assert response.status_code == 400
+    html = unescape(response.get_data(as_text=True))
+    assert "Our payment provider couldn't accept this payment" in html
+    assert "Traceback" not in html and "cus_deleted_elsewhere" not in html
+    assert db.session.scalar(select(func.count()).select_from(CheckoutAttempt)) == 0
+
+
+def test_unreachable_stripe_becomes_a_readable_message(app, client, db):
+    import stripe
+
+    class Unreachable(stripe.HTTPClient):
+        """Stands where the network would leave this machine: every connection fails."""
+
+        name = "unreachable"
+
+        def request(self, method, url, headers, post_data=None, *, _usage=None):
+            raise stripe.APIConnectionError("Connection refused")
+
+        def close(self):
+            return None
+
+    from donations.payments.gateway import Gateway, build_client
+
+    app.extensions["payments_gateway"] = Gateway(
+        build_client(app, http_client=Unreachable()), app.config["STRIPE_WEBHOOK_SECRET"]
+    )
+    response = client.post("/support/checkout", data=_form())
+    assert response.status_code == 503
+    assert "couldn't reach our payment provider" in unescape(response.get_data(as_text=True))

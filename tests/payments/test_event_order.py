@@ -1,0 +1,347 @@
+"""Any order and any repetition of the same events ends in the same records (hypothesis).
+
+Realistic histories (sign-up, renewal, failed payment, recovery, cancel at period end,
+deletion, gifts with refunds and disputes; several people, some with two memberships) are
+applied in order, then shuffled and with repeats, and the records must come out the same,
+with the maintained member count always equal to a full recount.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, func, select, update
+
+from donations.extensions import db
+from donations.membership.progress import get_progress, recount_members
+from donations.models import (
+    CheckoutAttempt,
+    Donation,
+    FailedPayment,
+    MemberChange,
+    MemberCounter,
+    Membership,
+    PaymentAdjustment,
+    StripeEvent,
+    User,
+)
+from donations.payments.facts import EventFact
+from donations.payments.ledger import receive
+from tests.factories import make_user
+from tests.payments.stripe_events import World
+
+# What can happen to a membership after sign-up, as steps of a script.
+SCRIPTS = [
+    ["signup", "renew", "renew"],
+    ["signup", "fail", "recover", "renew"],
+    ["signup", "fail", "fail_final"],
+    ["signup", "renew", "cancel_at_end", "delete"],
+    ["signup", "cancel_at_end", "resume", "renew"],
+    ["signup", "refund_first", "delete"],
+    ["incomplete", "expire"],
+    ["signup", "dispute_first", "dispute_lost"],
+]
+
+
+@dataclass
+class Person:
+    """An imagined reader: an account or not, memberships and gifts."""
+
+    key: int
+    account: bool
+    scripts: list[list[str]]
+    gifts: list[str]  # "plain", "refunded", "partly", "twice" (partly, then the rest), "disputed"
+
+
+people = st.lists(
+    st.builds(
+        Person,
+        key=st.just(0),
+        account=st.booleans(),
+        scripts=st.lists(st.sampled_from(SCRIPTS), max_size=2),
+        gifts=st.lists(
+            st.sampled_from(["plain", "refunded", "partly", "twice", "disputed"]), max_size=2
+        ),
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+def _history(world: World, person: Person, user_id: int | None) -> list[dict]:
+    """The events Stripe would send for one person, in the order they happened."""
+    cus = f"cus_p{person.key}"
+    out: list[dict] = []
+    for n, script in enumerate(person.scripts if user_id else []):
+        sub, inv = f"sub_p{person.key}_{n}", f"in_p{person.key}_{n}"
+
+        def s(status, type_="customer.subscription.updated", sub=sub, **kw):
+            out.append(
+                world.event(
+                    type_,
+                    world.subscription(sub, cus, status, user_id=user_id, article="story", **kw),
+                )
+            )
+
+        def paid(k, reason="subscription_cycle", sub=sub, inv=inv):
+            out.append(
+                world.event(
+                    "invoice.paid",
+                    world.invoice(
+                        f"{inv}_{k}",
+                        sub,
+                        cus,
+                        reason=reason,
+                        user_id=user_id,
+                        payment_intent=f"pi_{inv}_{k}",
+                    ),
+                )
+            )
+
+        for k, step in enumerate(script):
+            if step == "signup":
+                out.append(
+                    world.event(
+                        "checkout.session.completed",
+                        world.checkout(
+                            f"cs_{sub}",
+                            mode="subscription",
+                            customer=cus,
+                            subscription=sub,
+                            user_id=user_id,
+                            amount=800,
+                        ),
+                    )
+                )
+                s("active", "customer.subscription.created")
+                paid(k, "subscription_create")
+            elif step == "incomplete":
+                s("incomplete", "customer.subscription.created")
+            elif step == "expire":
+                s("incomplete_expired", "customer.subscription.deleted")
+            elif step == "renew":
+                paid(k)
+                s("active", period_end=1_792_000_000 + k * 2_600_000)
+            elif step == "fail":
+                out.append(
+                    world.event(
+                        "invoice.payment_failed",
+                        world.invoice(
+                            f"{inv}_{k}", sub, cus, paid=False, user_id=user_id, attempt_count=k
+                        ),
+                    )
+                )
+                s("past_due")
+            elif step == "recover":
+                paid(k)
+                s("active")
+            elif step == "fail_final":
+                s("unpaid")
+            elif step == "cancel_at_end":
+                s("active", cancel_at_period_end=True)
+            elif step == "resume":
+                s("active", cancel_at_period_end=False)
+            elif step == "delete":
+                s("canceled", "customer.subscription.deleted", cancel_at_period_end=True)
+            elif step == "refund_first":
+                out.append(
+                    world.event(
+                        "charge.refunded",
+                        world.charge(
+                            f"ch_{inv}_0", f"pi_{inv}_0", amount=800, refunded=800, gift=False
+                        ),
+                    )
+                )
+            elif step == "dispute_first":
+                out.append(
+                    world.event(
+                        "charge.dispute.created",
+                        world.dispute(
+                            f"dp_{inv}", f"ch_{inv}_0", f"pi_{inv}_0", "needs_response", 800
+                        ),
+                    )
+                )
+            elif step == "dispute_lost":
+                out.append(
+                    world.event(
+                        "charge.dispute.closed",
+                        world.dispute(f"dp_{inv}", f"ch_{inv}_0", f"pi_{inv}_0", "lost", 800),
+                    )
+                )
+    for n, gift in enumerate(person.gifts):
+        pi, ch = f"pi_gift_p{person.key}_{n}", f"ch_gift_p{person.key}_{n}"
+        out.append(
+            world.event(
+                "checkout.session.completed",
+                world.checkout(
+                    f"cs_gift_p{person.key}_{n}",
+                    customer=cus,
+                    payment_intent=pi,
+                    amount=2500,
+                    user_id=user_id,
+                    fee=75,
+                ),
+            )
+        )
+        out.append(
+            world.event(
+                "charge.succeeded",
+                world.charge(ch, pi, amount=2500, customer=cus, user_id=user_id, fee=75),
+            )
+        )
+        refunds = {"refunded": [2500], "partly": [1000], "twice": [1000, 2500]}.get(gift, [])
+        for refunded in refunds:  # a charge's amount_refunded is the running total
+            out.append(
+                world.event(
+                    "charge.refunded",
+                    world.charge(
+                        ch,
+                        pi,
+                        amount=2500,
+                        refunded=refunded,
+                        customer=cus,
+                        user_id=user_id,
+                        fee=75,
+                    ),
+                )
+            )
+        if gift == "disputed":
+            for type_, status in (("created", "needs_response"), ("closed", "won")):
+                out.append(
+                    world.event(
+                        f"charge.dispute.{type_}", world.dispute(f"dp_{pi}", ch, pi, status, 2500)
+                    )
+                )
+    return out
+
+
+def _reset() -> None:
+    """Forget everything Stripe told us; keep the accounts."""
+    for model in (
+        MemberChange,
+        Membership,
+        Donation,
+        PaymentAdjustment,
+        FailedPayment,
+        CheckoutAttempt,
+        StripeEvent,
+    ):
+        db.session.execute(delete(model))
+    db.session.execute(delete(User).where(User.password_hash.is_(None)))
+    db.session.execute(update(User).values(stripe_customer_id=None))
+    db.session.execute(update(MemberCounter).values(members=0))
+    db.session.commit()
+
+
+def _apply(events: list[dict]) -> None:
+    for event in events:
+        payload = json.dumps(event)
+        receive(EventFact.from_payload(event, raw=payload), livemode=False)
+        db.session.commit()
+        # The maintained count equals a full recount after every single event.
+        assert get_progress().members == recount_members()
+
+
+def _snapshot() -> dict:
+    """Our records, keyed by Stripe ids and emails (row ids depend on arrival order)."""
+    person = {u.id: u.email or u.stripe_customer_id for u in db.session.scalars(select(User))}
+    return {
+        "memberships": sorted(
+            (
+                m.stripe_subscription_id,
+                person[m.user_id],
+                m.status,
+                m.interval,
+                m.amount,
+                m.currency,
+                m.cancel_at_period_end,
+                m.current_period_end,
+                m.ended_at,
+                m.source_article,
+            )
+            for m in db.session.scalars(select(Membership))
+        ),
+        "donations": sorted(
+            (
+                d.stripe_invoice_id or "",
+                d.stripe_payment_intent_id or "",
+                d.kind,
+                d.amount,
+                d.fee_amount,
+                d.currency,
+                person.get(d.user_id),
+                d.paid_at,
+                d.email,
+                d.stripe_checkout_session_id or "",
+                d.stripe_subscription_id or "",
+                d.source_article or "",
+                d.net_amount,
+                d.disputed,
+            )
+            for d in db.session.scalars(select(Donation))
+        ),
+        "adjustments": sorted(
+            (a.stripe_payment_intent_id, a.amount_refunded, a.disputed, a.dispute_status or "")
+            for a in db.session.scalars(select(PaymentAdjustment))
+        ),
+        "failed": sorted(
+            (f.stripe_invoice_id, f.attempt_count)
+            for f in db.session.scalars(select(FailedPayment))
+        ),
+        "attempts": sorted(
+            (a.stripe_session_id, a.status, a.interval, a.amount, a.fee_amount)
+            for a in db.session.scalars(select(CheckoutAttempt))
+        ),
+        "links": sorted(
+            (u.email, u.stripe_customer_id)
+            for u in db.session.scalars(select(User).where(User.email.is_not(None)))
+        ),
+        "supporters": db.session.scalar(select(func.count()).select_from(User)),
+        "members": get_progress().members,
+        "history_sum": db.session.scalar(select(func.coalesce(func.sum(MemberChange.delta), 0))),
+        "events": db.session.scalar(select(func.count()).select_from(StripeEvent)),
+    }
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(cast=people, data=st.data())
+def test_any_order_and_repetition_gives_the_same_records(app, db, cast, data):
+    _reset()
+    db.session.execute(delete(User))
+    db.session.commit()
+    world = World()
+    events: list[dict] = []
+    for key, person in enumerate(cast):
+        person.key = key
+        user = make_user(email=f"person{key}@example.org") if person.account else None
+        events += _history(world, person, user.id if user else None)
+
+    _apply(events)
+    expected = _snapshot()
+    assert expected["members"] == expected["history_sum"] == recount_members()
+
+    # Newest first is the hardest order; then a random one with repeats.
+    _reset()
+    _apply(list(reversed(events)))
+    assert _snapshot() == expected
+
+    _reset()
+    shuffled = data.draw(st.permutations(events), label="order")
+    repeats = data.draw(
+        st.lists(st.sampled_from(events), max_size=6) if events else st.just([]), label="repeats"
+    )
+    positions = data.draw(
+        st.lists(st.integers(0, len(shuffled)), min_size=len(repeats), max_size=len(repeats)),
+        label="where",
+    )
+    for event, where in zip(repeats, positions, strict=True):
+        shuffled.insert(where, event)
+    _apply(shuffled)
+    assert _snapshot() == expected

@@ -1,0 +1,104 @@
+"""The whole supporter flow in-process: checkout → emulator pays → signed webhooks → records."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+
+from donations.membership.progress import get_progress, recount_members
+from donations.models import CheckoutAttempt, Donation, Membership, StripeEvent, User
+from tests.factories import login, make_user
+
+
+def _checkout(client, **form) -> str:
+    data = {
+        "interval": "once",
+        "amount": "10",
+        "currency": "usd",
+        "attempt": "attempt-token-0123456789",
+    }
+    data.update(form)
+    response = client.post("/support/checkout", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return urlsplit(response.headers["Location"]).path.rsplit("/", 1)[1]
+
+
+def test_membership_is_recorded_counted_and_confirmed(client, db, emulator):
+    user = make_user(email="new.member@example.org")
+    login(client, user)
+    session_id = _checkout(client, interval="month", amount="8", cover_fee="1", article="kalvesk")
+    thanks = client.get(f"/support/thanks?session_id={session_id}").get_data(as_text=True)
+    assert "Confirming your payment" in thanks and 'http-equiv="refresh"' in thanks
+
+    redirect_url = emulator.pay_checkout(session_id, "4242424242424242")
+    assert redirect_url == f"http://localhost/support/thanks?session_id={session_id}"
+    assert emulator.deliver_pending() == 4
+
+    ledger = db.session.execute(
+        select(StripeEvent.type, StripeEvent.status).order_by(StripeEvent.id)
+    ).all()
+    assert ledger == [
+        ("customer.created", "ignored"),  # we made the customer ourselves; nothing to apply
+        ("checkout.session.completed", "processed"),
+        ("customer.subscription.created", "processed"),
+        ("invoice.paid", "processed"),
+    ]
+    membership = db.session.scalar(select(Membership))
+    assert (membership.user_id, membership.status, membership.interval) == (
+        user.id,
+        "active",
+        "month",
+    )
+    assert membership.amount == 855  # $8 + (800 + 30) / 0.971 - 800 = 55 cents fee
+    assert membership.source_article == "kalvesk"
+    assert membership.current_period_end is not None
+    donation = db.session.scalar(select(Donation))
+    assert (donation.kind, donation.amount, donation.fee_amount, donation.user_id) == (
+        "membership_first",
+        855,
+        55,
+        user.id,
+    )
+    assert donation.stripe_payment_intent_id and donation.stripe_invoice_id
+    assert get_progress().members == 1 == recount_members()
+    thanks = client.get(f"/support/thanks?session_id={session_id}").get_data(as_text=True)
+    assert "Your membership of $8.55 / month is confirmed" in thanks
+    assert 'http-equiv="refresh"' not in thanks
+
+
+def test_anonymous_gift_is_recorded_against_a_stripe_only_supporter(client, db, emulator):
+    session_id = _checkout(client, amount="25", article="school-profile")
+    emulator.pay_checkout(session_id, "4242424242424242", email="giver@example.org")
+    emulator.deliver_pending()
+    donation = db.session.scalar(select(Donation))
+    assert (donation.kind, donation.amount, donation.currency) == ("gift", 2500, "usd")
+    assert donation.email == "giver@example.org"
+    assert donation.source_article == "school-profile"
+    supporter = db.session.get(User, donation.user_id)
+    assert supporter.stripe_customer_id == donation.stripe_customer_id
+    assert supporter.email is None and supporter.billing_email == "giver@example.org"
+    assert not supporter.has_login
+    assert db.session.scalar(select(CheckoutAttempt.status)) == "complete"
+    assert get_progress().members == 0
+
+
+def test_declined_card_records_nothing(client, db, emulator):
+    from donations.payments.emulator import CardDeclined
+
+    session_id = _checkout(client)
+    try:
+        emulator.pay_checkout(session_id, "4000000000000002", email="x@example.org")
+    except CardDeclined as exc:
+        assert "declined" in str(exc)
+    else:
+        raise AssertionError("the test card 4000…0002 must be declined")
+    emulator.deliver_pending()
+    assert db.session.scalar(select(func.count()).select_from(Donation)) == 0
+    assert db.session.scalar(select(CheckoutAttempt.status)) == "open"
+
+
+def test_billing_portal_is_for_members_only(client, db, emulator):
+    login(client, make_user())
+    response = client.post("/account/billing")
+    assert response.status_code == 303 and response.headers["Location"] == "/account"
