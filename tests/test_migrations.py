@@ -13,7 +13,8 @@ from sqlalchemy.engine import make_url
 
 from donations import create_app
 from donations.extensions import db
-from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL, base_config
+from tests import conftest
+from tests.conftest import ON_POSTGRES, base_config
 
 
 @pytest.fixture
@@ -23,10 +24,14 @@ def empty_database_url(tmp_path):
         yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
         return
     name = f"migrations_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(conftest.SERVER_DATABASE_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    yield (
+        make_url(conftest.SERVER_DATABASE_URL)
+        .set(database=name)
+        .render_as_string(hide_password=False)
+    )
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()

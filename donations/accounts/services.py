@@ -23,7 +23,8 @@ from donations.accounts.passwords import (
 from donations.accounts.tokens import RESET_MAX_AGE, make_reset_token, user_for_reset_token
 from donations.extensions import db
 from donations.mail import Message, compose
-from donations.models import User, utcnow
+from donations.membership.services import MembershipView, donations_of, memberships_of
+from donations.models import Donation, User, utcnow
 
 EXISTING_ACCOUNT = (
     "If you already have an account with this email, log in or reset your password instead."
@@ -60,6 +61,13 @@ class AccountOverview:
     is_staff: bool
     member_since: datetime
     last_login_at: datetime | None
+    memberships: list[MembershipView] = field(default_factory=list)
+    donations: list[Donation] = field(default_factory=list)
+
+    @property
+    def is_member(self) -> bool:
+        """True when any membership makes this person a member."""
+        return any(m.is_member for m in self.memberships)
 
 
 def normalise_email(raw: str) -> str:
@@ -130,6 +138,8 @@ def account_overview(user: User) -> AccountOverview:
         is_staff=user.is_staff,
         member_since=user.created_at,
         last_login_at=user.last_login_at,
+        memberships=memberships_of(user.id),
+        donations=donations_of(user.id),
     )
 
 

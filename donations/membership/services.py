@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import exists, select
 
 from donations.extensions import db
-from donations.models import MEMBER_STATUSES, Membership
+from donations.models import MEMBER_STATUSES, Donation, Membership
 
 
 def has_active_membership(user_id: int) -> bool:
@@ -17,5 +20,61 @@ def has_active_membership(user_id: int) -> bool:
                     Membership.user_id == user_id, Membership.status.in_(MEMBER_STATUSES)
                 )
             )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class MembershipView:
+    """One membership as its member sees it."""
+
+    status: str
+    interval: str
+    amount: int
+    currency: str
+    cancel_at_period_end: bool
+    current_period_end: datetime | None
+    ended_at: datetime | None
+
+    @property
+    def is_member(self) -> bool:
+        """True while it makes its holder a member."""
+        return self.status in MEMBER_STATUSES
+
+    @property
+    def past_due(self) -> bool:
+        """True while Stripe retries a failed payment (the card needs fixing)."""
+        return self.status in ("past_due", "unpaid")
+
+
+def memberships_of(user_id: int) -> list[MembershipView]:
+    """The person's memberships, current ones first, newest first."""
+    rows = db.session.scalars(
+        select(Membership)
+        .where(Membership.user_id == user_id)
+        .order_by(Membership.status.in_(MEMBER_STATUSES).desc(), Membership.created_at.desc())
+    )
+    return [
+        MembershipView(
+            status=m.status,
+            interval=m.interval,
+            amount=m.amount,
+            currency=m.currency,
+            cancel_at_period_end=m.cancel_at_period_end,
+            current_period_end=m.current_period_end,
+            ended_at=m.ended_at,
+        )
+        for m in rows
+    ]
+
+
+def donations_of(user_id: int, limit: int = 100) -> list[Donation]:
+    """The person's payments, newest first, with refunds loaded."""
+    return list(
+        db.session.scalars(
+            select(Donation)
+            .where(Donation.user_id == user_id)
+            .order_by(Donation.paid_at.desc(), Donation.id.desc())
+            .limit(limit)
         )
     )

@@ -1,0 +1,144 @@
+"""Readers in real Chromium pay on the emulator's Checkout page; webhooks arrive over HTTP.
+
+The app runs under a real threaded server; the emulator delivers its signed events to
+/stripe/webhook in the background, exactly as Stripe would, so the pages must wait for them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "paper lanterns over the river"
+
+
+def _sign_up(page, email: str) -> None:
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+
+
+def _pay(page, card: str) -> None:
+    page.get_by_label("Card number").fill(card)
+    page.get_by_label("Expiry (MM / YY)").fill("12 / 34")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_label("Cardholder name").fill("Test Reader")
+    page.get_by_role("button", name=re.compile(r"^(Pay|Subscribe)")).click()
+
+
+def test_reader_signs_up_from_support_pays_monthly_and_is_thanked(live_server, page):
+    base = live_server.url
+    page.goto(base + "/support")
+    page.get_by_role("link", name="Monthly").click()
+    expect(page.get_by_role("button", name="Join for $8 / month")).to_be_visible()
+    page.get_by_label("$15 / month").check()
+    page.get_by_label("Add").check()  # cover the card fee
+    # (1500 + 30) / 0.971 = 1575.7 → $15.76 each month
+    expect(page.get_by_role("button", name="Join for $15.76 / month")).to_be_visible()
+    page.get_by_role("button", name="Join for $15.76 / month").click()
+
+    page.wait_for_url(re.compile(r"/signup\?next="))
+    _sign_up(page, "monthly.reader@example.org")
+    # Back at the choice they made, still chosen.
+    page.wait_for_url(re.compile(r"/support\?interval=month"))
+    expect(page.get_by_role("button", name="Join for $15.76 / month")).to_be_visible()
+    page.get_by_role("button", name="Join for $15.76 / month").click()
+
+    page.wait_for_url(re.compile(r"/_emulator/checkout/cs_test_"))
+    expect(page.get_by_text("$15.76")).not_to_have_count(0)
+    _pay(page, "4242 4242 4242 4242")
+    page.wait_for_url(re.compile(r"/support/thanks\?session_id=cs_test_"))
+    # "Confirming…" until the webhook lands; the page refreshes itself.
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("Your membership of $15.76 / month is confirmed")).to_be_visible()
+
+
+def test_declined_card_shows_the_decline_and_a_retry_succeeds(live_server, page):
+    base = live_server.url
+    page.goto(base + "/support?interval=once")
+    page.get_by_role("button", name="Give $25 once").click()
+    page.wait_for_url(re.compile(r"/_emulator/checkout/cs_test_"))
+    page.get_by_label("Email").fill("giver@example.org")
+    _pay(page, "4000 0000 0000 0002")
+    expect(page.get_by_role("alert")).to_contain_text("Your card was declined.")
+    assert page.get_by_label("Email").input_value() == "giver@example.org"
+    _pay(page, "4242 4242 4242 4242")
+    page.wait_for_url(re.compile(r"/support/thanks"))
+    expect(page.get_by_text("Your gift of $25 is confirmed")).to_be_visible(timeout=20_000)
+
+
+def test_reader_who_cancels_lands_on_the_cancelled_page(live_server, page):
+    base = live_server.url
+    page.goto(base + "/support?interval=once&currency=eur")
+    page.get_by_role("button", name="Give €25 once").click()
+    page.wait_for_url(re.compile(r"/_emulator/checkout/cs_test_"))
+    page.get_by_role("link", name=re.compile("Cancel and return")).click()
+    page.wait_for_url(base + "/support/cancelled")
+    expect(page.get_by_role("heading", name="No payment was made")).to_be_visible()
+
+
+def _members(page, base: str) -> int:
+    # An API request, not a navigation: the browser cache must not answer for the server.
+    return page.request.get(base + "/api/progress").json()["members"]
+
+
+def _wait_for_members(page, base: str, expected: int) -> None:
+    for _ in range(100):
+        if _members(page, base) == expected:
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError(f"members never became {expected}: {_members(page, base)}")
+
+
+def test_new_member_is_counted_everywhere_until_their_cancellation_takes_effect(live_server, page):
+    from donations.payments.emulator import get_emulator
+    from tests.factories import make_article
+
+    base, app = live_server.url, live_server.app
+    with app.app_context():
+        make_article(title="Night trains are back", slug="night-trains")
+    assert _members(page, base) == 0
+
+    page.goto(base + "/articles/night-trains")
+    expect(page.locator(".support-box")).to_contain_text("0 of 20,000 members")
+    page.locator(".support-box").get_by_role("link", name="Become a member").click()
+    page.get_by_role("link", name="Monthly").click()
+    page.get_by_role("button", name="Join for $8 / month").click()
+    _sign_up(page, "counted.reader@example.org")
+    page.get_by_role("button", name="Join for $8 / month").click()
+    _pay(page, "4242424242424242")
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible(timeout=20_000)
+
+    assert _members(page, base) == 1
+    page.goto(base + "/articles/night-trains")
+    expect(page.locator(".support-box")).to_contain_text("1 of 20,000 members")
+    page.goto(base + "/embed/progress")
+    expect(page.locator(".widget-count")).to_have_text("1 of 20,000 members")
+
+    # Cancel at period end in the (emulated) Billing Portal: still a member until it ends.
+    page.goto(base + "/account")
+    page.get_by_role("button", name="Manage membership and card").click()
+    page.wait_for_url(re.compile(r"/_emulator/portal/"))
+    page.get_by_role("button", name="Cancel at period end").click()
+    expect(page.get_by_text("cancels at period end", exact=False)).to_be_visible()
+    page.goto(base + "/account")
+    for _ in range(50):
+        if "Cancels at the end of the period" in page.locator("main").inner_text():
+            break
+        page.wait_for_timeout(200)
+        page.reload()
+    expect(page.get_by_text("Cancels at the end of the period")).to_be_visible()
+    assert _members(page, base) == 1
+
+    emulator = get_emulator(app)
+    (subscription,) = emulator.list_objects("subscription")
+    emulator.advance_past_period_end(subscription["id"])
+    _wait_for_members(page, base, 0)
+    page.goto(base + "/articles/night-trains")
+    expect(page.locator(".support-box")).to_contain_text("0 of 20,000 members")
+    page.goto(base + "/account")
+    expect(page.locator(".membership-status")).to_contain_text("Ended")
