@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Synthetic members so the tracker has something to show ("12,431 of 20,000 members").
+DEMO_MEMBERS ?= 12431
 
 .PHONY: run test lint format install install-dev browser clean
 
@@ -31,7 +33,7 @@ install-dev: $(VENV)/.installed-dev
 
 run: install .env
 	$(FLASK) db upgrade
-	$(FLASK) seed-demo
+	$(FLASK) seed-demo --members $(DEMO_MEMBERS)
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # Browser tests need Debian's Chromium; install it when we may (root with apt), else they skip.

@@ -40,6 +40,8 @@ def _configure_logging(app: Flask) -> None:
     if not logging.getLogger().handlers:
         level = logging.DEBUG if app.debug else logging.INFO
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic announces each of its plugins at INFO on every start; that is noise here.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def register_extensions(app: Flask) -> None:

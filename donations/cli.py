@@ -11,6 +11,8 @@ from flask.cli import AppGroup
 from donations.accounts.cli import create_staff
 from donations.articles.importer import import_articles, markdown_files
 from donations.extensions import db
+from donations.membership.demo import seed_members
+from donations.membership.progress import get_progress
 from donations.payments.cli import stripe_cli
 
 DEMO_DIR = Path(__file__).resolve().parent / "articles" / "demo"
@@ -19,16 +21,26 @@ articles_cli = AppGroup("articles", help="Manage articles.")
 
 
 @click.command("seed-demo")
-def seed_demo() -> None:
-    """Create or refresh the demo articles (safe to run again)."""
+@click.option(
+    "--members",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Also make sure this many synthetic members exist (for the tracker and dashboard).",
+)
+def seed_demo(members: int) -> None:
+    """Create or refresh the demo articles, and optionally synthetic members (safe to rerun)."""
     report = import_articles(markdown_files(DEMO_DIR))
     if report.failed:
         db.session.rollback()
         raise click.ClickException(f"demo articles are broken: {report.failed}")
+    added = seed_members(members) if members else 0
     db.session.commit()
     click.echo(
         f"Demo content: {len(report.created)} articles created, {len(report.updated)} updated."
     )
+    if members:
+        click.echo(f"Demo members: {added} added; {get_progress().members:,} members in all.")
 
 
 @articles_cli.command("import")

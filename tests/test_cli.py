@@ -75,3 +75,25 @@ def test_import_of_an_empty_folder_says_so(runner, db, tmp_path):
     result = runner.invoke(args=["articles", "import", str(tmp_path)])
     assert result.exit_code != 0
     assert "no .md files found" in result.output
+
+
+def test_seed_demo_members_are_counted_once_and_idempotent(runner, db):
+    from donations.membership.progress import get_progress, recount_members
+    from donations.models import MemberChange, Membership
+
+    first = runner.invoke(args=["seed-demo", "--members", "120"])
+    assert first.exit_code == 0, first.output
+    assert "Demo members: 120 added; 120 members in all." in first.output
+    again = runner.invoke(args=["seed-demo", "--members", "120"])
+    assert "Demo members: 0 added; 120 members in all." in again.output
+    more = runner.invoke(args=["seed-demo", "--members", "150"])
+    assert "Demo members: 30 added; 150 members in all." in more.output
+    db.session.expire_all()
+    assert get_progress().members == 150 == recount_members()
+    assert db.session.scalar(select(func.count()).select_from(Membership)) == 150
+    assert db.session.scalar(select(func.sum(MemberChange.delta))) == 150
+
+
+def test_seed_demo_refuses_a_negative_member_count(runner, db):
+    result = runner.invoke(args=["seed-demo", "--members", "-1"])
+    assert result.exit_code != 0 and "-1" in result.output
