@@ -54,7 +54,7 @@ format: install-dev
 
 # SQLite always; PostgreSQL too when TEST_DATABASE_URL is set.
 test: install-dev browser lint
-	$(BIN)/python -m pytest
+	TEST_DATABASE_URL= $(BIN)/python -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on $$TEST_DATABASE_URL =="; \
 	  $(BIN)/python -m pytest; \
