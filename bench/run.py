@@ -79,12 +79,13 @@ class Target:
     check: Callable[[Context, Target], None] | None = None
 
 
-# The registry. Later: Target("progress", "api/progress", "/api/progress", expect='"goal"'),
-# Target("webhook", "webhook ingest", "/stripe/webhook", method="POST",
+# The registry. Later: Target("webhook", "webhook ingest", "/stripe/webhook", method="POST",
 #        script="webhook.lua", setup=..., check=...).
 TARGETS: list[Target] = [
     Target("home", "home /", "/", expect="{newest_title}"),
     Target("article", "article", "/articles/{sample_slug}", expect="{sample_title}"),
+    # The count is a maintained counter: this should not slow down as --members grows.
+    Target("progress", "api/progress", "/api/progress", expect='"members":{members}'),
 ]
 
 
@@ -296,6 +297,7 @@ def seed_database(ctx: Context, args) -> dict[str, Any]:
     """Recreate and seed the bench database in a child process with the servers' env."""
     cmd = [sys.executable, str(BENCH / "seed.py"), "--database-url", ctx.database_url]
     cmd += ["--articles", str(args.articles), "--app-root", str(args.app_root), "--json"]
+    cmd += ["--members", str(args.members)]
     out = subprocess.run(cmd, env=ctx.env, capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
         raise RuntimeError(f"seeding failed:\n{out.stderr}")
@@ -419,6 +421,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
     p.add_argument("--gunicorn-threads", type=int, default=1, help="gunicorn --threads (gthread)")
     p.add_argument("--articles", type=int, default=500)
+    p.add_argument("--members", type=int, default=20_000, help="synthetic members to seed")
     p.add_argument("--only", nargs="+", choices=names, metavar="NAME", help=f"from {names}")
     p.add_argument(
         "--app-root",

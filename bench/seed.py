@@ -12,7 +12,7 @@ import random
 import re
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -87,6 +87,7 @@ class SeedReport:
     sample_slug: str
     sample_title: str
     newest_title: str
+    members: int = 0
 
 
 def _sentence(rng: random.Random, lo: int = 8, hi: int = 22) -> str:
@@ -246,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=500)
     parser.add_argument("--words", type=int, default=1500, help="target words per article")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument(
+        "--members", type=int, default=0, help="synthetic members (rows in users, memberships)"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--app-root", type=Path, default=ROOT, help="the checkout to import")
     args = parser.parse_args(argv)
@@ -263,7 +267,13 @@ def main(argv: list[str] | None = None) -> int:
         upgrade()
         report = seed_articles(args.articles, args.words, args.seed)
         from donations.extensions import db
+        from donations.membership.demo import seed_members
 
+        if args.members:
+            # The same bulk path as `seed-demo --members`: real rows, counter = recount.
+            seed_members(args.members)
+            db.session.commit()
+            report = replace(report, members=args.members)
         db.engine.dispose()
     if args.json:
         print(json.dumps(asdict(report)))

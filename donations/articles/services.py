@@ -126,3 +126,23 @@ def save_article(data: ArticleData) -> tuple[Article, bool]:
         article.published_at = utcnow()
     db.session.flush()
     return article, created
+
+
+def all_articles(page: int, per_page: int) -> Page:
+    """Return one page of every article, drafts included, newest edit first (for staff)."""
+    total = db.session.scalar(select(func.count()).select_from(Article)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    items = db.session.scalars(
+        select(Article)
+        .options(defer(Article.body_markdown), defer(Article.body_html))
+        .order_by(Article.updated_at.desc(), Article.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(items=list(items), page=page, pages=pages, total=total)
+
+
+def get_article(article_id: int) -> Article | None:
+    """Return any article (published or draft) by id, for staff."""
+    return db.session.get(Article, article_id)

@@ -31,17 +31,34 @@ def _batch(start: int, stop: int, rng: random.Random, user_ids: dict[str, int]) 
         amount = rng.choice(YEARLY if yearly else MONTHLY)
         currency = rng.choice(CURRENCIES)
         memberships.append(
-            {"user_id": user_ids[customer], "stripe_subscription_id": f"sub_demo_{n:07d}",
-             "status": "active", "interval": "year" if yearly else "month", "amount": amount,
-             "currency": currency, "cancel_at_period_end": False, "started_at": joined,
-             "current_period_end": joined + timedelta(days=365 if yearly else 30),
-             "fact_at": joined, "created_at": joined, "updated_at": joined}  # fmt: skip
+            {
+                "user_id": user_ids[customer],
+                "stripe_subscription_id": f"sub_demo_{n:07d}",
+                "status": "active",
+                "interval": "year" if yearly else "month",
+                "amount": amount,
+                "currency": currency,
+                "cancel_at_period_end": False,
+                "started_at": joined,
+                "current_period_end": joined + timedelta(days=365 if yearly else 30),
+                "fact_at": joined,
+                "created_at": joined,
+                "updated_at": joined,
+            }
         )
         donations.append(
-            {"stripe_invoice_id": f"in_demo_{n:07d}", "stripe_customer_id": customer,
-             "stripe_subscription_id": f"sub_demo_{n:07d}", "user_id": user_ids[customer],
-             "kind": "membership_first", "amount": amount, "fee_amount": 0,
-             "currency": currency, "paid_at": joined, "created_at": joined}  # fmt: skip
+            {
+                "stripe_invoice_id": f"in_demo_{n:07d}",
+                "stripe_customer_id": customer,
+                "stripe_subscription_id": f"sub_demo_{n:07d}",
+                "user_id": user_ids[customer],
+                "kind": "membership_first",
+                "amount": amount,
+                "fee_amount": 0,
+                "currency": currency,
+                "paid_at": joined,
+                "created_at": joined,
+            }
         )
         changes.append(
             {"user_id": user_ids[customer], "delta": 1, "occurred_at": joined, "recorded_at": now}
@@ -58,28 +75,35 @@ def seed_members(count: int, seed: int = 20_000) -> int:
     )
     if existing >= count:
         return 0
-    rng = random.Random(seed + existing)
+    rng = random.Random(seed + existing)  # noqa: S311 (demo data, not secrets)
     for start in range(existing, count, BATCH):
         stop = min(start + BATCH, count)
         now = utcnow()
         db.session.execute(
             insert(User),
-            [{"stripe_customer_id": f"cus_demo_{n:07d}", "name": f"Demo member {n}",
-              "billing_email": f"demo{n:07d}@example.org", "is_staff": False,
-              "created_at": now} for n in range(start, stop)],  # fmt: skip
+            [
+                {
+                    "stripe_customer_id": f"cus_demo_{n:07d}",
+                    "name": f"Demo member {n}",
+                    "billing_email": f"demo{n:07d}@example.org",
+                    "is_staff": False,
+                    "created_at": now,
+                }
+                for n in range(start, stop)
+            ],
         )
         ids = db.session.execute(
             select(User.stripe_customer_id, User.id).where(
                 User.stripe_customer_id.between(f"cus_demo_{start:07d}", f"cus_demo_{stop - 1:07d}")
             )
         )
-        _batch(start, stop, rng, {customer: user_id for customer, user_id in ids})
+        _batch(start, stop, rng, dict(ids.all()))
     # Bulk rows bypass the transition function, so set the counter from a recount here,
     # in the same transaction: it stays equal to a recount, as everywhere else.
     db.session.execute(
-        update(MemberCounter).where(MemberCounter.id == 1).values(
-            members=recount_members(), updated_at=utcnow()
-        )
+        update(MemberCounter)
+        .where(MemberCounter.id == 1)
+        .values(members=recount_members(), updated_at=utcnow())
     )
     db.session.flush()
     return count - existing

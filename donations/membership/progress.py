@@ -40,11 +40,14 @@ def get_progress() -> Progress:
     """Return the current progress toward MEMBERSHIP_GOAL (one primary-key read)."""
     # The counter is kept in step with every membership change (membership.transitions),
     # so reading it costs the same at 100 members or 1,000,000.
-    counter = db.session.get(MemberCounter, 1)
+    # Two columns by primary key, no ORM identity map: this runs on every page view.
+    row = db.session.execute(
+        select(MemberCounter.members, MemberCounter.updated_at).where(MemberCounter.id == 1)
+    ).first()
     return Progress(
-        members=counter.members if counter else 0,
+        members=row.members if row else 0,
         goal=current_app.config["MEMBERSHIP_GOAL"],
-        updated_at=counter.updated_at if counter else utcnow(),
+        updated_at=row.updated_at if row else utcnow(),
     )
 
 

@@ -18,6 +18,7 @@ from donations.models.payments import (
     FailedPayment,
     PaymentAdjustment,
 )
+from donations.models.sync import SyncRun
 from donations.models.users import User
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Membership",
     "PaymentAdjustment",
     "StripeEvent",
+    "SyncRun",
     "UTCDateTime",
     "User",
     "utcnow",

@@ -40,6 +40,16 @@ class Membership(Base):
         CheckConstraint("length(currency) = 3 AND currency = lower(currency)", name="currency_iso"),
         Index("ix_memberships_user_id_status", "user_id", "status"),
         Index("ix_memberships_status_current_period_end", "status", "current_period_end"),
+        # The dashboard's revenue and interval breakdown read only this index (no table rows).
+        Index(
+            "ix_memberships_status_currency_interval_amount",
+            "status",
+            "currency",
+            "interval",
+            "amount",
+        ),
+        # New memberships per source article over a recent window.
+        Index("ix_memberships_started_at", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,6 +89,8 @@ class MemberChange(Base):
     __table_args__ = (
         CheckConstraint("delta IN (1, -1)", name="delta_unit"),
         Index("ix_member_changes_occurred_at", "occurred_at"),
+        # The dashboard's daily history sums deltas from the index alone.
+        Index("ix_member_changes_occurred_at_delta", "occurred_at", "delta"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -66,6 +66,8 @@ class Donation(Base):
         ),
         CheckConstraint("length(currency) = 3 AND currency = lower(currency)", name="currency_iso"),
         Index("ix_donations_paid_at", "paid_at"),
+        # Gifts of the last 30 days without reading membership payments.
+        Index("ix_donations_kind_paid_at", "kind", "paid_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

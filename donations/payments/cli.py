@@ -7,7 +7,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from donations.extensions import db
+from donations.payments.gateway import get_gateway
 from donations.payments.ledger import replay
+from donations.payments.sync import run_sync
 
 stripe_cli = AppGroup("stripe", help="Stripe events and reconciliation.")
 
@@ -24,3 +26,27 @@ def replay_command(event_id: str) -> None:
     if outcome.status == "failed":
         raise click.ClickException(f"{event_id} failed again: {outcome.error}")
     click.echo(f"{event_id}: {outcome.status}")
+
+
+@stripe_cli.command("sync")
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+@click.option("--days", default=90, show_default=True, help="How far back to read payments.")
+def sync_command(dry_run: bool, days: int) -> None:
+    """Reconcile supporters, memberships and donations from Stripe (repairs missed webhooks)."""
+
+    def progress(kind: str, seen: int) -> None:
+        # A counter line redrawn in place: Stripe's lists have no total to size a bar with.
+        if seen == 1 or seen % 50 == 0:
+            click.echo(f"\r{kind}: {seen} read", nl=False, err=True)
+
+    report = run_sync(get_gateway(), dry_run=dry_run, days=days, progress=progress)
+    click.echo("", err=True)
+    prefix = "would change" if dry_run else "changed"
+    for line in report.changes:
+        click.echo(f"  {line}")
+    counts = ", ".join(f"{key} {n}" for key, n in sorted(report.counts.items())) or "nothing"
+    click.echo(f"Read {report.examined} Stripe objects; {prefix}: {counts}.")
+    if dry_run:
+        click.echo("Dry run: nothing was written.")
+    if report.error:
+        raise click.ClickException(f"sync stopped: {report.error}")

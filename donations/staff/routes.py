@@ -1,18 +1,127 @@
-"""The staff area. Every route here is for staff only."""
+"""The staff area: dashboard, supporters, CSV export and the webhook ledger. Staff only."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 
-from donations.staff.guard import refuse_non_staff, staff_required
+from donations.extensions import db
+from donations.models import INTERVALS, utcnow
+from donations.staff import (
+    article_views,  # noqa: F401  (adds the article routes to bp)
+    stats,
+)
+from donations.staff.blueprint import bp
+from donations.staff.chart import build_chart
+from donations.staff.csvexport import csv_lines
+from donations.staff.events import (
+    EventFilters,
+    ReplayRefused,
+    get_event,
+    list_events,
+    pretty_payload,
+    replay_failed,
+)
+from donations.staff.guard import staff_required
+from donations.staff.members import (
+    CSV_HEADER,
+    STATUS_FILTERS,
+    MemberFilters,
+    csv_rows,
+    search,
+    supporter_detail,
+)
 
-bp = Blueprint("staff", __name__, url_prefix="/staff")
-# Guard the whole blueprint, so a route added later without the decorator stays protected.
-bp.before_request(refuse_non_staff)
+__all__ = ["bp"]
 
 
 @bp.get("/")
 @staff_required
 def index():
-    """The staff dashboard (a placeholder until the dashboard is built)."""
-    return render_template("staff/index.html")
+    """The dashboard: progress, movements, churn, money, lapsing members, sources, chart."""
+    board = stats.dashboard(utcnow(), stats.parse_range(request.args.get("range")))
+    chart = build_chart(board.history.points, board.progress.goal)
+    return render_template("staff/index.html", board=board, chart=chart, ranges=stats.CHART_RANGES)
+
+
+@bp.get("/members")
+@staff_required
+def members():
+    """Supporters: search by email, name or Stripe id; filter by status, interval, currency."""
+    filters = MemberFilters.from_args(request.args)
+    listing = search(filters, request.args.get("page", 1, type=int))
+    return render_template(
+        "staff/members.html",
+        filters=filters,
+        listing=listing,
+        statuses=STATUS_FILTERS,
+        intervals=INTERVALS,
+    )
+
+
+@bp.get("/members.csv")
+@staff_required
+def members_csv():
+    """The filtered supporters as CSV, streamed row by row."""
+    filters = MemberFilters.from_args(request.args)
+    lines = csv_lines(CSV_HEADER, csv_rows(filters))
+    return Response(
+        stream_with_context(lines),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="supporters.csv"'},
+    )
+
+
+@bp.get("/members/<int:user_id>")
+@staff_required
+def member(user_id: int):
+    """One supporter: memberships, donations with refunds, failures and webhook events."""
+    detail = supporter_detail(user_id)
+    if detail is None:
+        abort(404)
+    return render_template("staff/member.html", detail=detail)
+
+
+@bp.get("/events")
+@staff_required
+def events():
+    """The webhook ledger, newest first, filtered by type and status."""
+    filters = EventFilters.from_args(request.args)
+    listing = list_events(filters, request.args.get("page", 1, type=int))
+    return render_template("staff/events.html", filters=filters, listing=listing)
+
+
+@bp.get("/events/<event_id>")
+@staff_required
+def event(event_id: str):
+    """One ledger event with its payload as indented JSON."""
+    row = get_event(event_id)
+    if row is None:
+        abort(404)
+    return render_template("staff/event.html", event=row, payload=pretty_payload(row))
+
+
+@bp.post("/events/<event_id>/replay")
+@staff_required
+def replay_event(event_id: str):
+    """Process a failed event again from its stored payload; commit once and say how it went."""
+    try:
+        outcome = replay_failed(event_id, livemode=not current_app.config["STRIPE_TEST_MODE"])
+    except ReplayRefused as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("staff.events"))
+    db.session.commit()
+    if outcome.status == "failed":
+        flash(f"{event_id} failed again: {outcome.error}", "error")
+    else:
+        flash(f"{event_id} replayed: {outcome.status}.", "success")
+    return redirect(url_for("staff.event", event_id=event_id))

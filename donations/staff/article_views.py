@@ -1,0 +1,103 @@
+"""Staff article pages: list, write with a preview, edit, publish and unpublish."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from donations.articles.rendering import render_markdown
+from donations.articles.services import all_articles, get_article
+from donations.extensions import db
+from donations.models import Article
+from donations.staff.articles import (
+    ArticleInput,
+    StaffArticleError,
+    save_article_form,
+    set_published,
+)
+from donations.staff.blueprint import bp
+from donations.staff.forms import ArticleForm
+from donations.staff.guard import staff_required
+
+PER_PAGE = 30
+
+
+def _input(form: ArticleForm) -> ArticleInput:
+    return ArticleInput(
+        title=form.title.data or "",
+        slug=form.slug.data or "",
+        summary=form.summary.data or "",
+        author=form.author.data or "",
+        body_markdown=form.body_markdown.data or "",
+        published=bool(form.published.data),
+        published_at=form.published_at.data or "",
+    )
+
+
+def _form_page(form: ArticleForm, article: Article | None):
+    """Validate and save, or show the form again (with a preview when asked for one)."""
+    preview = None
+    if request.method == "POST" and request.form.get("action") == "preview":
+        preview = render_markdown(form.body_markdown.data or "")
+    elif form.validate_on_submit():
+        try:
+            saved = save_article_form(article, _input(form))
+        except StaffArticleError as exc:
+            db.session.rollback()
+            form.add_error(exc.field, str(exc))
+        else:
+            db.session.commit()
+            flash(f"Saved “{saved.title}”.", "success")
+            return redirect(url_for("staff.edit_article", article_id=saved.id))
+    page = render_template("staff/article_form.html", form=form, article=article, preview=preview)
+    return page, 400 if form.errors else 200
+
+
+@bp.get("/articles")
+@staff_required
+def articles():
+    """Every article, drafts included, most recently edited first."""
+    listing = all_articles(request.args.get("page", 1, type=int), PER_PAGE)
+    return render_template("staff/articles.html", listing=listing)
+
+
+@bp.route("/articles/new", methods=["GET", "POST"])
+@staff_required
+def new_article():
+    """Write a new article in Markdown, preview it, save it as a draft or published."""
+    return _form_page(ArticleForm(), None)
+
+
+@bp.route("/articles/<int:article_id>", methods=["GET", "POST"])
+@staff_required
+def edit_article(article_id: int):
+    """Edit an article; the preview shows the sanitised HTML readers will get."""
+    article = get_article(article_id)
+    if article is None:
+        abort(404)
+    form = ArticleForm(obj=article) if request.method == "GET" else ArticleForm()
+    if request.method == "GET" and article.published_at:
+        form.published_at.data = article.published_at.isoformat().replace("+00:00", "Z")
+    return _form_page(form, article)
+
+
+@bp.post("/articles/<int:article_id>/publish")
+@staff_required
+def publish_article(article_id: int):
+    """Publish an article now (or at its set date)."""
+    return _toggle(article_id, True)
+
+
+@bp.post("/articles/<int:article_id>/unpublish")
+@staff_required
+def unpublish_article(article_id: int):
+    """Take an article off the site; it stays as a draft."""
+    return _toggle(article_id, False)
+
+
+def _toggle(article_id: int, published: bool):
+    article = set_published(article_id, published)
+    if article is None:
+        abort(404)
+    db.session.commit()
+    flash(f"“{article.title}” is {'published' if published else 'a draft now'}.", "success")
+    return redirect(url_for("staff.articles"))

@@ -1,0 +1,97 @@
+"""The webhook ledger for staff: filtered listing, one event's payload, replay of failures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from donations.extensions import db
+from donations.models import EVENT_STATUSES, StripeEvent
+from donations.payments.ledger import Outcome, replay
+
+PER_PAGE = 50
+
+
+class ReplayRefused(ValueError):
+    """The event cannot be replayed from here; the message says why."""
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    """Event type (exact) and ledger status; empty means any."""
+
+    type: str = ""
+    status: str = ""
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> EventFilters:
+        """Read filters from query arguments, dropping unknown statuses."""
+        status = args.get("status", "")
+        return cls(
+            type=args.get("type", "").strip()[:100],
+            status=status if status in EVENT_STATUSES else "",
+        )
+
+    def as_args(self) -> dict[str, str]:
+        """The non-empty filters, for pagination links."""
+        return {k: v for k, v in vars(self).items() if v}
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """One page of ledger rows, newest first."""
+
+    items: list[StripeEvent]
+    page: int
+    pages: int
+    total: int
+
+
+def list_events(filters: EventFilters, page: int = 1, per_page: int = PER_PAGE) -> EventPage:
+    """One page of ledger events matching the filters (two indexed queries)."""
+    conditions = []
+    if filters.type:
+        conditions.append(StripeEvent.type == filters.type)
+    if filters.status:
+        conditions.append(StripeEvent.status == filters.status)
+    total = db.session.scalar(select(func.count()).select_from(StripeEvent).where(*conditions))
+    pages = max(1, -(-(total or 0) // per_page))
+    page = min(max(1, page), pages)
+    items = db.session.scalars(
+        select(StripeEvent)
+        .where(*conditions)
+        .order_by(StripeEvent.received_at.desc(), StripeEvent.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return EventPage(items=list(items), page=page, pages=pages, total=total or 0)
+
+
+def get_event(stripe_event_id: str) -> StripeEvent | None:
+    """One ledger row by Stripe's event id."""
+    return db.session.scalar(
+        select(StripeEvent).where(StripeEvent.stripe_event_id == stripe_event_id)
+    )
+
+
+def pretty_payload(event: StripeEvent) -> str:
+    """The stored JSON, indented for reading (as stored if it is not valid JSON)."""
+    try:
+        return json.dumps(json.loads(event.payload), indent=2, sort_keys=True, ensure_ascii=False)
+    except ValueError:
+        return event.payload
+
+
+def replay_failed(stripe_event_id: str, *, livemode: bool) -> Outcome:
+    """Process a failed event again through the ledger; the caller commits."""
+    event = get_event(stripe_event_id)
+    if event is None:
+        raise ReplayRefused(f"No stored event {stripe_event_id}.")
+    if event.status != "failed":
+        raise ReplayRefused(
+            f"{stripe_event_id} is {event.status}; only failed events are replayed."
+        )
+    return replay(stripe_event_id, livemode=livemode)

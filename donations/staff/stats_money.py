@@ -1,0 +1,99 @@
+"""Money on the dashboard: monthly recurring revenue and one-time gifts (pure queries)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from donations.extensions import db
+from donations.models import MEMBER_STATUSES, Donation, Membership, PaymentAdjustment
+
+MONTHS_PER_YEAR = 12
+
+
+@dataclass(frozen=True)
+class CurrencyRevenue:
+    """Monthly recurring revenue in one currency, in minor units."""
+
+    currency: str
+    monthly: int
+    memberships: int
+
+
+@dataclass(frozen=True)
+class IntervalCount:
+    """Member memberships billed at one interval."""
+
+    interval: str
+    memberships: int
+
+
+@dataclass(frozen=True)
+class Revenue:
+    """MRR per currency and member memberships per interval."""
+
+    mrr: list[CurrencyRevenue]
+    by_interval: list[IntervalCount]
+
+
+@dataclass(frozen=True)
+class GiftTotal:
+    """One-time gifts in one currency: how many, gross, refunded and net (minor units)."""
+
+    currency: str
+    count: int
+    gross: int
+    refunded: int
+
+    @property
+    def net(self) -> int:
+        """Gross minus refunds."""
+        return self.gross - self.refunded
+
+
+def monthly_amount(amount: int, interval: str) -> int:
+    """A membership's amount per month: yearly amounts / 12, rounded half up to minor units."""
+    return (amount + MONTHS_PER_YEAR // 2) // MONTHS_PER_YEAR if interval == "year" else amount
+
+
+def recurring_revenue() -> Revenue:
+    """MRR per currency over memberships in member statuses (one index-only query).
+
+    Rows are grouped by amount too, so each group's monthly amount is rounded exactly as
+    one membership's would be, in Python, and the database only counts (no per-row math).
+    """
+    rows = db.session.execute(
+        select(Membership.currency, Membership.interval, Membership.amount, func.count())
+        .where(Membership.status.in_(sorted(MEMBER_STATUSES)))
+        # The same column order as the covering index, so PostgreSQL groups in index order.
+        .group_by(Membership.status, Membership.currency, Membership.interval, Membership.amount)
+    ).all()
+    per_currency: dict[str, list[int]] = {}
+    per_interval: dict[str, int] = {}
+    for currency, interval, amount, count in rows:
+        entry = per_currency.setdefault(currency, [0, 0])
+        entry[0] += monthly_amount(amount, interval) * count
+        entry[1] += count
+        per_interval[interval] = per_interval.get(interval, 0) + count
+    return Revenue(
+        mrr=[CurrencyRevenue(c, m, n) for c, (m, n) in sorted(per_currency.items())],
+        by_interval=[IntervalCount(i, per_interval.get(i, 0)) for i in ("month", "year")],
+    )
+
+
+def gifts_since(since: datetime) -> list[GiftTotal]:
+    """One-time gifts paid at or after `since`, per currency, with refunds (one query)."""
+    refunded = func.coalesce(PaymentAdjustment.amount_refunded, 0)
+    rows = db.session.execute(
+        select(Donation.currency, func.count(), func.sum(Donation.amount), func.sum(refunded))
+        .outerjoin(
+            PaymentAdjustment,
+            PaymentAdjustment.stripe_payment_intent_id == Donation.stripe_payment_intent_id,
+        )
+        .where(Donation.kind == "gift", Donation.paid_at >= since)
+        .group_by(Donation.currency)
+        .order_by(Donation.currency)
+    ).all()
+    return [GiftTotal(c, n, int(g or 0), int(r or 0)) for c, n, g, r in rows]

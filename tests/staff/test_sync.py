@@ -1,0 +1,140 @@
+"""`flask stripe sync` repairs what lost webhooks left out, through the webhook functions."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+
+from donations.extensions import db
+from donations.membership.progress import get_progress, recount_members
+from donations.models import (
+    CheckoutAttempt,
+    Donation,
+    MemberChange,
+    Membership,
+    PaymentAdjustment,
+    SyncRun,
+)
+from tests.factories import login, make_user
+
+
+def checkout(client, **form) -> str:
+    """Start a Checkout through the real form; return the session id."""
+    data = {
+        "interval": "once",
+        "amount": "10",
+        "currency": "usd",
+        "attempt": "attempt-token-0123456789",
+    }
+    data.update(form)
+    response = client.post("/support/checkout", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return urlsplit(response.headers["Location"]).path.rsplit("/", 1)[1]
+
+
+def count(model) -> int:
+    """Rows of a model."""
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def snapshot() -> tuple:
+    """Everything sync may touch, to compare before and after."""
+    db.session.expire_all()
+    return (
+        [
+            (m.stripe_subscription_id, m.status, m.amount, m.fact_at)
+            for m in db.session.scalars(select(Membership))
+        ],
+        [(d.kind, d.amount, d.stripe_invoice_id) for d in db.session.scalars(select(Donation))],
+        [
+            (a.stripe_payment_intent_id, a.amount_refunded)
+            for a in db.session.scalars(select(PaymentAdjustment))
+        ],
+        count(MemberChange),
+        get_progress().members,
+    )
+
+
+def test_sync_repairs_a_membership_whose_webhooks_were_lost(app, client, runner, db, emulator):
+    user = make_user(email="lost.webhooks@example.org")
+    login(client, user)
+    emulator.set_drop_deliveries(True)
+    session_id = checkout(client, interval="month", amount="8", article="kalvesk")
+    emulator.pay_checkout(session_id, "4242424242424242")
+    emulator.deliver_pending()
+    assert count(Membership) == 0 and get_progress().members == 0
+
+    result = runner.invoke(args=["stripe", "sync"])
+    assert result.exit_code == 0, result.output
+    assert "memberships_created 1" in result.output
+    assert "membership sub_" in result.output and "created (active)" in result.output
+    db.session.expire_all()
+    membership = db.session.scalar(select(Membership))
+    assert (membership.user_id, membership.status, membership.interval) == (
+        user.id,
+        "active",
+        "month",
+    )
+    assert membership.source_article == "kalvesk"
+    assert get_progress().members == 1 == recount_members()
+    assert count(MemberChange) == 1
+    donation = db.session.scalar(select(Donation))
+    assert (donation.kind, donation.user_id) == ("membership_first", user.id)
+    assert db.session.scalar(select(CheckoutAttempt.status)) == "complete"
+
+    before = snapshot()
+    again = runner.invoke(args=["stripe", "sync"])
+    assert again.exit_code == 0, again.output
+    assert "changed: nothing." in again.output
+    assert snapshot() == before
+
+    # The dashboard tells staff when sync ran and what it found.
+    runs = list(db.session.scalars(select(SyncRun).order_by(SyncRun.id)))
+    assert [(r.dry_run, r.changed) for r in runs] == [(False, 3), (False, 0)]
+    assert json.loads(runs[0].summary)["counts"]["memberships_created"] == 1
+
+
+def test_dry_run_reports_but_changes_nothing(app, client, runner, db, emulator):
+    login(client, make_user(email="dry.run@example.org"))
+    emulator.set_drop_deliveries(True)
+    emulator.pay_checkout(checkout(client, interval="year", amount="60"), "4242424242424242")
+    emulator.deliver_pending()
+    before = snapshot()
+
+    result = runner.invoke(args=["stripe", "sync", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "would change:" in result.output and "memberships_created 1" in result.output
+    assert "Dry run: nothing was written." in result.output
+    assert snapshot() == before
+    assert count(Membership) == 0 and get_progress().members == 0
+    run = db.session.scalar(select(SyncRun))
+    assert run.dry_run and run.changed >= 1 and run.finished_at is not None
+
+
+def test_sync_records_a_lost_gift_and_a_lost_refund(app, client, runner, db, emulator):
+    session_id = checkout(client, amount="25", article="school-profile")
+    emulator.pay_checkout(session_id, "4242424242424242", email="giver@example.org")
+    emulator.deliver_pending()
+    charge = emulator.list_objects("charge")[0]
+    emulator.set_drop_deliveries(True)
+    emulator.refund(charge["id"], 1000)
+    gift_session = checkout(client, amount="5", attempt="attempt-token-second-gift")
+    emulator.pay_checkout(gift_session, "4242424242424242", email="other@example.org")
+    emulator.deliver_pending()
+    assert count(Donation) == 1
+
+    result = runner.invoke(args=["stripe", "sync"])
+    assert result.exit_code == 0, result.output
+    assert "refunds_updated 1" in result.output
+    db.session.expire_all()
+    amounts = sorted((d.amount, d.amount_refunded) for d in db.session.scalars(select(Donation)))
+    assert amounts == [(500, 0), (2500, 1000)]
+    assert runner.invoke(args=["stripe", "sync"]).output.count("changed: nothing.") == 1
+
+
+def test_dashboard_shows_the_last_sync(app, client, runner, db, emulator, staff_client):
+    runner.invoke(args=["stripe", "sync", "--dry-run"])
+    html = staff_client.get("/staff/").get_data(as_text=True)
+    assert "Last dry run started" in html and "would change 0" in html
