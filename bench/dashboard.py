@@ -65,6 +65,10 @@ LOAD = [
        WHERE status = 'canceled'""",
     """UPDATE member_counter SET members = (SELECT count(DISTINCT user_id) FROM memberships
        WHERE status IN ('active', 'past_due', 'trialing')), updated_at = now()""",
+    # Bulk rows bypass the transition function, so build the recurring totals it would keep.
+    """INSERT INTO recurring_totals (currency, interval, amount, memberships)
+       SELECT currency, interval, amount, count(*) FROM memberships
+       WHERE status IN ('active', 'past_due', 'trialing') GROUP BY currency, interval, amount""",
     """INSERT INTO failed_payments (stripe_invoice_id, stripe_subscription_id, stripe_customer_id,
                                     amount, currency, attempt_count, failed_at, created_at)
        SELECT 'in_failed_' || id, stripe_subscription_id, 'cus_' || user_id, amount, currency, 1,

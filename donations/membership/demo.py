@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select, update
 
 from donations.extensions import db
+from donations.membership import totals
 from donations.membership.progress import recount_members
 from donations.models import Donation, MemberChange, MemberCounter, Membership, User, utcnow
 
@@ -105,5 +106,6 @@ def seed_members(count: int, seed: int = 20_000) -> int:
         .where(MemberCounter.id == 1)
         .values(members=recount_members(), updated_at=utcnow())
     )
+    totals.rebuild()
     db.session.flush()
     return count - existing

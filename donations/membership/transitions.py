@@ -3,7 +3,7 @@
 Stripe's statuses map to ours one to one (design notes §2); what this module adds is the
 rule for facts that arrive late or twice: the newest fact wins, terminal states stick, and
 whenever a person starts or stops being a member, the live counter and the dated history
-change in the same transaction.
+change in the same transaction, and so do the recurring totals behind the revenue figures.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import exists, select, update
 
 from donations.extensions import db
+from donations.membership import totals
 from donations.models import (
     MEMBER_STATUSES,
     TERMINAL_STATUSES,
@@ -94,6 +95,7 @@ def apply_state(membership: Membership, state: MembershipState, at: datetime) ->
         log.info("ignoring an older fact (%s) for %s", at.isoformat(), membership)
         return False
     was_member = is_member(membership.user_id)
+    billed_before = totals.billing_key(membership)
     membership.status = state.status
     membership.interval = state.interval
     membership.amount = state.amount
@@ -106,6 +108,7 @@ def apply_state(membership: Membership, state: MembershipState, at: datetime) ->
         membership.source_article = state.source_article
     membership.fact_at = at
     db.session.flush()
+    totals.move(billed_before, totals.billing_key(membership))
     now_member = is_member(membership.user_id)
     if was_member != now_member:
         record_member_change(membership.user_id, membership.id, +1 if now_member else -1, at)

@@ -11,6 +11,7 @@ from donations.models.memberships import (
     MemberChange,
     MemberCounter,
     Membership,
+    RecurringTotal,
 )
 from donations.models.payments import (
     CheckoutAttempt,
@@ -36,6 +37,7 @@ __all__ = [
     "MemberCounter",
     "Membership",
     "PaymentAdjustment",
+    "RecurringTotal",
     "StripeEvent",
     "SyncRun",
     "UTCDateTime",

@@ -129,3 +129,25 @@ event.listen(
     "after_create",
     DDL("INSERT INTO member_counter (id, members, updated_at) VALUES (1, 0, CURRENT_TIMESTAMP)"),
 )
+
+
+class RecurringTotal(Base):
+    """How many member memberships bill one amount, per currency and interval.
+
+    Kept in step with every membership change (like MemberCounter), so the dashboard's
+    recurring revenue reads a handful of rows instead of every membership.
+    """
+
+    __tablename__ = "recurring_totals"
+    __table_args__ = (
+        CheckConstraint("memberships >= 0", name="memberships_not_negative"),
+        CheckConstraint(_in("interval", INTERVALS), name="interval_known"),
+    )
+
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    interval: Mapped[str] = mapped_column(String(8), primary_key=True)
+    amount: Mapped[int] = mapped_column(primary_key=True)
+    memberships: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        return f"<RecurringTotal {self.memberships}x {self.amount} {self.currency}/{self.interval}>"

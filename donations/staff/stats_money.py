@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from donations.extensions import db
-from donations.models import MEMBER_STATUSES, Donation, Membership, PaymentAdjustment
+from donations.models import Donation, PaymentAdjustment, RecurringTotal
 
 MONTHS_PER_YEAR = 12
 
@@ -59,16 +59,19 @@ def monthly_amount(amount: int, interval: str) -> int:
 
 
 def recurring_revenue() -> Revenue:
-    """MRR per currency over memberships in member statuses (one index-only query).
+    """MRR per currency over memberships in member statuses (one small query).
 
-    Rows are grouped by amount too, so each group's monthly amount is rounded exactly as
-    one membership's would be, in Python, and the database only counts (no per-row math).
+    It reads the recurring totals kept at write time (membership.totals): one row per
+    currency, interval and amount, so each amount is rounded to a monthly figure exactly as
+    one membership's would be, and the cost does not grow with the number of members.
     """
     rows = db.session.execute(
-        select(Membership.currency, Membership.interval, Membership.amount, func.count())
-        .where(Membership.status.in_(sorted(MEMBER_STATUSES)))
-        # The same column order as the covering index, so PostgreSQL groups in index order.
-        .group_by(Membership.status, Membership.currency, Membership.interval, Membership.amount)
+        select(
+            RecurringTotal.currency,
+            RecurringTotal.interval,
+            RecurringTotal.amount,
+            RecurringTotal.memberships,
+        ).where(RecurringTotal.memberships > 0)
     ).all()
     per_currency: dict[str, list[int]] = {}
     per_interval: dict[str, int] = {}

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, update
 
 from donations.extensions import db
+from donations.membership import totals
 from donations.membership.progress import get_progress, recount_members
 from donations.models import (
     CheckoutAttempt,
@@ -25,6 +26,7 @@ from donations.models import (
     MemberCounter,
     Membership,
     PaymentAdjustment,
+    RecurringTotal,
     StripeEvent,
     User,
 )
@@ -40,6 +42,7 @@ SCRIPTS = [
     ["signup", "fail", "fail_final"],
     ["signup", "renew", "cancel_at_end", "delete"],
     ["signup", "cancel_at_end", "resume", "renew"],
+    ["signup", "upgrade", "renew", "fail", "fail_final"],
     ["signup", "refund_first", "delete"],
     ["incomplete", "expire"],
     ["signup", "dispute_first", "dispute_lost"],
@@ -144,6 +147,8 @@ def _history(world: World, person: Person, user_id: int | None) -> list[dict]:
                 s("active", cancel_at_period_end=True)
             elif step == "resume":
                 s("active", cancel_at_period_end=False)
+            elif step == "upgrade":  # a new price: the revenue totals must follow
+                s("active", amount=1500)
             elif step == "delete":
                 s("canceled", "customer.subscription.deleted", cancel_at_period_end=True)
             elif step == "refund_first":
@@ -228,6 +233,7 @@ def _reset() -> None:
         FailedPayment,
         CheckoutAttempt,
         StripeEvent,
+        RecurringTotal,
     ):
         db.session.execute(delete(model))
     db.session.execute(delete(User).where(User.password_hash.is_(None)))
@@ -241,8 +247,9 @@ def _apply(events: list[dict]) -> None:
         payload = json.dumps(event)
         receive(EventFact.from_payload(event, raw=payload), livemode=False)
         db.session.commit()
-        # The maintained count equals a full recount after every single event.
+        # The maintained count and revenue totals equal a recount after every single event.
         assert get_progress().members == recount_members()
+        assert totals.maintained_totals() == totals.totals_from_scratch()
 
 
 def _snapshot() -> dict:
@@ -301,6 +308,7 @@ def _snapshot() -> dict:
         ),
         "supporters": db.session.scalar(select(func.count()).select_from(User)),
         "members": get_progress().members,
+        "totals": totals.maintained_totals(),
         "history_sum": db.session.scalar(select(func.coalesce(func.sum(MemberChange.delta), 0))),
         "events": db.session.scalar(select(func.count()).select_from(StripeEvent)),
     }

@@ -1,0 +1,91 @@
+"""Recurring totals: member memberships per (currency, interval, amount), kept at write time."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from donations.extensions import db
+from donations.models import MEMBER_STATUSES, Membership, RecurringTotal
+
+Key = tuple[str, str, int]  # currency, interval, amount
+
+
+def billing_key(membership: Membership) -> Key | None:
+    """What a membership adds to the totals: its billing, or None when it isn't a member."""
+    if membership.status not in MEMBER_STATUSES:
+        return None
+    return (membership.currency, membership.interval, membership.amount)
+
+
+def _add(key: Key, delta: int) -> None:
+    currency, interval, amount = key
+    if delta < 0:
+        # An UPDATE, not an upsert: the check constraint would refuse an inserted -1 row
+        # before the conflict is even looked at.
+        result = db.session.execute(
+            update(RecurringTotal)
+            .where(
+                RecurringTotal.currency == currency,
+                RecurringTotal.interval == interval,
+                RecurringTotal.amount == amount,
+            )
+            .values(memberships=RecurringTotal.memberships + delta)
+        )
+        if result.rowcount != 1:
+            raise RuntimeError(f"recurring totals have no row for {key}: they drifted")
+        return
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(RecurringTotal).values(
+        currency=currency, interval=interval, amount=amount, memberships=delta
+    )
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["currency", "interval", "amount"],
+            set_={"memberships": RecurringTotal.memberships + statement.excluded.memberships},
+        )
+    )
+
+
+def move(before: Key | None, after: Key | None) -> None:
+    """Move one membership from one total to another (either may be None)."""
+    if before == after:
+        return
+    changes = [(key, delta) for key, delta in ((before, -1), (after, +1)) if key is not None]
+    # Always in key order, so two transactions can never wait on each other's rows.
+    for key, delta in sorted(changes):
+        _add(key, delta)
+
+
+def totals_from_scratch() -> dict[Key, int]:
+    """Recount the totals from the memberships themselves."""
+    rows = db.session.execute(
+        select(Membership.currency, Membership.interval, Membership.amount, func.count())
+        .where(Membership.status.in_(sorted(MEMBER_STATUSES)))
+        .group_by(Membership.currency, Membership.interval, Membership.amount)
+    )
+    return {(c, i, a): n for c, i, a, n in rows}
+
+
+def maintained_totals() -> dict[Key, int]:
+    """The maintained totals, without empty rows."""
+    rows = db.session.execute(
+        select(
+            RecurringTotal.currency,
+            RecurringTotal.interval,
+            RecurringTotal.amount,
+            RecurringTotal.memberships,
+        ).where(RecurringTotal.memberships > 0)
+    )
+    return {(c, i, a): n for c, i, a, n in rows}
+
+
+def rebuild() -> None:
+    """Replace the totals with a recount (after bulk loads that bypass the transitions)."""
+    db.session.execute(delete(RecurringTotal))
+    rows = [
+        {"currency": c, "interval": i, "amount": a, "memberships": n}
+        for (c, i, a), n in totals_from_scratch().items()
+    ]
+    if rows:
+        db.session.execute(insert(RecurringTotal), rows)
