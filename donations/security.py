@@ -24,9 +24,13 @@ HSTS = "max-age=31536000; includeSubDomains"
 EMBED_PREFIX = "/embed/"
 
 
-def content_security_policy(embeddable: bool = False) -> str:
+def content_security_policy(embeddable: bool = False, site_url: str = "") -> str:
     """The CSP header value; embeddable pages may be framed by any site."""
     directives = dict(CSP_DIRECTIVES)
+    if site_url:
+        # Checkout return URLs and the emulator's pages are built from SITE_URL; a reader who
+        # reached us by another name (localhost vs 127.0.0.1) must still be let through.
+        directives["form-action"] += f" {site_url}"
     if embeddable:
         directives["frame-ancestors"] = "*"
     return "; ".join(f"{name} {value}" for name, value in directives.items())
@@ -35,8 +39,9 @@ def content_security_policy(embeddable: bool = False) -> str:
 def register_security(app: Flask) -> None:
     """Add the security headers to every response and the CSRF error page."""
     https = app.config["SITE_URL"].startswith("https://")
-    page_csp = content_security_policy()
-    embed_csp = content_security_policy(embeddable=True)
+    site = app.config["SITE_URL"]
+    page_csp = content_security_policy(site_url=site)
+    embed_csp = content_security_policy(embeddable=True, site_url=site)
 
     @app.after_request
     def security_headers(response: Response) -> Response:

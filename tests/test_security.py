@@ -29,7 +29,10 @@ def test_every_response_carries_the_security_headers(client, db, path):
     assert csp["img-src"] == "'self' data: https:"
     assert csp["connect-src"] == "'self' https://api.stripe.com"
     assert csp["frame-src"] == "https://js.stripe.com https://hooks.stripe.com"
-    assert csp["form-action"] == "'self' https://checkout.stripe.com https://billing.stripe.com"
+    # SITE_URL (http://localhost in tests) too: Checkout's return and the emulator's pages.
+    assert csp["form-action"] == (
+        "'self' https://checkout.stripe.com https://billing.stripe.com http://localhost"
+    )
     assert csp["base-uri"] == "'self'" and csp["object-src"] == "'none'"
     assert csp["frame-ancestors"] == "'none'"
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
