@@ -38,6 +38,7 @@ RESULTS = BENCH / "results"
 LUA = BENCH / "lua"
 # Run as a script, bench/ is already first on sys.path; this also covers other launchers.
 sys.path.insert(0, str(BENCH))
+import webhooks  # noqa: E402
 from seed import drop_database  # noqa: E402
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_donations"
@@ -79,13 +80,21 @@ class Target:
     check: Callable[[Context, Target], None] | None = None
 
 
-# The registry. Later: Target("webhook", "webhook ingest", "/stripe/webhook", method="POST",
-#        script="webhook.lua", setup=..., check=...).
 TARGETS: list[Target] = [
     Target("home", "home /", "/", expect="{newest_title}"),
     Target("article", "article", "/articles/{sample_slug}", expect="{sample_title}"),
     # The count is a maintained counter: this should not slow down as --members grows.
     Target("progress", "api/progress", "/api/progress", expect='"members":{members}'),
+    # Every request a new signed customer.subscription.created: supporter, membership, count.
+    Target(
+        "webhook",
+        "webhook ingest",
+        "/stripe/webhook",
+        method="POST",
+        script="webhook.lua",
+        setup=webhooks.setup,
+        check=webhooks.check,
+    ),
 ]
 
 
@@ -159,6 +168,7 @@ def run_wrk(
     cmd += ["-d", f"{duration}s"]
     if script:
         cmd += ["-s", str(LUA / script)]
+    env = {**env, "BENCH_WRK_THREADS": str(args.threads)}  # for Lua scripts that split work
     out = subprocess.run(
         [*cmd, url], env=env, capture_output=True, text=True, check=True, timeout=duration + 30
     )
