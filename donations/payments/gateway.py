@@ -137,7 +137,7 @@ class Gateway:
         self.webhook_secret = webhook_secret
 
     def ensure_customer(
-        self, *, customer_id: str | None, email: str, name: str, user_id: int, key: str
+        self, *, customer_id: str | None, email: str, name: str, user_id: int
     ) -> str:
         """Return the supporter's Stripe customer id, creating the customer only once."""
         if customer_id:
@@ -149,7 +149,9 @@ class Gateway:
                     "name": name or None,
                     "metadata": {"user_id": str(user_id)},
                 },
-                options={"idempotency_key": f"customer-{user_id}-{key}"},
+                # One key per person: if the checkout after this fails and our transaction
+                # rolls back, the next try within Stripe's 24 h window gets the same customer.
+                options={"idempotency_key": f"customer-for-user-{user_id}"},
             )
         except stripe.StripeError as exc:
             raise _translate(exc) from exc

@@ -131,7 +131,6 @@ def start_checkout(
             email=user.email,
             name=user.name,
             user_id=user.id,
-            key=key,
         )
         user.stripe_customer_id = customer_id
     session = gateway.create_checkout(

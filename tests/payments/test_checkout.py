@@ -241,3 +241,25 @@ def test_unreachable_stripe_becomes_a_readable_message(app, client, db):
     response = client.post("/support/checkout", data=_form())
     assert response.status_code == 503
     assert "couldn't reach our payment provider" in unescape(response.get_data(as_text=True))
+
+
+def test_a_failed_checkout_does_not_leave_a_second_customer_behind(app, client, db, emulator):
+    from donations.payments import gateway as gateway_module
+
+    user = make_user()
+    login(client, user)
+    real_create = gateway_module.Gateway.create_checkout
+
+    def refuse(self, request):
+        raise gateway_module.PaymentUnavailable("down for a moment")
+
+    gateway_module.Gateway.create_checkout = refuse
+    try:
+        assert client.post("/support/checkout", data=_form()).status_code == 503
+    finally:
+        gateway_module.Gateway.create_checkout = real_create
+    db.session.refresh(user)
+    assert user.stripe_customer_id is None  # our transaction rolled back…
+    _session_id(client.post("/support/checkout", data=_form(attempt="second-attempt-12345678")))
+    # …but Stripe (here the emulator) made the customer only once.
+    assert len(emulator.list_objects("customer")) == 1
