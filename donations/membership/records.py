@@ -76,10 +76,28 @@ def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | Non
     return membership
 
 
-def _gift(payment_intent_id: str, values: dict) -> Donation:
-    return get_or_create_locked(
-        Donation, Donation.stripe_payment_intent_id, payment_intent_id, {"kind": "gift", **values}
+def _record_gift(
+    payment_intent_id: str,
+    *,
+    amount: int,
+    currency: str,
+    paid_at: datetime,
+    metadata: dict[str, str],
+    email: str | None,
+    customer_id: str | None,
+    user_id: int | None,
+) -> Donation:
+    """The one-time gift of a payment intent, told by its checkout or its charge alike."""
+    donation = get_or_create_locked(
+        Donation,
+        Donation.stripe_payment_intent_id,
+        payment_intent_id,
+        {"kind": "gift", "amount": amount, "currency": currency, "paid_at": paid_at},
     )
+    donation.fee_amount = min(_int(metadata.get("fee_amount")), donation.amount)
+    donation.source_article = metadata.get("article")
+    _merge_payment(donation, paid_at=paid_at, email=email, customer_id=customer_id, user_id=user_id)
+    return donation
 
 
 def _invoice_donation(invoice_id: str, values: dict) -> Donation:
@@ -200,20 +218,17 @@ def apply_checkout(fact: CheckoutFact, at: datetime) -> CheckoutAttempt | None:
     elif not paid and fact.status == "expired" and attempt.status == "open":
         attempt.status = "expired"
     if fact.mode == "payment" and paid and fact.payment_intent_id:
-        donation = _gift(
+        donation = _record_gift(
             fact.payment_intent_id,
-            {"amount": fact.amount_total, "currency": fact.currency, "paid_at": fact.created or at},
-        )
-        donation.stripe_checkout_session_id = fact.id
-        donation.fee_amount = min(_int(fact.metadata.get("fee_amount")), donation.amount)
-        donation.source_article = fact.metadata.get("article")
-        _merge_payment(
-            donation,
-            paid_at=fact.created,
+            amount=fact.amount_total,
+            currency=fact.currency,
+            paid_at=fact.created or at,
+            metadata=fact.metadata,
             email=fact.email,
             customer_id=fact.customer_id,
             user_id=supporter.id if supporter else None,
         )
+        donation.stripe_checkout_session_id = fact.id
     db.session.flush()
     return attempt
 
@@ -244,15 +259,12 @@ def apply_charge(fact: ChargeFact, at: datetime) -> Donation | None:
         db.session.flush()
         return None  # a membership charge: its invoice records the payment
     supporter = supporter_for(user_hint=fact.metadata.get("user_id"), customer_id=fact.customer_id)
-    donation = _gift(
+    donation = _record_gift(
         fact.payment_intent_id,
-        {"amount": fact.amount, "currency": fact.currency, "paid_at": fact.created or at},
-    )
-    donation.fee_amount = min(_int(fact.metadata.get("fee_amount")), donation.amount)
-    donation.source_article = fact.metadata.get("article")
-    _merge_payment(
-        donation,
-        paid_at=fact.created,
+        amount=fact.amount,
+        currency=fact.currency,
+        paid_at=fact.created or at,
+        metadata=fact.metadata,
         email=fact.email,
         customer_id=fact.customer_id,
         user_id=supporter.id if supporter else None,
