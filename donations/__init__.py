@@ -46,11 +46,12 @@ def _configure_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions from extensions.py to this app."""
-    from donations.accounts import loader  # noqa: F401  (registers the user loader)
+    from donations.accounts.loader import configure_login
     from donations.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    configure_login(login_manager)
     login_manager.init_app(app)
     csrf.init_app(app)
     # The limiter is one shared object: an app that disabled it must not disable the next.
@@ -101,7 +102,17 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """Attach the flask CLI commands."""
+    """Attach the flask CLI commands, and `flask shell`'s db and models."""
     from donations.cli import register
 
     register(app)
+    app.shell_context_processor(shell_context)
+
+
+def shell_context() -> dict[str, Any]:
+    """What `flask shell` starts with: `db` and every model by its class name."""
+    from donations.extensions import db
+    from donations.models import Base
+
+    models = {mapper.class_.__name__: mapper.class_ for mapper in Base.registry.mappers}
+    return {"db": db, **models}

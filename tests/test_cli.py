@@ -97,3 +97,14 @@ def test_seed_demo_members_are_counted_once_and_idempotent(runner, db):
 def test_seed_demo_refuses_a_negative_member_count(runner, db):
     result = runner.invoke(args=["seed-demo", "--members", "-1"])
     assert result.exit_code != 0 and "-1" in result.output
+
+
+def test_flask_shell_starts_with_db_and_every_model(app):
+    from donations.extensions import db as extension_db
+    from donations.models import Base
+
+    context = app.make_shell_context()
+    assert context["db"] is extension_db
+    for mapper in Base.registry.mappers:
+        assert context[mapper.class_.__name__] is mapper.class_
+    assert {"User", "Membership", "Donation", "StripeEvent"} <= context.keys()

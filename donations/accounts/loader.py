@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import hmac
 
-from donations.extensions import db, login_manager
+from flask_login import LoginManager
+
+from donations.extensions import db
 from donations.models import User
 
-login_manager.login_view = "accounts.login"
-login_manager.login_message = "Please log in to see that page."
-login_manager.login_message_category = "info"
-# "basic" (not "strong"): readers on phones change IP often and should stay logged in.
-# Changing the password still ends every other session, through the id fingerprint below.
-login_manager.session_protection = "basic"
+
+def configure_login(manager: LoginManager) -> None:
+    """Give Flask-Login our user loader, login page and session protection."""
+    manager.login_view = "accounts.login"
+    manager.login_message = "Please log in to see that page."
+    manager.login_message_category = "info"
+    # "basic" (not "strong"): readers on phones change IP often and should stay logged in.
+    # Changing the password still ends every other session, through the id fingerprint below.
+    manager.session_protection = "basic"
+    manager.user_loader(load_user)
 
 
-@login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     """Return the user for a session id "<id>:<fingerprint>", or None when it is stale."""
     row_id, _, fingerprint = session_id.partition(":")

@@ -6,12 +6,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import select
 from sqlalchemy.orm import defer
 
 from donations.articles.rendering import render_markdown
 from donations.extensions import db
 from donations.models import Article, utcnow
+from donations.pagination import paginate
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -33,46 +35,20 @@ class ArticleData:
     published_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Page:
-    """One page of a listing."""
-
-    items: list[Article]
-    page: int
-    pages: int
-    total: int
-
-    @property
-    def has_prev(self) -> bool:
-        """True when there is a newer page."""
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        """True when there is an older page."""
-        return self.page < self.pages
-
-
 def _published():
     return select(Article).where(Article.published.is_(True))
 
 
-def latest_published(page: int, per_page: int) -> Page:
+def latest_published(page: int, per_page: int) -> Pagination:
     """Return one page of published articles, newest first."""
-    total = db.session.scalar(
-        select(func.count()).select_from(Article).where(Article.published.is_(True))
-    )
-    pages = max(1, -(-(total or 0) // per_page))
-    page = min(max(1, page), pages)
-    items = db.session.scalars(
+    return paginate(
         _published()
         # Teasers need neither body: don't pull ~25 KB per article off the database.
         .options(defer(Article.body_markdown), defer(Article.body_html))
-        .order_by(Article.published_at.desc(), Article.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page(items=list(items), page=page, pages=pages, total=total or 0)
+        .order_by(Article.published_at.desc(), Article.id.desc()),
+        page,
+        per_page,
+    )
 
 
 def get_published(slug: str) -> Article | None:
@@ -128,19 +104,15 @@ def save_article(data: ArticleData) -> tuple[Article, bool]:
     return article, created
 
 
-def all_articles(page: int, per_page: int) -> Page:
+def all_articles(page: int, per_page: int) -> Pagination:
     """Return one page of every article, drafts included, newest edit first (for staff)."""
-    total = db.session.scalar(select(func.count()).select_from(Article)) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    items = db.session.scalars(
+    return paginate(
         select(Article)
         .options(defer(Article.body_markdown), defer(Article.body_html))
-        .order_by(Article.updated_at.desc(), Article.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page(items=list(items), page=page, pages=pages, total=total)
+        .order_by(Article.updated_at.desc(), Article.id.desc()),
+        page,
+        per_page,
+    )
 
 
 def get_article(article_id: int) -> Article | None:

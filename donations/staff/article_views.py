@@ -1,4 +1,7 @@
-"""Staff article pages: list, write with a preview, edit, publish and unpublish."""
+"""Staff article pages: list, write with a preview, edit, publish and unpublish.
+
+The views are attached to the staff blueprint in `staff/routes.py`, where it is built.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ from donations.staff.articles import (
     save_article_form,
     set_published,
 )
-from donations.staff.blueprint import bp
 from donations.staff.forms import ArticleForm
 from donations.staff.guard import staff_required
 
@@ -52,7 +54,6 @@ def _form_page(form: ArticleForm, article: Article | None):
     return page, 400 if form.errors else 200
 
 
-@bp.get("/articles")
 @staff_required
 def articles():
     """Every article, drafts included, most recently edited first."""
@@ -60,14 +61,12 @@ def articles():
     return render_template("staff/articles.html", listing=listing)
 
 
-@bp.route("/articles/new", methods=["GET", "POST"])
 @staff_required
 def new_article():
     """Write a new article in Markdown, preview it, save it as a draft or published."""
     return _form_page(ArticleForm(), None)
 
 
-@bp.route("/articles/<int:article_id>", methods=["GET", "POST"])
 @staff_required
 def edit_article(article_id: int):
     """Edit an article; the preview shows the sanitised HTML readers will get."""
@@ -80,14 +79,12 @@ def edit_article(article_id: int):
     return _form_page(form, article)
 
 
-@bp.post("/articles/<int:article_id>/publish")
 @staff_required
 def publish_article(article_id: int):
     """Publish an article now (or at its set date)."""
     return _toggle(article_id, True)
 
 
-@bp.post("/articles/<int:article_id>/unpublish")
 @staff_required
 def unpublish_article(article_id: int):
     """Take an article off the site; it stays as a draft."""

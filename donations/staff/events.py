@@ -6,10 +6,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import select
 
 from donations.extensions import db
 from donations.models import EVENT_STATUSES, StripeEvent
+from donations.pagination import paginate
 from donations.payments.ledger import Outcome, replay
 
 PER_PAGE = 50
@@ -40,34 +42,19 @@ class EventFilters:
         return {k: v for k, v in vars(self).items() if v}
 
 
-@dataclass(frozen=True)
-class EventPage:
-    """One page of ledger rows, newest first."""
-
-    items: list[StripeEvent]
-    page: int
-    pages: int
-    total: int
-
-
-def list_events(filters: EventFilters, page: int = 1, per_page: int = PER_PAGE) -> EventPage:
+def list_events(filters: EventFilters, page: int = 1, per_page: int = PER_PAGE) -> Pagination:
     """One page of ledger events matching the filters (two indexed queries)."""
     conditions = []
     if filters.type:
         conditions.append(StripeEvent.type == filters.type)
     if filters.status:
         conditions.append(StripeEvent.status == filters.status)
-    total = db.session.scalar(select(func.count()).select_from(StripeEvent).where(*conditions))
-    pages = max(1, -(-(total or 0) // per_page))
-    page = min(max(1, page), pages)
-    items = db.session.scalars(
+    stmt = (
         select(StripeEvent)
         .where(*conditions)
         .order_by(StripeEvent.received_at.desc(), StripeEvent.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return EventPage(items=list(items), page=page, pages=pages, total=total or 0)
+    )
+    return paginate(stmt, page, per_page)
 
 
 def get_event(stripe_event_id: str) -> StripeEvent | None:

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, exists, func, or_, select
 
 from donations.extensions import db
@@ -19,6 +20,7 @@ from donations.models import (
     StripeEvent,
     User,
 )
+from donations.pagination import paginate
 
 PER_PAGE = 50
 STATUS_FILTERS = ("member", "none", *SUBSCRIPTION_STATUSES)
@@ -64,16 +66,6 @@ class SupporterRow:
     def is_member(self) -> bool:
         """True with at least one membership in a member status."""
         return any(m.is_member for m in self.memberships)
-
-
-@dataclass(frozen=True)
-class SupporterPage:
-    """One page of the filtered list."""
-
-    rows: list[SupporterRow]
-    page: int
-    pages: int
-    total: int
 
 
 @dataclass(frozen=True)
@@ -128,21 +120,19 @@ def filtered(filters: MemberFilters) -> Select:
     return stmt.order_by(User.id.desc())
 
 
-def search(filters: MemberFilters, page: int = 1, per_page: int = PER_PAGE) -> SupporterPage:
-    """One page of matching supporters with their memberships (three queries)."""
-    stmt = filtered(filters)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    users = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+def search(filters: MemberFilters, page: int = 1, per_page: int = PER_PAGE) -> Pagination:
+    """One page of matching supporters (as SupporterRows) with their memberships."""
+    listing = paginate(filtered(filters), page, per_page)
+    users: list[User] = listing.items
     by_user: dict[int, list[Membership]] = {u.id: [] for u in users}
     if users:
         for m in db.session.scalars(
             select(Membership).where(Membership.user_id.in_(by_user)).order_by(Membership.id)
         ):
             by_user[m.user_id].append(m)
-    rows = [SupporterRow(u, by_user[u.id]) for u in users]
-    return SupporterPage(rows=rows, page=page, pages=pages, total=total)
+    # One more query for every membership of the page, instead of one per supporter.
+    listing.items = [SupporterRow(u, by_user[u.id]) for u in users]
+    return listing
 
 
 def supporter_detail(user_id: int) -> SupporterDetail | None:
