@@ -188,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         create_database(args.database_url)
     settings = {"DATABASE_URL": args.database_url, "APP_ENV": "production",
                 "SECRET_KEY": "bench-dashboard-only", "STRIPE_SECRET_KEY": "",
-                "REDIS_URL": "", "MAIL_SERVER": "", "RATELIMIT_ENABLED": False}  # fmt: skip
+                "STRIPE_EMULATOR": "1", "REDIS_URL": "", "MAIL_SERVER": "",
+                "RATELIMIT_ENABLED": False}  # fmt: skip
     app = create_app(settings)
     try:
         if not args.reuse:

@@ -472,6 +472,8 @@ def main(argv: list[str] | None = None) -> int:
         # what is measured: emulator mode, in-process rate-limit storage, no mail.
         "STRIPE_SECRET_KEY": "",
         "STRIPE_WEBHOOK_SECRET": "",
+        # Production settings, so the emulator has to be asked for by name (design §4).
+        "STRIPE_EMULATOR": "1",
         "REDIS_URL": "",
         "MAIL_SERVER": "",
         "PYTHONDONTWRITEBYTECODE": "1",

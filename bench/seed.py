@@ -262,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
 
     create_database(args.database_url)
     app = create_app({"DATABASE_URL": args.database_url, "APP_ENV": "production",
-                      "SECRET_KEY": "bench-seed-only", "STRIPE_SECRET_KEY": ""})  # fmt: skip
+                      "SECRET_KEY": "bench-seed-only", "STRIPE_SECRET_KEY": "",
+                      "STRIPE_EMULATOR": "1"})  # fmt: skip
     with app.app_context():
         upgrade()
         report = seed_articles(args.articles, args.words, args.seed)

@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "STRIPE_PUBLISHABLE_KEY": "",
     "STRIPE_WEBHOOK_SECRET": "",
     "STRIPE_ALLOW_LIVE": "0",
+    "STRIPE_EMULATOR": "auto",
     "STRIPE_EMULATOR_DB": "",
     "MEMBERSHIP_GOAL": "20000",
     "DONATION_CURRENCIES": "usd,eur,gbp",
@@ -108,7 +109,7 @@ def _stripe(settings: dict[str, Any]) -> None:
         raise ConfigError("STRIPE_SECRET_KEY is a live key; set STRIPE_ALLOW_LIVE=1 to allow it")
     if key and not key.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
         raise ConfigError("STRIPE_SECRET_KEY must start with sk_test_ (or sk_live_)")
-    settings["STRIPE_EMULATOR"] = not key
+    settings["STRIPE_EMULATOR"] = _emulator_mode(settings["STRIPE_EMULATOR"], key, settings)
     settings["STRIPE_TEST_MODE"] = not key.startswith(("sk_live_", "rk_live_"))
     secret = settings["STRIPE_WEBHOOK_SECRET"].strip()
     if key and not secret:
@@ -122,6 +123,32 @@ def _stripe(settings: dict[str, Any]) -> None:
         ).hexdigest()
         secret = "whsec_" + digest[:32]
     settings["STRIPE_WEBHOOK_SECRET"] = secret
+
+
+def _emulator_mode(raw: Any, key: str, settings: dict[str, Any]) -> bool:
+    """Whether the offline emulator stands in for Stripe (design §4: auto, 1 or 0)."""
+    mode = str(raw if raw is not None else "auto").strip().lower() or "auto"
+    if mode not in {"auto", "0", "1"}:
+        raise ConfigError(f"STRIPE_EMULATOR must be auto, 1 or 0, got {raw!r}")
+    if key and mode == "1":
+        raise ConfigError("STRIPE_EMULATOR=1 cannot be used with a STRIPE_SECRET_KEY; unset one")
+    if key:
+        return False
+    if mode == "1":
+        if settings["APP_ENV"] == "production":
+            # A public demo may want this; it must never happen by accident, so say it loudly.
+            log.warning("STRIPE_EMULATOR=1: the offline Stripe emulator takes payments here")
+        return True
+    if mode == "0":
+        raise ConfigError("STRIPE_SECRET_KEY is required when STRIPE_EMULATOR=0")
+    if settings["APP_ENV"] == "production":
+        # An empty key in production is a missing secret, not a wish for fake payments:
+        # with the emulator live, anyone could "pay" with a test card and be counted.
+        raise ConfigError(
+            "STRIPE_SECRET_KEY is required in production; set STRIPE_EMULATOR=1 "
+            "only to run the offline emulator on purpose (a public demo)"
+        )
+    return True
 
 
 def _currencies(raw: str) -> list[str]:

@@ -125,6 +125,20 @@ def _start(env_overrides: dict[str, str], tmp_path: Path) -> subprocess.Complete
             "STRIPE_ALLOW_LIVE",
         ),
         ({"MEMBERSHIP_GOAL": "twenty thousand"}, "MEMBERSHIP_GOAL"),
+        # Production with no key and no explicit STRIPE_EMULATOR=1: never the emulator.
+        ({}, "STRIPE_SECRET_KEY"),
+        ({}, "STRIPE_EMULATOR"),
+        ({"STRIPE_EMULATOR": "auto"}, "STRIPE_EMULATOR=1"),
+        ({"STRIPE_EMULATOR": "0"}, "STRIPE_SECRET_KEY"),
+        ({"STRIPE_EMULATOR": "yes please"}, "STRIPE_EMULATOR"),
+        (
+            {
+                "STRIPE_EMULATOR": "1",
+                "STRIPE_SECRET_KEY": "sk_test_1",
+                "STRIPE_WEBHOOK_SECRET": "whsec_1",
+            },
+            "STRIPE_EMULATOR",
+        ),
     ],
 )
 def test_bad_setting_stops_the_process_with_one_line(tmp_path, env, named):
@@ -138,5 +152,36 @@ def test_bad_setting_stops_the_process_with_one_line(tmp_path, env, named):
 
 
 def test_good_settings_start_the_process(tmp_path):
-    result = _start({}, tmp_path)
+    result = _start(
+        {"STRIPE_SECRET_KEY": "sk_test_1", "STRIPE_WEBHOOK_SECRET": "whsec_1"}, tmp_path
+    )
     assert result.returncode == 0, result.stderr
+
+
+def test_production_runs_the_emulator_only_when_told_to_and_says_so(tmp_path):
+    result = _start({"STRIPE_EMULATOR": "1"}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "STRIPE_EMULATOR=1" in result.stderr  # the start-up log names it
+
+
+@pytest.mark.parametrize(
+    ("settings", "emulator"),
+    [
+        ({"APP_ENV": "development"}, True),
+        ({"APP_ENV": "testing"}, True),
+        ({"APP_ENV": "production", "STRIPE_EMULATOR": "1"}, True),
+        ({"APP_ENV": "development", "STRIPE_SECRET_KEY": "sk_test_1"}, False),
+        ({"APP_ENV": "production", "STRIPE_SECRET_KEY": "sk_test_1"}, False),
+    ],
+)
+def test_emulator_mode_follows_the_key_the_environment_and_stripe_emulator(
+    tmp_path, monkeypatch, settings, emulator
+):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "inst"))
+    config = {**base_config(tmp_path), "STRIPE_WEBHOOK_SECRET": "whsec_1", **settings}
+    app = create_app(config)
+    assert app.config["STRIPE_EMULATOR"] is emulator
+    # The emulator's hosted pages (where anyone can "pay" with 4242…) exist only in that mode.
+    emulator_rules = [r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/_emulator")]
+    assert bool(emulator_rules) is emulator
+    assert ("stripe_emulator" in app.extensions) is emulator
