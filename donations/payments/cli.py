@@ -1,4 +1,4 @@
-"""flask stripe …: reprocess a stored event; reconcile with Stripe (see `stripe sync`)."""
+"""flask stripe …: set up and check the account, replay an event, reconcile (`stripe sync`)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,52 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from donations.extensions import db
+from donations.payments.account import WEBHOOK_EVENTS, check_account, setup_account
 from donations.payments.gateway import get_gateway
 from donations.payments.ledger import replay
 from donations.payments.sync import run_sync
 
-stripe_cli = AppGroup("stripe", help="Stripe events and reconciliation.")
+stripe_cli = AppGroup("stripe", help="Stripe account set-up, events and reconciliation.")
+
+
+def _default_webhook_url() -> str:
+    return current_app.config["SITE_URL"] + "/stripe/webhook"
+
+
+@stripe_cli.command("setup")
+@click.option("--webhook-url", required=True, help="Public URL of POST /stripe/webhook.")
+def setup_command(webhook_url: str) -> None:
+    """Create or update the webhook endpoint and the Billing Portal configuration."""
+    report = setup_account(
+        get_gateway(),
+        webhook_url=webhook_url,
+        api_version=current_app.config["STRIPE_API_VERSION"],
+        return_url=current_app.config["SITE_URL"] + "/account",
+    )
+    for line in report.lines:
+        click.echo(line)
+    if report.secret:
+        click.echo(f"Signing secret (set STRIPE_WEBHOOK_SECRET to it): {report.secret}")
+    if not report.changed:
+        click.echo("Nothing to change: the account is already set up.")
+
+
+@stripe_cli.command("check")
+@click.option("--webhook-url", default=None, help="Defaults to SITE_URL + /stripe/webhook.")
+def check_command(webhook_url: str | None) -> None:
+    """Verify key mode, webhook endpoint (URL, events, API version) and portal; exit 1 if not."""
+    url = webhook_url or _default_webhook_url()
+    problems = check_account(
+        get_gateway(),
+        webhook_url=url,
+        api_version=current_app.config["STRIPE_API_VERSION"],
+        expect_live=not current_app.config["STRIPE_TEST_MODE"],
+    )
+    for problem in problems:
+        click.echo(f"missing: {problem}", err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"Stripe is ready: {url} receives all {len(WEBHOOK_EVENTS)} events we handle.")
 
 
 @stripe_cli.command("replay")

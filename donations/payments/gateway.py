@@ -8,7 +8,7 @@ from Stripe test mode is where the bytes go.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +127,28 @@ def _translate(exc: stripe.StripeError) -> PaymentError:
     return PaymentUnavailable(
         "Payments are not available at the moment. Please try again later; nothing was charged."
     )
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """A webhook endpoint of the account; `secret` is known only right after creation."""
+
+    id: str
+    url: str
+    enabled_events: tuple[str, ...]
+    api_version: str | None
+    status: str
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class PortalConfiguration:
+    """A Billing Portal configuration: Stripe refuses portal sessions without one."""
+
+    id: str
+    active: bool
+    is_default: bool
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 class Gateway:
@@ -268,6 +290,79 @@ class Gateway:
             return EventFact.from_payload(event.to_dict(), raw=payload.decode("utf-8"))
         except ValueError as exc:
             raise InvalidWebhook(str(exc)) from None
+
+    # --- account set-up (`flask stripe setup` / `check`) ------------------------------------
+
+    def account_livemode(self) -> bool:
+        """Whether the key reaches live mode (read from the balance, which every key may see)."""
+        try:
+            return bool(self.client.v1.balance.retrieve().livemode)
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+
+    def webhook_endpoints(self) -> list[WebhookEndpoint]:
+        """Every webhook endpoint of the account."""
+        return [_endpoint(e) for e in self._pages(self.client.v1.webhook_endpoints, {})]
+
+    def create_webhook_endpoint(
+        self, url: str, events: Iterable[str], api_version: str
+    ) -> WebhookEndpoint:
+        """Create an endpoint in our API version; Stripe shows its secret only now."""
+        params = {"url": url, "enabled_events": sorted(events), "api_version": api_version}
+        try:
+            return _endpoint(self.client.v1.webhook_endpoints.create(params=params))
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+
+    def update_webhook_endpoint(self, endpoint_id: str, events: Iterable[str]) -> WebhookEndpoint:
+        """Set an endpoint's events (Stripe cannot change its API version) and enable it."""
+        params = {"enabled_events": sorted(events), "disabled": False}
+        try:
+            return _endpoint(self.client.v1.webhook_endpoints.update(endpoint_id, params=params))
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+
+    def portal_configurations(self) -> list[PortalConfiguration]:
+        """Every active Billing Portal configuration of the account."""
+        service = self.client.v1.billing_portal.configurations
+        return [_portal_config(c) for c in self._pages(service, {"active": True})]
+
+    def create_portal_configuration(self, *, return_url: str, marker: dict[str, str]) -> str:
+        """Create the portal configuration members use: cancel at period end, card, invoices."""
+        params: dict[str, Any] = {
+            "default_return_url": return_url,
+            "features": {
+                "subscription_cancel": {"enabled": True, "mode": "at_period_end"},
+                "payment_method_update": {"enabled": True},
+                "invoice_history": {"enabled": True},
+                "customer_update": {"enabled": True, "allowed_updates": ["email", "address"]},
+            },
+            "metadata": marker,
+        }
+        try:
+            return self.client.v1.billing_portal.configurations.create(params=params).id
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+
+
+def _endpoint(obj: Any) -> WebhookEndpoint:
+    return WebhookEndpoint(
+        id=obj.id,
+        url=obj.url,
+        enabled_events=tuple(obj.enabled_events or ()),
+        api_version=obj.api_version,
+        status=obj.status,
+        secret=getattr(obj, "secret", None),
+    )
+
+
+def _portal_config(obj: Any) -> PortalConfiguration:
+    return PortalConfiguration(
+        id=obj.id,
+        active=bool(obj.active),
+        is_default=bool(obj.is_default),
+        metadata=obj.metadata.to_dict() if obj.metadata else {},
+    )
 
 
 def build_client(app: Flask, http_client: Any | None = None) -> stripe.StripeClient:

@@ -1,0 +1,116 @@
+"""Making a Stripe account ready for this site, and checking that it is (design §6).
+
+`stripe setup` and `stripe check` both read the event list from the webhook handler table,
+so the events Stripe sends can never drift from the events we handle. The same setup runs
+against the emulator at start-up in emulator mode: the demo path is the production path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from donations.payments.gateway import Gateway, PortalConfiguration, WebhookEndpoint
+from donations.payments.ledger import HANDLERS
+
+# Exactly the event types our handlers apply; everything else would only fill the ledger.
+WEBHOOK_EVENTS: tuple[str, ...] = tuple(sorted(HANDLERS))
+# How `setup` recognises the portal configuration it made (Stripe's default one, saved in
+# the Dashboard, is also accepted by `check`).
+PORTAL_MARKER = {"created_by": "donations"}
+
+
+@dataclass
+class SetupReport:
+    """What `stripe setup` did, line by line; `secret` is set when an endpoint was created."""
+
+    lines: list[str] = field(default_factory=list)
+    changed: bool = False
+    secret: str | None = None
+
+
+def portal_configuration(configs: list[PortalConfiguration]) -> PortalConfiguration | None:
+    """The configuration portal sessions should use: ours first, else the account default."""
+    active = [c for c in configs if c.active]
+    ours = [c for c in active if c.metadata.get("created_by") == PORTAL_MARKER["created_by"]]
+    return (ours or [c for c in active if c.is_default] or [None])[0]
+
+
+def _endpoint_at(
+    endpoints: list[WebhookEndpoint], url: str, version: str
+) -> WebhookEndpoint | None:
+    return next((e for e in endpoints if e.url == url and e.api_version == version), None)
+
+
+def setup_account(
+    gateway: Gateway, *, webhook_url: str, api_version: str, return_url: str
+) -> SetupReport:
+    """Create or update the webhook endpoint and the portal configuration, idempotently."""
+    report = SetupReport()
+    endpoints = gateway.webhook_endpoints()
+    endpoint = _endpoint_at(endpoints, webhook_url, api_version)
+    if endpoint is None:
+        for old in (e for e in endpoints if e.url == webhook_url):
+            # Stripe never changes an endpoint's API version, so an old one can't be fixed.
+            report.lines.append(
+                f"endpoint {old.id} at this URL is on API version {old.api_version}; "
+                "a new one is created: set STRIPE_WEBHOOK_SECRET to its secret, then delete "
+                f"{old.id} in the Stripe Dashboard"
+            )
+        endpoint = gateway.create_webhook_endpoint(webhook_url, WEBHOOK_EVENTS, api_version)
+        report.changed, report.secret = True, endpoint.secret
+        report.lines.append(
+            f"created webhook endpoint {endpoint.id} for {webhook_url} "
+            f"(API {api_version}, {len(WEBHOOK_EVENTS)} events)"
+        )
+    elif set(endpoint.enabled_events) != set(WEBHOOK_EVENTS) or endpoint.status != "enabled":
+        added = sorted(set(WEBHOOK_EVENTS) - set(endpoint.enabled_events))
+        removed = sorted(set(endpoint.enabled_events) - set(WEBHOOK_EVENTS))
+        gateway.update_webhook_endpoint(endpoint.id, WEBHOOK_EVENTS)
+        report.changed = True
+        report.lines.append(
+            f"updated webhook endpoint {endpoint.id}: enabled"
+            + (f", added {', '.join(added)}" if added else "")
+            + (f", removed {', '.join(removed)}" if removed else "")
+        )
+    else:
+        report.lines.append(f"webhook endpoint {endpoint.id} is up to date")
+    config = portal_configuration(gateway.portal_configurations())
+    if config is None:
+        config_id = gateway.create_portal_configuration(
+            return_url=return_url, marker=dict(PORTAL_MARKER)
+        )
+        report.changed = True
+        report.lines.append(f"created Billing Portal configuration {config_id}")
+    else:
+        report.lines.append(f"Billing Portal configuration {config.id} is in place")
+    return report
+
+
+def check_account(
+    gateway: Gateway, *, webhook_url: str, api_version: str, expect_live: bool
+) -> list[str]:
+    """Everything that stops the account from serving this site; empty when ready."""
+    problems: list[str] = []
+    live = gateway.account_livemode()
+    if live != expect_live:
+        want, got = ("live", "test") if expect_live else ("test", "live")
+        problems.append(f"the key reaches {got} mode, but this site is configured for {want}")
+    endpoints = [e for e in gateway.webhook_endpoints() if e.url == webhook_url]
+    endpoint = _endpoint_at(endpoints, webhook_url, api_version)
+    if not endpoints:
+        problems.append(f"no webhook endpoint for {webhook_url}: run `flask stripe setup`")
+    elif endpoint is None:
+        versions = ", ".join(str(e.api_version) for e in endpoints)
+        problems.append(
+            f"the endpoint for {webhook_url} is on API version {versions}, not {api_version}"
+        )
+    else:
+        enabled = set(endpoint.enabled_events)
+        missing = [] if "*" in enabled else sorted(set(WEBHOOK_EVENTS) - enabled)
+        if missing:
+            problems.append(f"endpoint {endpoint.id} is missing events: {', '.join(missing)}")
+        if endpoint.status != "enabled":
+            problems.append(f"endpoint {endpoint.id} is {endpoint.status}")
+    if portal_configuration(gateway.portal_configurations()) is None:
+        problems.append("no active Billing Portal configuration: run `flask stripe setup`")
+    return problems
