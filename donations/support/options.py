@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from donations.money import Currency, currency, format_money
 
 INTERVALS = ("once", "month", "year")
+CUSTOM = "custom"  # the "Another amount" choice: the amount is in the custom_amount field
 
 # Preset amounts in "dollar-like" major units, with the suggested one second.
 BASE_PRESETS: dict[str, tuple[int, ...]] = {

@@ -1,14 +1,14 @@
-"""The supporter page's content, computed from the request's values (no request code)."""
+"""The supporter page's content, computed from the parsed form (no request code)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
-from donations.money import MoneyError, currency, format_money, to_minor
+from donations.money import MoneyError, currency, format_money
 from donations.support.options import (
+    CUSTOM,
     FEE_FIXED_MINOR,
     FEE_RATE_PER_MILLE,
     INTERVALS,
@@ -19,6 +19,10 @@ from donations.support.options import (
     presets,
     suggested,
 )
+from donations.support.services import Choice, to_amount
+
+if TYPE_CHECKING:
+    from donations.support.forms import SupportForm
 
 INTERVAL_NAMES = {"once": "Give once", "month": "Monthly", "year": "Yearly"}
 
@@ -55,23 +59,22 @@ def major(minor: int, code: str) -> str:
     )
 
 
-def build(values: Mapping[str, Any], config: Mapping[str, Any], *, attempt: str) -> SupportPage:
-    """Compute the page for the given (possibly invalid) values; invalid ones fall back."""
-    currencies = config["DONATION_CURRENCIES"]
-    interval = values.get("interval") if values.get("interval") in INTERVALS else "month"
-    code = str(values.get("currency") or "").lower()
-    code = code if code in currencies else currencies[0]
+def build(form: SupportForm, *, attempt: str) -> SupportPage:
+    """Compute the page for the form's (possibly invalid) values; invalid ones fall back."""
+    currencies = form.currencies
+    interval = form.interval.data if form.interval.data in INTERVALS else "month"
+    code = form.currency.data if form.currency.data in currencies else currencies[0]
     choices = presets(interval, code)
     preset_values = {major(p.minor, code) for p in choices}
-    selected = str(values.get("amount") or "")
-    custom = str(values.get("custom_amount") or "")
-    if selected not in preset_values and selected != "custom":
+    selected, custom = form.amount.data, form.custom_amount.data
+    if selected not in preset_values and selected != CUSTOM:
         # An amount from a link or a round trip through sign-up that isn't a preset.
-        custom, selected = (selected, "custom") if selected else (custom, "")
+        custom, selected = (selected, CUSTOM) if selected else (custom, "")
     if not selected:
         selected = major(suggested(interval, code).minor, code)
-    amount = _amount(selected, custom, code) or suggested(interval, code).minor
-    cover_fee = str(values.get("cover_fee") or "") in {"1", "on", "yes", "true"}
+    amount = _chargeable(custom if selected == CUSTOM else selected, code)
+    if amount is None:  # the button shows the suggested amount until the chosen one is valid
+        amount = suggested(interval, code).minor
     fee = fee_for(amount, currency(code))
     return SupportPage(
         interval=interval,
@@ -81,11 +84,11 @@ def build(values: Mapping[str, Any], config: Mapping[str, Any], *, attempt: str)
         presets=choices,
         selected=selected,
         custom_amount=custom,
-        cover_fee=cover_fee,
+        cover_fee=form.cover_fee.data,
         fee_rule=fee_rule(code),
         fee_label=format_money(fee, code),
-        button_label=action_label(interval, amount + (fee if cover_fee else 0), code),
-        article=str(values.get("article") or "")[:120],
+        button_label=action_label(interval, amount + (fee if form.cover_fee.data else 0), code),
+        article=form.article.data[:120],
         attempt=attempt,
         exponent=currency(code).exponent,
         symbol=currency(code).symbol,
@@ -94,14 +97,14 @@ def build(values: Mapping[str, Any], config: Mapping[str, Any], *, attempt: str)
     )
 
 
-def _amount(selected: str, custom: str, code: str) -> int | None:
+def _chargeable(typed: str, code: str) -> int | None:
     try:
-        return to_minor(custom if selected == "custom" else selected, code)
+        return to_amount(typed, code)
     except MoneyError:
         return None
 
 
-def choice_query(choice) -> dict[str, str]:
+def choice_query(choice: Choice) -> dict[str, str]:
     """Query parameters that bring a reader back to the same choice after signing up."""
     query = {
         "interval": choice.interval,

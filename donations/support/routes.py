@@ -20,11 +20,11 @@ from donations.extensions import db, limiter
 from donations.membership.progress import get_progress
 from donations.payments.gateway import PaymentError, PaymentUnavailable
 from donations.support import page
+from donations.support.forms import SupportForm
 from donations.support.services import (
     AlreadyMember,
-    ChoiceError,
+    Choice,
     new_attempt,
-    parse_choice,
     portal_url,
     start_checkout,
     thanks_status,
@@ -33,48 +33,50 @@ from donations.support.services import (
 bp = Blueprint("support", __name__)
 
 
-def _render(values, error: ChoiceError | None = None, status: int = 200):
-    context = page.build(values, current_app.config, attempt=new_attempt())
+def _render(form: SupportForm, status: int = 200):
+    context = page.build(form, attempt=new_attempt())
     return render_template(
-        "support/index.html", page=context, error=error, progress=get_progress()
+        "support/index.html", page=context, error=form.error, progress=get_progress()
     ), status
+
+
+def _to_signup(choice: Choice):
+    # Memberships need an account; come back to the same choice afterwards.
+    back = url_for("support.index") + "?" + urlencode(page.choice_query(choice))
+    flash("Create an account (or log in) so you can manage your membership later.", "info")
+    return redirect(url_for("accounts.signup", next=back), 303)
 
 
 @bp.get("/support")
 def index():
     """The supporter page: interval, preset or custom amount, currency, fee choice."""
-    return _render(request.args)
+    return _render(SupportForm(formdata=request.args))
 
 
 @bp.post("/support/checkout")
 @limiter.limit("20 per minute")
 def checkout():
     """Validate the choice and send the reader to Checkout (303), or show the form again."""
-    try:
-        choice = parse_choice(request.form, current_app.config["DONATION_CURRENCIES"])
-    except ChoiceError as exc:
-        return _render(request.form, exc, 400)
+    form = SupportForm()
+    if not form.validate_on_submit():
+        return _render(form, 400)
+    choice = form.choice()
     user = current_user if current_user.is_authenticated else None
     if choice.needs_account and user is None:
-        back = url_for("support.index") + "?" + urlencode(page.choice_query(choice))
-        flash("Create an account (or log in) so you can manage your membership later.", "info")
-        return redirect(url_for("accounts.signup", next=back), 303)
+        return _to_signup(choice)
     visitor = session.setdefault("visitor", new_attempt())
+    site = current_app.config
     try:
         checkout_session = start_checkout(
-            choice,
-            user,
-            site_url=current_app.config["SITE_URL"],
-            site_name=current_app.config["SITE_NAME"],
-            visitor=visitor,
+            choice, user, site_url=site["SITE_URL"], site_name=site["SITE_NAME"], visitor=visitor
         )
     except AlreadyMember:
         flash("You're already a member, thank you! You can manage your membership here.", "info")
         return redirect(url_for("accounts.account"), 303)
     except PaymentError as exc:
         db.session.rollback()
-        status = 503 if isinstance(exc, PaymentUnavailable) else 400
-        return _render(request.form, ChoiceError("payment", str(exc)), status)
+        form.form_errors.append(str(exc))
+        return _render(form, 503 if isinstance(exc, PaymentUnavailable) else 400)
     db.session.commit()
     return redirect(checkout_session.url, 303)
 

@@ -1,9 +1,9 @@
-"""The supporter flow: validate a reader's choice, start Checkout, report how it went."""
+"""The supporter flow: price a reader's choice, start Checkout, report how it went."""
 
 from __future__ import annotations
 
+import decimal
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 
@@ -12,26 +12,14 @@ from sqlalchemy import select
 from donations.extensions import db
 from donations.membership.services import has_active_membership
 from donations.models import CheckoutAttempt, Membership, User, utcnow
-from donations.money import MoneyError, currency, format_money, to_minor
+from donations.money import MoneyError, currency, format_major, format_money, to_minor
 from donations.payments.gateway import (
     CheckoutRequest,
     CheckoutSession,
     PaymentError,
     get_gateway,
 )
-from donations.support.options import INTERVALS, action_label, fee_for
-
-ARTICLE_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-ATTEMPT_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-
-
-class ChoiceError(ValueError):
-    """A supporter's choice that cannot be paid; names the field and says why."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+from donations.support.options import action_label, fee_for
 
 
 class AlreadyMember(Exception):
@@ -75,29 +63,16 @@ def new_attempt() -> str:
     return secrets.token_urlsafe(16)
 
 
-def parse_choice(form: dict[str, str], allowed_currencies: list[str]) -> Choice:
-    """Validate the submitted fields; raise ChoiceError naming the field at fault."""
-    interval = (form.get("interval") or "").strip()
-    if interval not in INTERVALS:
-        raise ChoiceError("interval", "Please choose once, monthly or yearly.")
-    code = (form.get("currency") or "").strip().lower()
-    if code not in allowed_currencies:
-        raise ChoiceError("currency", f"Please choose one of: {', '.join(allowed_currencies)}.")
-    raw = form.get("custom_amount") or "" if form.get("amount") == "custom" else form.get("amount")
+def to_amount(typed: str, code: str) -> int:
+    """A typed major-unit amount ("7.50") in minor units of the currency, within its limits."""
     try:
-        amount = to_minor(raw or "", code)
-    except MoneyError as exc:
-        raise ChoiceError("amount", str(exc)) from None
-    article = (form.get("article") or "").strip()
-    attempt = (form.get("attempt") or "").strip()
-    return Choice(
-        interval=interval,
-        amount=amount,
-        currency=code,
-        cover_fee=form.get("cover_fee") in {"1", "on", "yes", "true"},
-        article=article if ARTICLE_RE.match(article) and len(article) <= 120 else None,
-        attempt=attempt if ATTEMPT_RE.match(attempt) else "",
-    )
+        return to_minor(typed, code)
+    except decimal.Overflow:
+        # A positive number with an exponent beyond any context ("1e999999"): far too large.
+        cur = currency(code)
+        raise MoneyError(
+            f"The largest amount we can take is {format_major(cur.max_major, cur)}."
+        ) from None
 
 
 def _idempotency_key(choice: Choice, who: str) -> str:
