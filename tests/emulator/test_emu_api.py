@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import stripe
 
-from donations.payments.emulator import Emulator, EmulatorHTTPClient
-from donations.payments.emulator.forms import parse_form
+from stripe_emulator import Emulator, EmulatorHTTPClient
+from stripe_emulator.forms import parse_form
 
 from .conftest import SITE
 

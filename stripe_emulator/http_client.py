@@ -27,7 +27,7 @@ Response = tuple[str, int, dict[str, str]]
 class EmulatorHTTPClient(stripe.HTTPClient):
     """Pass to `stripe.StripeClient(..., http_client=...)` to talk to the emulator."""
 
-    name = "donations-emulator"
+    name = "stripe-emulator"
 
     def __init__(self, emulator: Emulator) -> None:
         super().__init__()
