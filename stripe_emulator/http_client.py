@@ -10,12 +10,11 @@ from urllib.parse import urlsplit
 
 import stripe
 
-from . import api_billing, api_core  # noqa: F401 - importing them registers their routes
 from .errors import StripeError
 from .events import CURRENT_REQUEST
 from .forms import parse_form
 from .objects import new_id
-from .routing import dispatch
+from .routes import ROUTER
 
 if TYPE_CHECKING:
     from .core import Emulator
@@ -99,7 +98,7 @@ def handle(
                 cached = tx.idempotent(api_key, key)
                 if cached is not None:
                     return _replay(cached, method, parts.path, params, rheaders)
-            result = dispatch(emu, tx, method, parts.path, params)
+            result = ROUTER.dispatch(emu, tx, method, parts.path, params)
             body = json.dumps(result, indent=2)
             if key:
                 fingerprint = json.dumps(params, sort_keys=True)

@@ -1,9 +1,9 @@
-"""Routing of the emulated REST API: (method, path) to handlers, and Stripe's 404s."""
+"""Routing of the emulated REST API: matching a route table, and Stripe's 404s."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .errors import StripeError, no_such
@@ -14,40 +14,41 @@ if TYPE_CHECKING:
     from .core import Emulator
 
 Handler = Callable[..., dict[str, Any]]
-ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+# One row of a route table: method, path pattern (`{id}` = one path segment), handler.
+RouteRow = tuple[str, str, Handler]
 
 
-def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
-    """Register a handler for a method and a path pattern (`{id}` matches one segment)."""
+class Router:
+    """Matches requests against a route table and answers unknown paths as Stripe does."""
 
-    def register(func: Handler) -> Handler:
-        regex = re.compile("^" + pattern.replace("{id}", "([A-Za-z0-9_]+)") + "$")
-        ROUTES.append((method, regex, func))
-        return func
+    def __init__(self, table: Iterable[RouteRow]) -> None:
+        self.routes = [
+            (method, re.compile("^" + pattern.replace("{id}", "([A-Za-z0-9_]+)") + "$"), func)
+            for method, pattern, func in table
+        ]
 
-    return register
-
-
-def dispatch(emu: Emulator, tx: Tx, method: str, path: str, params: dict[str, Any]) -> Any:
-    """Run the handler for a request and return the rendered (public, expanded) object."""
-    known_path = False
-    for verb, regex, func in ROUTES:
-        match = regex.match(path)
-        if match is None:
-            continue
-        known_path = True
-        if verb == method:
-            return render(tx, func(emu, tx, params, *match.groups()), params)
-    if known_path:
+    def dispatch(
+        self, emu: Emulator, tx: Tx, method: str, path: str, params: dict[str, Any]
+    ) -> Any:
+        """Run the handler for a request and return the rendered (public, expanded) object."""
+        known_path = False
+        for verb, regex, func in self.routes:
+            match = regex.match(path)
+            if match is None:
+                continue
+            known_path = True
+            if verb == method:
+                return render(tx, func(emu, tx, params, *match.groups()), params)
+        if known_path:
+            raise StripeError(
+                f"Unrecognized request URL ({method}: {path}). This method is not allowed.",
+                status=404,
+            )
         raise StripeError(
-            f"Unrecognized request URL ({method}: {path}). This method is not allowed.",
+            f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs "
+            "or we can help at https://support.stripe.com/.",
             status=404,
         )
-    raise StripeError(
-        f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or "
-        "we can help at https://support.stripe.com/.",
-        status=404,
-    )
 
 
 def fetch(tx: Tx, obj_type: str, obj_id: str, kind: str | None = None) -> dict[str, Any]:
