@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Response = tuple[str, int, dict[str, str]]
+# The API version the installed SDK pins: the Emulator's default when none is configured.
+SDK_API_VERSION: str = stripe.api_version
 
 
 class EmulatorHTTPClient(stripe.HTTPClient):

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from . import objects as o
 from .cards import TEST_CARD_HINTS
 from .errors import CardError, EmulatorError
-from .flask_ext import get_emulator
+from .extension import get_emulator
 from .money import format_amount
 
 # The package ships its own templates and stylesheet, so any Flask app can host the pages.

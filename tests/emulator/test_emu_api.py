@@ -220,6 +220,12 @@ def test_route_table_is_explicit_and_unambiguous(emu_client: stripe.StripeClient
     assert "not allowed" in str(caught.value.user_message)
 
 
+def test_without_a_configured_version_the_sdk_pin_is_used(
+    emu_factory: Callable[..., Emulator],
+) -> None:
+    assert emu_factory(api_version=None).api_version == stripe.api_version
+
+
 def test_live_key_is_refused(emu: Emulator) -> None:
     client = stripe.StripeClient("sk_live_nope", http_client=EmulatorHTTPClient(emu))
     with pytest.raises(stripe.AuthenticationError):
