@@ -65,9 +65,9 @@ def register_payments(app: Flask) -> None:
 
     if app.config["STRIPE_EMULATOR"]:
         # Imported only here: production code never loads the emulator.
-        from donations.payments import emulator
+        import stripe_emulator
 
-        emulator.init_app(app)
+        stripe_emulator.init_app(app)
     gateway.init_app(app)
 
 

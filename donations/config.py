@@ -16,11 +16,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from donations.money import CURRENCIES
+from donations.payments.gateway import STRIPE_API_VERSION
 
 log = logging.getLogger(__name__)
-
-# The Stripe API version every request is pinned to; the emulator answers in this layout.
-STRIPE_API_VERSION = "2026-10-28.endive"
 
 ENVIRONMENTS = ("production", "development", "testing")
 

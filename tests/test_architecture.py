@@ -3,36 +3,249 @@
 from __future__ import annotations
 
 import ast
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "donations"
+EMULATOR = ROOT / "stripe_emulator"
 # The gateway is the one production module that speaks Stripe; the emulator's HTTP client
 # must subclass the SDK's HTTPClient to sit behind it.
-ALLOWED = {
-    PACKAGE / "payments" / "gateway.py",
-    PACKAGE / "payments" / "emulator" / "http_client.py",
-}
+GATEWAY = PACKAGE / "payments" / "gateway.py"
+EMULATOR_TRANSPORT = EMULATOR / "http_client.py"
+
+# --- reading imports with ast ---------------------------------------------------------------
 
 
-def _imports_stripe(path: Path) -> bool:
+def _modules(package: Path) -> dict[str, Path]:
+    """Every module of a package by dotted name (a package is named by its __init__)."""
+    found = {}
+    for path in sorted(package.rglob("*.py")):
+        parts = list(path.relative_to(package.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _import_nodes(tree: ast.AST, *, skip_type_checking: bool) -> list[ast.Import | ast.ImportFrom]:
+    """Every import statement, also inside functions; optionally not under `if TYPE_CHECKING`."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        if skip_type_checking and isinstance(node, ast.If) and _is_type_checking(node.test):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _imported_names(
+    name: str, path: Path, *, skip_type_checking: bool = False
+) -> list[tuple[str, str | None]]:
+    """(module, imported attribute or None) for every import, relative ones made absolute."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     tree = ast.parse(path.read_text(), filename=str(path))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import) and any(
-            a.name.split(".")[0] == "stripe" for a in node.names
-        ):
-            return True
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "stripe":
-            return True
-    return False
+    found: list[tuple[str, str | None]] = []
+    for node in _import_nodes(tree, skip_type_checking=skip_type_checking):
+        if isinstance(node, ast.Import):
+            found.extend((alias.name, None) for alias in node.names)
+            continue
+        base = node.module or ""
+        if node.level:
+            parts = package.split(".")
+            anchor = ".".join(parts[: len(parts) - node.level + 1])
+            base = f"{anchor}.{base}" if base else anchor
+        found.extend((base, alias.name) for alias in node.names)
+    return found
 
 
-def test_only_the_gateway_imports_stripe():
-    offenders = [p for p in PACKAGE.rglob("*.py") if _imports_stripe(p) and p not in ALLOWED]
+def _import_graph(package: Path) -> dict[str, set[str]]:
+    """Module -> the package's modules it imports (`from pkg import mod` names the submodule)."""
+    modules = _modules(package)
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for module, attr in _imported_names(name, path, skip_type_checking=True):
+            target = f"{module}.{attr}" if attr and f"{module}.{attr}" in modules else module
+            if target in modules:
+                graph[name].add(target)
+    return graph
+
+
+def _groups(graph: dict[str, set[str]]) -> list[set[str]]:
+    """The strongly connected groups of modules that import each other (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[set[str]] = []
+
+    def visit(node: str) -> None:  # recursive: the graphs here are small
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = set()
+            while True:
+                member = stack.pop()
+                group.add(member)
+                if member == node:
+                    break
+            if len(group) > 1 or node in graph[node]:
+                groups.append(group)
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return groups
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One concrete cycle (a -> b -> a) per group of modules that import each other."""
+    return sorted(_one_cycle(graph, group) for group in _groups(graph))
+
+
+def _one_cycle(graph: dict[str, set[str]], group: set[str]) -> list[str]:
+    start = min(group)
+    paths = {start: [start]}
+    todo = [start]
+    while todo:  # breadth first, inside the group, back to the start
+        node = todo.pop(0)
+        for nxt in sorted(graph[node] & group):
+            if nxt == start:
+                return [*paths[node], start]
+            if nxt not in paths:
+                paths[nxt] = [*paths[node], nxt]
+                todo.append(nxt)
+    raise AssertionError(f"no cycle through {start}")  # unreachable for a real group
+
+
+def _describe(graph: dict[str, set[str]]) -> str:
+    lines = []
+    for group in _groups(graph):
+        cycle = _one_cycle(graph, group)
+        line = " -> ".join(cycle)
+        if others := sorted(group - set(cycle)):
+            line += f"  (also in the loop: {', '.join(others)})"
+        lines.append(line)
+    return "import cycles:\n" + "\n".join("  " + line for line in sorted(lines))
+
+
+# --- the emulator stands alone --------------------------------------------------------------
+
+
+def test_the_emulator_imports_nothing_from_donations():
+    offenders = [
+        f"{name}: {module}"
+        for name, path in _modules(EMULATOR).items()
+        for module, _ in _imported_names(name, path)
+        if module == "donations" or module.startswith("donations.")
+    ]
     assert offenders == []
-    assert _imports_stripe(PACKAGE / "payments" / "gateway.py")
+
+
+def test_the_emulator_templates_use_only_its_own_templates():
+    references = []
+    for path in (EMULATOR / "templates").rglob("*.html"):
+        text = path.read_text()
+        references += re.findall(r"{%-?\s*(?:extends|include|import|from)\s+\"([^\"]+)\"", text)
+    assert references
+    assert all(ref.startswith("emulator/") for ref in references), references
+    assert all((EMULATOR / "templates" / ref).is_file() for ref in references)
+
+
+def test_the_emulator_imports_alone():
+    code = (
+        "import json, sys\n"
+        "import stripe_emulator\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('donations'))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+# --- who speaks Stripe ----------------------------------------------------------------------
+
+
+def _imports_stripe(name: str, path: Path) -> bool:
+    return any(m == "stripe" or m.startswith("stripe.") for m, _ in _imported_names(name, path))
+
+
+def test_only_the_gateway_and_the_emulator_transport_import_stripe():
+    modules = {**_modules(PACKAGE), **_modules(EMULATOR)}
+    offenders = [
+        str(path.relative_to(ROOT))
+        for name, path in modules.items()
+        if _imports_stripe(name, path) and path not in (GATEWAY, EMULATOR_TRANSPORT)
+    ]
+    assert offenders == []
+    assert _imports_stripe("donations.payments.gateway", GATEWAY)
+
+
+def test_the_pinned_api_version_is_written_once():
+    version = re.compile(r"^\d{4}-\d{2}-\d{2}\.[a-z]+$")
+    holders = [
+        str(path.relative_to(ROOT))
+        for path in [*PACKAGE.rglob("*.py"), *EMULATOR.rglob("*.py")]
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if version.match(node.value)
+    ]
+    assert holders == ["donations/payments/gateway.py"]
+
+
+# --- no import cycles -----------------------------------------------------------------------
+
+
+def test_the_cycle_check_finds_cycles(tmp_path):
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    files = {
+        "__init__.py": "from .a import A\n",
+        "a.py": "from typing import TYPE_CHECKING\nfrom . import b\nif TYPE_CHECKING:\n"
+        "    from .c import C\n",
+        "b.py": "def f():\n    from pkg.sub import d\n",
+        "c.py": "from .a import A\n",
+        "sub/__init__.py": "",
+        "sub/d.py": "from .. import a\n",
+    }
+    for name, text in files.items():
+        (pkg / name).write_text(text)
+    graph = _import_graph(pkg)
+    assert graph["pkg.a"] == {"pkg.b"}  # the TYPE_CHECKING import is left out
+    assert graph["pkg.sub.d"] == {"pkg.a"}
+    assert _cycles(graph) == [["pkg.a", "pkg.b", "pkg.sub.d", "pkg.a"]]
+
+
+def test_no_import_cycle_in_the_emulator():
+    graph = _import_graph(EMULATOR)
+    assert not _cycles(graph), _describe(graph)
+
+
+def test_no_import_cycle_in_donations():
+    graph = _import_graph(PACKAGE)
+    assert not _cycles(graph), _describe(graph)
+
+
+# --- the package root and what gets loaded --------------------------------------------------
 
 
 def test_nothing_imports_the_package_root_but_wsgi_and_tests():
@@ -51,7 +264,8 @@ def _loaded_modules_with(settings: str) -> set[str]:
         "import sys, json\n"
         "from donations import create_app\n"
         f"create_app({{'TESTING': True, 'SECRET_KEY': 'x', {settings}}})\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('donations'))))\n"
+        "mods = [m for m in sys.modules if m.startswith(('donations', 'stripe_emulator'))]\n"
+        "print(json.dumps(sorted(mods)))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -61,7 +275,7 @@ def _loaded_modules_with(settings: str) -> set[str]:
         timeout=60,
         check=True,
     )
-    return set(__import__("json").loads(result.stdout.strip().splitlines()[-1]))
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
 def test_the_emulator_is_not_even_imported_with_a_stripe_key(tmp_path):
@@ -69,6 +283,6 @@ def test_the_emulator_is_not_even_imported_with_a_stripe_key(tmp_path):
     with_key = _loaded_modules_with(
         f"{db}, 'STRIPE_SECRET_KEY': 'sk_test_x', 'STRIPE_WEBHOOK_SECRET': 'whsec_x'"
     )
-    assert not any(m.startswith("donations.payments.emulator") for m in with_key)
+    assert not any(m.startswith("stripe_emulator") for m in with_key)
     without_key = _loaded_modules_with(f"{db}, 'STRIPE_EMULATOR_DB': '{tmp_path}/e.db'")
-    assert "donations.payments.emulator" in without_key
+    assert "stripe_emulator" in without_key

@@ -1,1 +1,1 @@
-"""Payments: the Stripe gateway, webhooks and the offline emulator."""
+"""Payments: the Stripe gateway, webhooks and their ledger, and reconciliation with Stripe."""

@@ -19,6 +19,9 @@ from donations.payments.facts import EventFact, parse_event_object
 
 log = logging.getLogger(__name__)
 
+# The one Stripe API version every request and our webhook endpoint are pinned to; settings
+# read it from here, and the emulator answers in this layout.
+STRIPE_API_VERSION = "2026-10-28.endive"
 EMULATOR_API_KEY = "sk_test_emulator"
 NETWORK_RETRIES = 2
 WEBHOOK_TOLERANCE_SECONDS = 300

@@ -95,7 +95,7 @@ def _wait_for_members(page, base: str, expected: int) -> None:
 
 
 def test_new_member_is_counted_everywhere_until_their_cancellation_takes_effect(live_server, page):
-    from donations.payments.emulator import get_emulator
+    from stripe_emulator import get_emulator
     from tests.factories import make_article
 
     base, app = live_server.url, live_server.app

@@ -11,9 +11,8 @@ import stripe
 from flask import Flask
 from flask_wtf import CSRFProtect
 
-from donations.payments.emulator import Emulator, EmulatorHTTPClient, init_app
+from stripe_emulator import Emulator, EmulatorHTTPClient, init_app
 
-REPO = Path(__file__).resolve().parents[2]
 SECRET = "whsec_test_emulator_secret"
 API_VERSION = "2026-10-28.endive"
 SITE = "http://shop.test"
@@ -137,13 +136,11 @@ def emu_member(
 
 @pytest.fixture
 def emu_app(tmp_path: Path, emu_inbox: Inbox) -> Iterator[Flask]:
-    """A minimal Flask app in emulator mode: init_app, the pages and the CLI."""
-    app = Flask(
-        __name__,
-        template_folder=str(REPO / "templates"),
-        static_folder=str(REPO / "static"),
-        instance_path=str(tmp_path / "instance"),
-    )
+    """A minimal Flask app in emulator mode: init_app, the pages and the CLI.
+
+    It has no templates or static files of its own: the emulator's pages come with the package.
+    """
+    app = Flask(__name__, instance_path=str(tmp_path / "instance"))
     app.config.update(
         TESTING=True,
         SECRET_KEY="emulator-tests",

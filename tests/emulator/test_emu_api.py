@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 import stripe
 
-from donations.payments.emulator import Emulator, EmulatorHTTPClient
-from donations.payments.emulator.forms import parse_form
+from stripe_emulator import Emulator, EmulatorHTTPClient
+from stripe_emulator.forms import parse_form
+from stripe_emulator.routes import ROUTES
 
 from .conftest import SITE
 
@@ -206,6 +207,23 @@ def test_unknown_path_and_object_are_404(emu_client: stripe.StripeClient) -> Non
     with pytest.raises(stripe.InvalidRequestError) as missing:
         emu_client.v1.subscriptions.retrieve("sub_nope")
     assert (missing.value.http_status, missing.value.code) == (404, "resource_missing")
+
+
+def test_route_table_is_explicit_and_unambiguous(emu_client: stripe.StripeClient) -> None:
+    rows = [(method, pattern) for method, pattern, _ in ROUTES]
+    assert len(rows) == len(set(rows))
+    assert all(callable(handler) for _, _, handler in ROUTES)
+    # A known path with a method the table does not list is Stripe's "not allowed" 404.
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        emu_client.raw_request("delete", "/v1/customers")
+    assert caught.value.http_status == 404
+    assert "not allowed" in str(caught.value.user_message)
+
+
+def test_without_a_configured_version_the_sdk_pin_is_used(
+    emu_factory: Callable[..., Emulator],
+) -> None:
+    assert emu_factory(api_version=None).api_version == stripe.api_version
 
 
 def test_live_key_is_refused(emu: Emulator) -> None:

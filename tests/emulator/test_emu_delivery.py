@@ -12,8 +12,8 @@ import stripe
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from donations.payments.emulator import Emulator
-from donations.payments.emulator.events import sign
+from stripe_emulator import Emulator
+from stripe_emulator.events import sign
 
 from .conftest import SECRET
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import stripe
 
-from donations.payments.emulator import CardDeclined, CardError, Emulator, EmulatorError
+from stripe_emulator import CardDeclined, CardError, Emulator, EmulatorError
 
 from .conftest import SECRET, SITE, Inbox
 

@@ -8,7 +8,7 @@ from typing import Any
 import stripe
 from flask import Flask
 
-from donations.payments.emulator import Emulator, get_emulator
+from stripe_emulator import Emulator, get_emulator
 
 from .conftest import SITE, Inbox
 
@@ -50,9 +50,9 @@ def test_checkout_page_shows_the_purchase(emu_app: Flask) -> None:
     assert 'autocomplete="cc-number"' in html
     assert 'inputmode="numeric"' in html
     assert f'href="{SITE}/support/cancelled"' in html
-    assert "/static/emulator/emulator.css" in html
+    assert "/_emulator/static/emulator.css" in html
     assert "style=" not in html and "<style" not in html and "<script" not in html
-    css = emu_app.test_client().get("/static/emulator/emulator.css")
+    css = emu_app.test_client().get("/_emulator/static/emulator.css")
     css.close()  # a file response: close it, or its handle leaks (a warning, hence an error)
     assert css.status_code == 200
 

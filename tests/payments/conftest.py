@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from donations.payments.emulator import Emulator, get_emulator
+from stripe_emulator import Emulator, get_emulator
 
 
 @pytest.fixture

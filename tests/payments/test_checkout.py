@@ -94,7 +94,7 @@ def test_zero_decimal_currency_is_sent_in_whole_units(make_app, db):
     app = make_app(DONATION_CURRENCIES="usd,jpy")
     client = app.test_client()
     response = client.post("/support/checkout", data=_form(currency="jpy", amount="1500"))
-    from donations.payments.emulator import get_emulator
+    from stripe_emulator import get_emulator
 
     session = get_emulator(app).get(_session_id(response))
     assert (session["amount_total"], session["currency"]) == (1500, "jpy")

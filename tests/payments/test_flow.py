@@ -84,7 +84,7 @@ def test_anonymous_gift_is_recorded_against_a_stripe_only_supporter(client, db, 
 
 
 def test_declined_card_records_nothing(client, db, emulator):
-    from donations.payments.emulator import CardDeclined
+    from stripe_emulator import CardDeclined
 
     session_id = _checkout(client)
     try:

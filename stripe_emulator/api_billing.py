@@ -8,7 +8,7 @@ from .errors import invalid
 from .lifecycle import api_cancel, api_update
 from .listing import filter_created, filter_eq, paginate
 from .refunds import api_create_refund
-from .routing import fetch, route
+from .routing import fetch
 from .store import Tx
 
 if TYPE_CHECKING:
@@ -31,25 +31,21 @@ SUBSCRIPTION_STATUSES = (
 # --- subscriptions, invoices, charges, payment intents, refunds ------------------------
 
 
-@route("GET", "/v1/subscriptions/{id}")
 def sub_retrieve(emu: Emulator, tx: Tx, params: dict[str, Any], sid: str) -> dict[str, Any]:
     """Retrieve a subscription."""
     return fetch(tx, "subscription", sid)
 
 
-@route("POST", "/v1/subscriptions/{id}")
 def sub_update(emu: Emulator, tx: Tx, params: dict[str, Any], sid: str) -> dict[str, Any]:
     """Update cancel_at_period_end or metadata."""
     return api_update(emu, tx, sid, params)
 
 
-@route("DELETE", "/v1/subscriptions/{id}")
 def sub_cancel(emu: Emulator, tx: Tx, params: dict[str, Any], sid: str) -> dict[str, Any]:
     """Cancel a subscription now."""
     return api_cancel(emu, tx, sid)
 
 
-@route("GET", "/v1/subscriptions")
 def sub_list(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
     """List subscriptions; like Stripe, canceled ones only with status=canceled|ended|all."""
     status = params.get("status") or None
@@ -67,13 +63,11 @@ def sub_list(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
     return paginate(items, params, "/v1/subscriptions")
 
 
-@route("GET", "/v1/invoices/{id}")
 def invoice_retrieve(emu: Emulator, tx: Tx, params: dict[str, Any], iid: str) -> dict[str, Any]:
     """Retrieve an invoice."""
     return fetch(tx, "invoice", iid)
 
 
-@route("GET", "/v1/invoices")
 def invoice_list(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
     """List invoices, by customer, subscription or status."""
     items = filter_eq(filter_created(tx.list("invoice"), params), params, "customer", "status")
@@ -83,45 +77,38 @@ def invoice_list(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any
     return paginate(items, params, "/v1/invoices")
 
 
-@route("GET", "/v1/charges/{id}")
 def charge_retrieve(emu: Emulator, tx: Tx, params: dict[str, Any], cid: str) -> dict[str, Any]:
     """Retrieve a charge."""
     return fetch(tx, "charge", cid)
 
 
-@route("GET", "/v1/charges")
 def charge_list(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
     """List charges, by customer or payment_intent."""
     items = filter_created(tx.list("charge"), params)
     return paginate(filter_eq(items, params, "customer", "payment_intent"), params, "/v1/charges")
 
 
-@route("GET", "/v1/payment_intents/{id}")
 def pi_retrieve(emu: Emulator, tx: Tx, params: dict[str, Any], pid: str) -> dict[str, Any]:
     """Retrieve a PaymentIntent."""
     return fetch(tx, "payment_intent", pid)
 
 
-@route("GET", "/v1/payment_intents")
 def pi_list(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
     """List PaymentIntents, by customer."""
     items = filter_eq(filter_created(tx.list("payment_intent"), params), params, "customer")
     return paginate(items, params, "/v1/payment_intents")
 
 
-@route("POST", "/v1/refunds")
 def refund_create(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
     """Create a refund of a charge or PaymentIntent."""
     return api_create_refund(emu, tx, params)
 
 
-@route("GET", "/v1/refunds/{id}")
 def refund_retrieve(emu: Emulator, tx: Tx, params: dict[str, Any], rid: str) -> dict[str, Any]:
     """Retrieve a refund."""
     return fetch(tx, "refund", rid)
 
 
-@route("GET", "/v1/refunds")
 def refund_list(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
     """List refunds, by charge or payment_intent."""
     items = filter_created(tx.list("refund"), params)

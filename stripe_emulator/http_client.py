@@ -10,24 +10,25 @@ from urllib.parse import urlsplit
 
 import stripe
 
-from . import api_billing, api_core  # noqa: F401 - importing them registers their routes
 from .errors import StripeError
 from .events import CURRENT_REQUEST
 from .forms import parse_form
 from .objects import new_id
-from .routing import dispatch
+from .routes import ROUTER
 
 if TYPE_CHECKING:
     from .core import Emulator
 
 log = logging.getLogger(__name__)
 Response = tuple[str, int, dict[str, str]]
+# The API version the installed SDK pins: the Emulator's default when none is configured.
+SDK_API_VERSION: str = stripe.api_version
 
 
 class EmulatorHTTPClient(stripe.HTTPClient):
     """Pass to `stripe.StripeClient(..., http_client=...)` to talk to the emulator."""
 
-    name = "donations-emulator"
+    name = "stripe-emulator"
 
     def __init__(self, emulator: Emulator) -> None:
         super().__init__()
@@ -99,7 +100,7 @@ def handle(
                 cached = tx.idempotent(api_key, key)
                 if cached is not None:
                     return _replay(cached, method, parts.path, params, rheaders)
-            result = dispatch(emu, tx, method, parts.path, params)
+            result = ROUTER.dispatch(emu, tx, method, parts.path, params)
             body = json.dumps(result, indent=2)
             if key:
                 fingerprint = json.dumps(params, sort_keys=True)

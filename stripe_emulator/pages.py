@@ -12,10 +12,18 @@ from werkzeug.wrappers import Response
 from . import objects as o
 from .cards import TEST_CARD_HINTS
 from .errors import CardError, EmulatorError
-from .flask_ext import get_emulator
+from .extension import get_emulator
 from .money import format_amount
 
-bp = Blueprint("emulator", __name__, url_prefix="/_emulator")
+# The package ships its own templates and stylesheet, so any Flask app can host the pages.
+bp = Blueprint(
+    "emulator",
+    __name__,
+    url_prefix="/_emulator",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PORTAL_ACTIONS = ("cancel_at_period_end", "cancel_now", "resume")

@@ -10,7 +10,7 @@ from .checkout import create_session
 from .errors import StripeError, invalid, missing, no_such
 from .forms import merge_metadata, metadata, reject_unknown
 from .listing import filter_created, filter_eq, paginate
-from .routing import fetch, route
+from .routing import fetch
 from .store import Tx
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ CUSTOMER_FIELDS = {"email", "name", "description", "phone", "metadata", "preferr
 # --- customers ---------------------------------------------------------------------------
 
 
-@route("POST", "/v1/customers")
 def customer_create(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
     """Create a customer."""
     reject_unknown(params, CUSTOMER_FIELDS)
@@ -35,13 +34,11 @@ def customer_create(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, 
     return cust
 
 
-@route("GET", "/v1/customers/{id}")
 def customer_retrieve(emu: Emulator, tx: Tx, params: dict[str, Any], cid: str) -> dict[str, Any]:
     """Retrieve a customer."""
     return fetch(tx, "customer", cid)
 
 
-@route("POST", "/v1/customers/{id}")
 def customer_update(emu: Emulator, tx: Tx, params: dict[str, Any], cid: str) -> dict[str, Any]:
     """Update a customer's email, name, description, phone or metadata."""
     reject_unknown(params, CUSTOMER_FIELDS)
@@ -62,7 +59,6 @@ def customer_update(emu: Emulator, tx: Tx, params: dict[str, Any], cid: str) -> 
     return cust
 
 
-@route("GET", "/v1/customers")
 def customer_list(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
     """List customers, newest first, optionally by `email`."""
     items = filter_eq(filter_created(tx.list("customer"), params), params, "email")
@@ -72,19 +68,16 @@ def customer_list(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, An
 # --- Checkout and the Billing Portal ----------------------------------------------------
 
 
-@route("POST", "/v1/checkout/sessions")
 def session_create(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
     """Create a Checkout Session."""
     return create_session(emu, tx, params)
 
 
-@route("GET", "/v1/checkout/sessions/{id}")
 def session_retrieve(emu: Emulator, tx: Tx, params: dict[str, Any], sid: str) -> dict[str, Any]:
     """Retrieve a Checkout Session."""
     return fetch(tx, "checkout.session", sid, "checkout.session")
 
 
-@route("GET", "/v1/checkout/sessions/{id}/line_items")
 def session_line_items(emu: Emulator, tx: Tx, params: dict[str, Any], sid: str) -> dict[str, Any]:
     """List a Checkout Session's line items."""
     session = fetch(tx, "checkout.session", sid, "checkout.session")
@@ -92,7 +85,6 @@ def session_line_items(emu: Emulator, tx: Tx, params: dict[str, Any], sid: str) 
     return paginate(session[o.PRIVATE + "line_items"]["data"], params, url)
 
 
-@route("POST", "/v1/checkout/sessions/{id}/expire")
 def session_expire(emu: Emulator, tx: Tx, params: dict[str, Any], sid: str) -> dict[str, Any]:
     """Expire an open Checkout Session."""
     session = fetch(tx, "checkout.session", sid, "checkout.session")
@@ -107,7 +99,6 @@ def session_expire(emu: Emulator, tx: Tx, params: dict[str, Any], sid: str) -> d
     return session
 
 
-@route("GET", "/v1/checkout/sessions")
 def session_list(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
     """List Checkout Sessions, by customer, payment_intent, subscription or status."""
     items = filter_created(tx.list("checkout.session"), params)
@@ -115,7 +106,6 @@ def session_list(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any
     return paginate(items, params, "/v1/checkout/sessions")
 
 
-@route("POST", "/v1/billing_portal/sessions")
 def portal_create(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
     """Create a Billing Portal session for a customer."""
     reject_unknown(params, {"customer", "return_url", "configuration", "locale", "flow_data"})
@@ -133,13 +123,11 @@ def portal_create(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, An
 # --- events ------------------------------------------------------------------------------
 
 
-@route("GET", "/v1/events/{id}")
 def event_retrieve(emu: Emulator, tx: Tx, params: dict[str, Any], eid: str) -> dict[str, Any]:
     """Retrieve an event."""
     return fetch(tx, "event", eid)
 
 
-@route("GET", "/v1/events")
 def event_list(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
     """List events, by `type` (with `*` wildcards) or `types[]`, and `created` bounds."""
     items = filter_created(tx.list("event"), params)

@@ -1,14 +1,17 @@
-"""The offline Stripe emulator: imported only when the app runs without a Stripe key."""
+"""An offline Stripe for Flask apps: the real `stripe` SDK talks to it, it serves hosted pages.
+
+It imports nothing from the app that hosts it; a host loads it with `init_app(app)`.
+"""
 
 from .cards import TEST_CARDS
-from .core import DEFAULT_API_VERSION, Emulator
+from .core import Emulator
 from .errors import CardDeclined, CardError, EmulatorError, StripeError
 from .events import Transport, sign
-from .flask_ext import get_emulator, init_app
+from .extension import get_emulator
+from .flask_ext import init_app
 from .http_client import EmulatorHTTPClient
 
 __all__ = [
-    "DEFAULT_API_VERSION",
     "TEST_CARDS",
     "CardDeclined",
     "CardError",

@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 from . import objects as o
 from .core import Emulator
 from .errors import EmulatorError
-from .flask_ext import get_emulator
+from .extension import get_emulator
 
 emulator_cli = AppGroup("emulator", help="Control the offline Stripe emulator (test mode only).")
 

@@ -11,10 +11,8 @@ from typing import Any, Literal
 from . import lifecycle, paying, refunds
 from .errors import EmulatorError, StripeError
 from .events import DROP_SETTING, Deliverer, Transport, emit
-from .http_client import EmulatorHTTPClient
+from .http_client import SDK_API_VERSION, EmulatorHTTPClient
 from .store import Store, Tx
-
-DEFAULT_API_VERSION = "2026-10-28.endive"
 
 
 class Emulator:
@@ -27,7 +25,7 @@ class Emulator:
         site_url: str,
         webhook_url: str,
         webhook_secret: str | None,
-        api_version: str | None = DEFAULT_API_VERSION,
+        api_version: str | None = None,
         transport: Transport | None = None,
         retry_base_seconds: float = 0.5,
         retry_cap_seconds: float = 60.0,
@@ -38,7 +36,9 @@ class Emulator:
         self.store = Store(state_path)
         self.site_url = site_url.rstrip("/")
         self.webhook_url = webhook_url
-        self.api_version = api_version or DEFAULT_API_VERSION
+        # No version given (e.g. no host app config): answer in the layout of the API version
+        # the installed `stripe` SDK pins, which is what an unpinned client would ask for.
+        self.api_version = api_version or SDK_API_VERSION
         self.background = background
         if not webhook_secret:
             # No secret configured: keep one in the state file so every process agrees on it.

@@ -7,16 +7,14 @@ from typing import Any
 
 from flask import Flask
 
-from .core import DEFAULT_API_VERSION, Emulator
-
-EXTENSION_KEY = "stripe_emulator"
+from .cli import emulator_cli
+from .core import Emulator
+from .extension import EXTENSION_KEY
+from .pages import bp
 
 
 def init_app(app: Flask) -> Emulator:
     """Create the app's Emulator from config, register pages and `flask emulator` commands."""
-    from .cli import emulator_cli
-    from .pages import bp
-
     config: Any = app.config
     path = config.get("STRIPE_EMULATOR_DB") or os.path.join(
         app.instance_path, "stripe-emulator.sqlite3"
@@ -27,7 +25,8 @@ def init_app(app: Flask) -> Emulator:
         site_url=site_url,
         webhook_url=site_url + "/stripe/webhook",
         webhook_secret=config.get("STRIPE_WEBHOOK_SECRET") or None,
-        api_version=config.get("STRIPE_API_VERSION") or DEFAULT_API_VERSION,
+        # The host app's pinned version; without one, the Emulator answers in the SDK's.
+        api_version=config.get("STRIPE_API_VERSION") or None,
         # Optional knobs, mainly for tests: deliver through a test client, synchronously.
         transport=config.get("STRIPE_EMULATOR_TRANSPORT"),
         background=bool(config.get("STRIPE_EMULATOR_BACKGROUND", True)),
@@ -41,12 +40,4 @@ def init_app(app: Flask) -> Emulator:
     if "emulator" not in app.blueprints:
         app.register_blueprint(bp)
     app.cli.add_command(emulator_cli)
-    return emulator
-
-
-def get_emulator(app: Flask) -> Emulator:
-    """Return the app's Emulator; raise RuntimeError when emulator mode is off."""
-    emulator = app.extensions.get(EXTENSION_KEY)
-    if emulator is None:
-        raise RuntimeError("The Stripe emulator is not enabled for this app (see init_app).")
     return emulator
