@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,15 @@ CURRENCIES: dict[str, Currency] = {
 }
 
 
+# What a reader may type: ASCII digits, an optional sign, optional thousands commas in groups
+# of three, and a decimal point. Nothing else: "1e2" (= 100), full-width digits and
+# "7,50" (= 750 once commas are dropped) would all charge something the reader didn't mean.
+_AMOUNT = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?", re.ASCII)
+_DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}", re.ASCII)
+_MAX_TYPED = 32  # characters; far beyond any amount we take, short enough to parse cheaply
+NOT_A_NUMBER = "Please enter the amount as a number, for example 10 or 7.50."
+
+
 class MoneyError(ValueError):
     """An amount a reader typed cannot be charged; the message says why."""
 
@@ -49,15 +59,14 @@ def currency(code: str) -> Currency:
 def to_minor(amount: str, code: str) -> int:
     """Parse a typed major-unit amount ("7.50") into minor units, within the limits."""
     cur = currency(code)
-    text = (amount or "").strip().replace(",", "")
+    text = (amount or "").strip()
     if not text:
         raise MoneyError("Please enter an amount.")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise MoneyError("Please enter the amount as a number, for example 10 or 7.50.") from None
-    if not value.is_finite():
-        raise MoneyError("Please enter the amount as a number, for example 10 or 7.50.")
+    if _DECIMAL_COMMA.fullmatch(text):
+        raise MoneyError("Please use a point for decimals, for example 7.50.")
+    if len(text) > _MAX_TYPED or not _AMOUNT.fullmatch(text) or not any(c.isdigit() for c in text):
+        raise MoneyError(NOT_A_NUMBER)
+    value = Decimal(text.replace(",", ""))
     if value <= 0:
         raise MoneyError("The amount must be more than zero.")
     minor = value.scaleb(cur.exponent)

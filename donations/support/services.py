@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import decimal
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from donations.extensions import db
 from donations.membership.services import has_active_membership
 from donations.models import CheckoutAttempt, Membership, User, utcnow
-from donations.money import MoneyError, currency, format_major, format_money, to_minor
+from donations.money import currency, format_money, to_minor
 from donations.payments.gateway import (
     CheckoutRequest,
     CheckoutSession,
@@ -65,14 +64,7 @@ def new_attempt() -> str:
 
 def to_amount(typed: str, code: str) -> int:
     """A typed major-unit amount ("7.50") in minor units of the currency, within its limits."""
-    try:
-        return to_minor(typed, code)
-    except decimal.Overflow:
-        # A positive number with an exponent beyond any context ("1e999999"): far too large.
-        cur = currency(code)
-        raise MoneyError(
-            f"The largest amount we can take is {format_major(cur.max_major, cur)}."
-        ) from None
+    return to_minor(typed, code)
 
 
 def _idempotency_key(choice: Choice, who: str) -> str:

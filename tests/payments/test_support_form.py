@@ -43,11 +43,16 @@ def _checked_amount(html: str) -> str:
 JUNK_AMOUNTS = [
     ("abc", "Please enter the amount as a number, for example 10 or 7.50."),
     ("-5", "The amount must be more than zero."),
-    ("1e999999", "The largest amount we can take is $10,000."),
-    ("-1e999999", "The amount must be more than zero."),
-    ("1e-999999", "Amounts in USD take at most 2 decimals."),
+    ("1e999999", "Please enter the amount as a number, for example 10 or 7.50."),
+    ("-1e999999", "Please enter the amount as a number, for example 10 or 7.50."),
+    ("1e-999999", "Please enter the amount as a number, for example 10 or 7.50."),
+    ("1e2", "Please enter the amount as a number, for example 10 or 7.50."),
+    ("\uff11\uff10", "Please enter the amount as a number, for example 10 or 7.50."),
+    ("7,50", "Please use a point for decimals, for example 7.50."),
+    ("1,5", "Please use a point for decimals, for example 7.50."),
     ("10.001", "Amounts in USD take at most 2 decimals."),
-    ("9" * 400, "The largest amount we can take is $10,000."),
+    ("99999", "The largest amount we can take is $10,000."),
+    ("9" * 400, "Please enter the amount as a number, for example 10 or 7.50."),
     ("sNaN", "Please enter the amount as a number, for example 10 or 7.50."),
     ("\x00", "Please enter the amount as a number, for example 10 or 7.50."),
     ("10\x00", "Please enter the amount as a number, for example 10 or 7.50."),
@@ -191,7 +196,15 @@ def test_support_page_falls_back_for_junk_interval_and_currency(client, db):
 
 @pytest.mark.parametrize(
     ("typed", "code", "minor"),
-    [("10", "usd", 1000), ("7.50", "eur", 750), (" 8 ", "gbp", 800), ("1500", "jpy", 1500)],
+    [
+        ("10", "usd", 1000),
+        ("7.50", "eur", 750),
+        (" 8 ", "gbp", 800),
+        ("1500", "jpy", 1500),
+        ("1,000", "usd", 100000),
+        ("1,500,000", "jpy", 1500000),
+        ("2.5", "eur", 250),
+    ],
 )
 def test_to_amount_converts_major_units_with_the_currency_exponent(typed, code, minor):
     assert to_amount(typed, code) == minor
@@ -200,8 +213,10 @@ def test_to_amount_converts_major_units_with_the_currency_exponent(typed, code, 
 @pytest.mark.parametrize(
     ("typed", "code", "message"),
     [
-        ("1e999999", "usd", "The largest amount we can take is $10,000."),
-        ("1e999999", "jpy", "The largest amount we can take is ¥1,500,000."),
+        ("10001", "usd", "The largest amount we can take is $10,000."),
+        ("1,500,001", "jpy", "The largest amount we can take is ¥1,500,000."),
+        ("1e999999", "usd", "Please enter the amount as a number, for example 10 or 7.50."),
+        ("7,50", "eur", "Please use a point for decimals, for example 7.50."),
         ("99", "jpy", "The smallest amount we can take is ¥100."),
         ("1500.5", "jpy", "Amounts in JPY take whole amounts."),
     ],
