@@ -281,10 +281,6 @@ class EventFact:
             return self.object.get("id")
         return _id(self.object.get("customer"))
 
-    def parsed(self) -> Any:
-        """The event's object as a fact (SubscriptionFact, InvoiceFact, ...)."""
-        return parse_event_object(self.object)
-
     @classmethod
     def from_payload(cls, d: dict[str, Any], raw: str | None) -> EventFact:
         """Build from an event's JSON structure; raise ValueError if it is not an event."""
