@@ -20,7 +20,9 @@ from donations.models import (
     FailedPayment,
     Membership,
     PaymentAdjustment,
+    SubscriptionStatus,
 )
+from donations.models.statuses import dispute_is_closed
 from donations.payments.facts import (
     ChargeFact,
     CheckoutFact,
@@ -31,8 +33,6 @@ from donations.payments.facts import (
 )
 
 log = logging.getLogger(__name__)
-
-CLOSED_DISPUTES = frozenset({"won", "lost", "warning_closed"})
 
 
 def _int(value: str | None) -> int:
@@ -55,14 +55,14 @@ def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | Non
         # A placeholder that is not a member; apply_state moves it and the count together.
         {
             "user_id": supporter.id,
-            "status": "incomplete",
+            "status": SubscriptionStatus.INCOMPLETE,
             "interval": fact.interval,
             "amount": fact.amount,
             "currency": fact.currency,
         },
     )
     state = MembershipState(
-        status=fact.status,
+        status=SubscriptionStatus(fact.status),
         interval=fact.interval,
         amount=fact.amount,
         currency=fact.currency,
@@ -281,8 +281,8 @@ def apply_dispute(fact: DisputeFact, at: datetime) -> PaymentAdjustment | None:
     adjustment = _adjustment(fact.payment_intent_id)
     adjustment.disputed = True
     adjustment.stripe_charge_id = adjustment.stripe_charge_id or fact.charge_id
-    closed_now = adjustment.dispute_status in CLOSED_DISPUTES
-    closed_fact = fact.status in CLOSED_DISPUTES
+    closed_now = dispute_is_closed(adjustment.dispute_status)
+    closed_fact = dispute_is_closed(fact.status)
     # A closed dispute's outcome sticks; otherwise the newer fact wins.
     if closed_fact != closed_now:
         newer = closed_fact
