@@ -16,6 +16,7 @@ import stripe
 from flask import Flask, current_app
 
 from donations.payments.facts import EventFact, parse_event_object
+from donations.payments.metadata import ONCE, CheckoutMetadata, CustomerMetadata
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class InvalidWebhook(ValueError):
 class CheckoutRequest:
     """What to ask Stripe Checkout for, in our words."""
 
-    interval: str  # once | month | year
+    interval: str  # once | month | year (metadata.ONCE for a gift)
     amount: int  # gross minor units per payment
     currency: str
     product_name: str
@@ -60,16 +61,16 @@ class CheckoutRequest:
     @property
     def mode(self) -> str:
         """Stripe's Checkout mode for this interval."""
-        return "payment" if self.interval == "once" else "subscription"
+        return "payment" if self.interval == ONCE else "subscription"
 
     def metadata(self) -> dict[str, str]:
         """Metadata copied onto the session, subscription or payment intent."""
-        data = {"interval": self.interval, "fee_amount": str(self.fee_amount)}
-        if self.user_id is not None:
-            data["user_id"] = str(self.user_id)
-        if self.article:
-            data["article"] = self.article
-        return data
+        return CheckoutMetadata(
+            interval=self.interval,
+            fee_amount=self.fee_amount,
+            user_id=self.user_id,
+            article=self.article,
+        ).to_stripe()
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class Gateway:
                 params={
                     "email": email,
                     "name": name or None,
-                    "metadata": {"user_id": str(user_id)},
+                    "metadata": CustomerMetadata(user_id=user_id).to_stripe(),
                 },
                 # One key per person: if the checkout after this fails and our transaction
                 # rolls back, the next try within Stripe's 24 h window gets the same customer.
