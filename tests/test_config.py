@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from donations import ConfigError, create_app
+from donations.core.truthy import is_true
 from tests.conftest import base_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,3 +141,11 @@ def test_bad_setting_stops_the_process_with_one_line(tmp_path, env, named):
 def test_good_settings_start_the_process(tmp_path):
     result = _start({}, tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", True), ("true", True), (" Yes ", True), ("ON", True), ("0", False), ("no", False)],
+)
+def test_yes_may_be_written_four_ways_in_any_case(raw, expected):
+    assert is_true(raw) is expected
