@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from donations.core.truthy import is_true
 from donations.money import CURRENCIES
 from donations.payments.gateway import STRIPE_API_VERSION
 
@@ -50,10 +51,6 @@ DEFAULTS: dict[str, Any] = {
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names the setting."""
-
-
-def _as_bool(value: Any) -> bool:
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -102,7 +99,7 @@ def _secret_key(raw: str | None, env: str, instance_path: str) -> str:
 def _stripe(settings: dict[str, Any]) -> None:
     key = settings["STRIPE_SECRET_KEY"].strip()
     settings["STRIPE_SECRET_KEY"] = key
-    settings["STRIPE_ALLOW_LIVE"] = _as_bool(settings["STRIPE_ALLOW_LIVE"])
+    settings["STRIPE_ALLOW_LIVE"] = is_true(settings["STRIPE_ALLOW_LIVE"])
     if key.startswith(("sk_live_", "rk_live_")) and not settings["STRIPE_ALLOW_LIVE"]:
         raise ConfigError("STRIPE_SECRET_KEY is a live key; set STRIPE_ALLOW_LIVE=1 to allow it")
     if key and not key.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
@@ -194,7 +191,7 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
         "ARTICLES_PER_PAGE", settings["ARTICLES_PER_PAGE"]
     )
     settings["MAIL_PORT"] = _positive_int("MAIL_PORT", settings["MAIL_PORT"])
-    settings["MAIL_USE_TLS"] = _as_bool(settings["MAIL_USE_TLS"])
+    settings["MAIL_USE_TLS"] = is_true(settings["MAIL_USE_TLS"])
     settings["DONATION_CURRENCIES"] = _currencies(settings["DONATION_CURRENCIES"])
     settings["SITE_URL"] = _site_url(settings["SITE_URL"])
     _stripe(settings)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from donations import ConfigError, create_app
+from donations.core.truthy import is_true
 from tests.conftest import base_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,3 +186,11 @@ def test_emulator_mode_follows_the_key_the_environment_and_stripe_emulator(
     emulator_rules = [r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/_emulator")]
     assert bool(emulator_rules) is emulator
     assert ("stripe_emulator" in app.extensions) is emulator
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", True), ("true", True), (" Yes ", True), ("ON", True), ("0", False), ("no", False)],
+)
+def test_yes_may_be_written_four_ways_in_any_case(raw, expected):
+    assert is_true(raw) is expected

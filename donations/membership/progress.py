@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import distinct, func, select
 
 from donations.extensions import db
-from donations.models import MEMBER_STATUSES, MemberCounter, Membership, utcnow
+from donations.models import MemberCounter, Membership, utcnow
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,7 @@ def recount_members() -> int:
     """Count members from scratch: people with at least one membership in a member status."""
     return (
         db.session.scalar(
-            select(func.count(distinct(Membership.user_id))).where(
-                Membership.status.in_(MEMBER_STATUSES)
-            )
+            select(func.count(distinct(Membership.user_id))).where(Membership.is_member)
         )
         or 0
     )

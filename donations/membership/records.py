@@ -15,12 +15,15 @@ from donations.membership.locking import get_or_create_locked, locked
 from donations.membership.supporters import supporter_for
 from donations.membership.transitions import MembershipState, apply_state, lock_person
 from donations.models import (
+    INTERVALS,
     CheckoutAttempt,
     Donation,
     FailedPayment,
     Membership,
     PaymentAdjustment,
+    SubscriptionStatus,
 )
+from donations.models.statuses import dispute_is_closed
 from donations.payments.facts import (
     ChargeFact,
     CheckoutFact,
@@ -29,22 +32,17 @@ from donations.payments.facts import (
     InvoicePaymentFact,
     SubscriptionFact,
 )
+from donations.payments.metadata import ONCE, CheckoutMetadata, parse_user_id
 
 log = logging.getLogger(__name__)
-
-CLOSED_DISPUTES = frozenset({"won", "lost", "warning_closed"})
-
-
-def _int(value: str | None) -> int:
-    return int(value) if value and value.isdigit() else 0
 
 
 def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | None:
     """Create or update the membership a subscription fact describes."""
-    if fact.interval not in ("month", "year"):
+    if fact.interval not in INTERVALS:
         log.info("subscription %s has interval %s; not a membership", fact.id, fact.interval)
         return None
-    supporter = supporter_for(user_hint=fact.metadata.get("user_id"), customer_id=fact.customer_id)
+    supporter = supporter_for(user_id=fact.metadata.user_id, customer_id=fact.customer_id)
     if supporter is None:
         raise ValueError(f"subscription {fact.id} names no customer")
     lock_person(supporter.id)
@@ -55,14 +53,14 @@ def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | Non
         # A placeholder that is not a member; apply_state moves it and the count together.
         {
             "user_id": supporter.id,
-            "status": "incomplete",
+            "status": SubscriptionStatus.INCOMPLETE,
             "interval": fact.interval,
             "amount": fact.amount,
             "currency": fact.currency,
         },
     )
     state = MembershipState(
-        status=fact.status,
+        status=SubscriptionStatus(fact.status),
         interval=fact.interval,
         amount=fact.amount,
         currency=fact.currency,
@@ -70,7 +68,7 @@ def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | Non
         current_period_end=fact.current_period_end,
         started_at=fact.started_at,
         ended_at=fact.ended_at,
-        source_article=fact.metadata.get("article"),
+        source_article=fact.metadata.article,
     )
     apply_state(membership, state, at)
     return membership
@@ -82,7 +80,7 @@ def _record_gift(
     amount: int,
     currency: str,
     paid_at: datetime,
-    metadata: dict[str, str],
+    metadata: CheckoutMetadata,
     email: str | None,
     customer_id: str | None,
     user_id: int | None,
@@ -94,10 +92,17 @@ def _record_gift(
         payment_intent_id,
         {"kind": "gift", "amount": amount, "currency": currency, "paid_at": paid_at},
     )
-    donation.fee_amount = min(_int(metadata.get("fee_amount")), donation.amount)
-    donation.source_article = metadata.get("article")
+    donation.fee_amount = min(metadata.fee_amount, donation.amount)
+    donation.source_article = metadata.article
     _merge_payment(donation, paid_at=paid_at, email=email, customer_id=customer_id, user_id=user_id)
     return donation
+
+
+def invoice_kind(fact: InvoiceFact) -> str:
+    """A membership payment's kind: the subscription's first payment, or a renewal."""
+    if fact.billing_reason == "subscription_create":
+        return "membership_first"
+    return "membership_renewal"
 
 
 def _invoice_donation(invoice_id: str, values: dict) -> Donation:
@@ -128,23 +133,19 @@ def apply_invoice_paid(fact: InvoiceFact, at: datetime) -> Donation | None:
     if fact.amount_paid <= 0:
         log.info("invoice %s paid nothing; no donation", fact.id)
         return None
-    supporter = supporter_for(user_hint=fact.metadata.get("user_id"), customer_id=fact.customer_id)
+    supporter = supporter_for(user_id=fact.metadata.user_id, customer_id=fact.customer_id)
     paid_at = fact.paid_at or at
     donation = _invoice_donation(
         fact.id, {"amount": fact.amount_paid, "currency": fact.currency, "paid_at": paid_at}
     )
     # The invoice is the authority on what a membership payment was.
-    donation.kind = (
-        "membership_first"
-        if fact.billing_reason == "subscription_create"
-        else ("membership_renewal")
-    )
+    donation.kind = invoice_kind(fact)
     donation.amount = fact.amount_paid
     donation.currency = fact.currency
     donation.stripe_subscription_id = fact.subscription_id
     donation.stripe_payment_intent_id = donation.stripe_payment_intent_id or fact.payment_intent_id
-    donation.fee_amount = min(_int(fact.metadata.get("fee_amount")), fact.amount_paid)
-    donation.source_article = fact.metadata.get("article")
+    donation.fee_amount = min(fact.metadata.fee_amount, fact.amount_paid)
+    donation.source_article = fact.metadata.article
     _merge_payment(
         donation,
         paid_at=paid_at,
@@ -193,12 +194,17 @@ def apply_invoice_failed(fact: InvoiceFact, at: datetime) -> FailedPayment:
 def apply_checkout(fact: CheckoutFact, at: datetime) -> CheckoutAttempt | None:
     """Mark our Checkout attempt done and record a one-time gift when it is paid."""
     supporter = supporter_for(
-        user_hint=fact.client_reference_id or fact.metadata.get("user_id"),
+        # A client_reference_id, when there is one, is the authority (even if unreadable).
+        user_id=(
+            parse_user_id(fact.client_reference_id)
+            if fact.client_reference_id
+            else fact.metadata.user_id
+        ),
         customer_id=fact.customer_id,
         email=fact.email,
     )
-    interval = fact.metadata.get("interval") or ("once" if fact.mode == "payment" else "month")
-    paid = fact.payment_status in ("paid", "no_payment_required")
+    interval = fact.metadata.interval or (ONCE if fact.mode == "payment" else "month")
+    paid = fact.is_paid
     attempt = get_or_create_locked(
         CheckoutAttempt,
         CheckoutAttempt.stripe_session_id,
@@ -207,8 +213,8 @@ def apply_checkout(fact: CheckoutFact, at: datetime) -> CheckoutAttempt | None:
             "interval": interval,
             "amount": max(fact.amount_total, 1),
             "currency": fact.currency,
-            "fee_amount": min(_int(fact.metadata.get("fee_amount")), max(fact.amount_total - 1, 0)),
-            "source_article": fact.metadata.get("article"),
+            "fee_amount": min(fact.metadata.fee_amount, max(fact.amount_total - 1, 0)),
+            "source_article": fact.metadata.article,
             "user_id": supporter.id if supporter else None,
         },
     )
@@ -255,10 +261,10 @@ def apply_charge(fact: ChargeFact, at: datetime) -> Donation | None:
         adjustment = _adjustment(fact.payment_intent_id)
         adjustment.stripe_charge_id = fact.id
         adjustment.amount_refunded = max(adjustment.amount_refunded, fact.amount_refunded)
-    if fact.metadata.get("interval") != "once":
+    if not fact.metadata.is_gift:
         db.session.flush()
         return None  # a membership charge: its invoice records the payment
-    supporter = supporter_for(user_hint=fact.metadata.get("user_id"), customer_id=fact.customer_id)
+    supporter = supporter_for(user_id=fact.metadata.user_id, customer_id=fact.customer_id)
     donation = _record_gift(
         fact.payment_intent_id,
         amount=fact.amount,
@@ -281,8 +287,8 @@ def apply_dispute(fact: DisputeFact, at: datetime) -> PaymentAdjustment | None:
     adjustment = _adjustment(fact.payment_intent_id)
     adjustment.disputed = True
     adjustment.stripe_charge_id = adjustment.stripe_charge_id or fact.charge_id
-    closed_now = adjustment.dispute_status in CLOSED_DISPUTES
-    closed_fact = fact.status in CLOSED_DISPUTES
+    closed_now = dispute_is_closed(adjustment.dispute_status)
+    closed_fact = dispute_is_closed(fact.status)
     # A closed dispute's outcome sticks; otherwise the newer fact wins.
     if closed_fact != closed_now:
         newer = closed_fact

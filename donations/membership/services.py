@@ -5,23 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from donations.extensions import db
-from donations.models import MEMBER_STATUSES, Donation, Membership
+from donations.models import Donation, Membership, SubscriptionStatus
 
 
 def has_active_membership(user_id: int) -> bool:
     """True when the supporter has a membership that makes them a member."""
-    return bool(
-        db.session.scalar(
-            select(
-                exists().where(
-                    Membership.user_id == user_id, Membership.status.in_(MEMBER_STATUSES)
-                )
-            )
-        )
-    )
+    return bool(db.session.scalar(select(Membership.person_is_member(user_id))))
 
 
 @dataclass(frozen=True)
@@ -39,12 +31,12 @@ class MembershipView:
     @property
     def is_member(self) -> bool:
         """True while it makes its holder a member."""
-        return self.status in MEMBER_STATUSES
+        return SubscriptionStatus(self.status).is_member
 
     @property
     def past_due(self) -> bool:
         """True while Stripe retries a failed payment (the card needs fixing)."""
-        return self.status in ("past_due", "unpaid")
+        return self.status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID)
 
 
 def memberships_of(user_id: int) -> list[MembershipView]:
@@ -52,7 +44,7 @@ def memberships_of(user_id: int) -> list[MembershipView]:
     rows = db.session.scalars(
         select(Membership)
         .where(Membership.user_id == user_id)
-        .order_by(Membership.status.in_(MEMBER_STATUSES).desc(), Membership.created_at.desc())
+        .order_by(Membership.is_member.desc(), Membership.created_at.desc())
     )
     return [
         MembershipView(

@@ -16,10 +16,8 @@ from donations.models import User
 log = logging.getLogger(__name__)
 
 
-def _user_by_hint(hint: str | None) -> User | None:
-    if hint and hint.isdigit():
-        return db.session.get(User, int(hint))
-    return None
+def _user_by_id(user_id: int | None) -> User | None:
+    return db.session.get(User, user_id) if user_id is not None else None
 
 
 def link_customer(user: User, customer_id: str | None) -> None:
@@ -43,10 +41,10 @@ def link_customer(user: User, customer_id: str | None) -> None:
 
 
 def supporter_for(
-    *, user_hint: str | None, customer_id: str | None, email: str | None = None
+    *, user_id: int | None, customer_id: str | None, email: str | None = None
 ) -> User | None:
     """The person a fact is about; a Stripe-only supporter is created for an unknown customer."""
-    user = _user_by_hint(user_hint)
+    user = _user_by_id(user_id)
     if user is not None:
         link_customer(user, customer_id)
         return user

@@ -6,14 +6,14 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from donations.extensions import db
-from donations.models import MEMBER_STATUSES, Membership, RecurringTotal
+from donations.models import Membership, RecurringTotal
 
 Key = tuple[str, str, int]  # currency, interval, amount
 
 
 def billing_key(membership: Membership) -> Key | None:
     """What a membership adds to the totals: its billing, or None when it isn't a member."""
-    if membership.status not in MEMBER_STATUSES:
+    if not membership.is_member:
         return None
     return (membership.currency, membership.interval, membership.amount)
 
@@ -61,14 +61,14 @@ def totals_from_scratch() -> dict[Key, int]:
     """Recount the totals from the memberships themselves."""
     rows = db.session.execute(
         select(Membership.currency, Membership.interval, Membership.amount, func.count())
-        .where(Membership.status.in_(sorted(MEMBER_STATUSES)))
+        .where(Membership.is_member)
         .group_by(Membership.currency, Membership.interval, Membership.amount)
     )
     return {(c, i, a): n for c, i, a, n in rows}
 
 
 def maintained_totals() -> dict[Key, int]:
-    """The maintained totals, without empty rows."""
+    """The maintained totals, without empty rows (one query: the dashboard's revenue too)."""
     rows = db.session.execute(
         select(
             RecurringTotal.currency,

@@ -12,40 +12,28 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import select, update
 
 from donations.extensions import db
 from donations.membership import totals
+from donations.membership.services import has_active_membership
 from donations.models import (
-    MEMBER_STATUSES,
-    TERMINAL_STATUSES,
     MemberChange,
     MemberCounter,
     Membership,
+    SubscriptionStatus,
     User,
     utcnow,
 )
 
 log = logging.getLogger(__name__)
 
-# Where a status sits in a subscription's life; breaks ties between facts of the same second.
-STATUS_RANK = {
-    "incomplete": 0,
-    "trialing": 1,
-    "active": 2,
-    "past_due": 3,
-    "paused": 3,
-    "unpaid": 4,
-    "incomplete_expired": 5,
-    "canceled": 5,
-}
-
 
 @dataclass(frozen=True)
 class MembershipState:
     """Everything a subscription fact says about a membership."""
 
-    status: str
+    status: SubscriptionStatus
     interval: str
     amount: int
     currency: str
@@ -54,19 +42,6 @@ class MembershipState:
     started_at: datetime | None
     ended_at: datetime | None
     source_article: str | None = None
-
-
-def is_member(user_id: int) -> bool:
-    """True when the person has at least one membership in a member status."""
-    return bool(
-        db.session.scalar(
-            select(
-                exists().where(
-                    Membership.user_id == user_id, Membership.status.in_(MEMBER_STATUSES)
-                )
-            )
-        )
-    )
 
 
 def lock_person(user_id: int) -> None:
@@ -79,7 +54,8 @@ def _is_newer(membership: Membership, state: MembershipState, at: datetime) -> b
         return True
     if at != membership.fact_at:
         return at > membership.fact_at
-    return STATUS_RANK[state.status] >= STATUS_RANK[membership.status]
+    # Facts of the same second: the one further along the subscription's life wins.
+    return state.status.rank >= SubscriptionStatus(membership.status).rank
 
 
 def apply_state(membership: Membership, state: MembershipState, at: datetime) -> bool:
@@ -87,14 +63,14 @@ def apply_state(membership: Membership, state: MembershipState, at: datetime) ->
 
     The caller has locked the person (lock_person) and the membership row.
     """
-    ended = membership.status in TERMINAL_STATUSES and membership.fact_at is not None
+    ended = SubscriptionStatus(membership.status).is_terminal and membership.fact_at is not None
     if ended and state.status != membership.status:
         log.info("ignoring %s for %s: it already ended", state.status, membership)
         return False
     if not _is_newer(membership, state, at):
         log.info("ignoring an older fact (%s) for %s", at.isoformat(), membership)
         return False
-    was_member = is_member(membership.user_id)
+    was_member = has_active_membership(membership.user_id)
     billed_before = totals.billing_key(membership)
     membership.status = state.status
     membership.interval = state.interval
@@ -109,7 +85,7 @@ def apply_state(membership: Membership, state: MembershipState, at: datetime) ->
     membership.fact_at = at
     db.session.flush()
     totals.move(billed_before, totals.billing_key(membership))
-    now_member = is_member(membership.user_id)
+    now_member = has_active_membership(membership.user_id)
     if was_member != now_member:
         record_member_change(membership.user_id, membership.id, +1 if now_member else -1, at)
     return True

@@ -5,9 +5,6 @@ from donations.models.base import Base, UTCDateTime, utcnow
 from donations.models.events import EVENT_STATUSES, StripeEvent
 from donations.models.memberships import (
     INTERVALS,
-    MEMBER_STATUSES,
-    SUBSCRIPTION_STATUSES,
-    TERMINAL_STATUSES,
     MemberChange,
     MemberCounter,
     Membership,
@@ -19,10 +16,19 @@ from donations.models.payments import (
     FailedPayment,
     PaymentAdjustment,
 )
+from donations.models.statuses import (
+    CLOSED_DISPUTE_STATUSES,
+    MEMBER_STATUSES,
+    SUBSCRIPTION_STATUSES,
+    TERMINAL_STATUSES,
+    DisputeStatus,
+    SubscriptionStatus,
+)
 from donations.models.sync import SyncRun
 from donations.models.users import User
 
 __all__ = [
+    "CLOSED_DISPUTE_STATUSES",
     "EVENT_STATUSES",
     "INTERVALS",
     "MEMBER_STATUSES",
@@ -31,6 +37,7 @@ __all__ = [
     "Article",
     "Base",
     "CheckoutAttempt",
+    "DisputeStatus",
     "Donation",
     "FailedPayment",
     "MemberChange",
@@ -39,6 +46,7 @@ __all__ = [
     "PaymentAdjustment",
     "RecurringTotal",
     "StripeEvent",
+    "SubscriptionStatus",
     "SyncRun",
     "UTCDateTime",
     "User",

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from donations.models.base import Base, utcnow
+from donations.models.base import Base, sql_in, utcnow
 
 EVENT_STATUSES = ("received", "processed", "ignored", "failed")
 
@@ -17,9 +17,7 @@ class StripeEvent(Base):
 
     __tablename__ = "stripe_events"
     __table_args__ = (
-        CheckConstraint(
-            "status IN (" + ", ".join(repr(s) for s in EVENT_STATUSES) + ")", name="status_known"
-        ),
+        CheckConstraint(sql_in("status", EVENT_STATUSES), name="status_known"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         Index("ix_stripe_events_status_received_at", "status", "received_at"),
         Index("ix_stripe_events_type_received_at", "type", "received_at"),

@@ -4,29 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, String, event
+from sqlalchemy import (
+    DDL,
+    CheckConstraint,
+    ColumnElement,
+    Exists,
+    ForeignKey,
+    Index,
+    String,
+    event,
+    exists,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
-from donations.models.base import Base, utcnow
+from donations.models.base import Base, sql_in, utcnow
+from donations.models.statuses import MEMBER_STATUSES, SUBSCRIPTION_STATUSES
 
-# Stripe's subscription statuses, all of them; §2 of the design notes says which count.
-SUBSCRIPTION_STATUSES = (
-    "incomplete",
-    "incomplete_expired",
-    "trialing",
-    "active",
-    "past_due",
-    "unpaid",
-    "canceled",
-    "paused",
-)
-MEMBER_STATUSES = frozenset({"active", "trialing", "past_due"})
-TERMINAL_STATUSES = frozenset({"canceled", "incomplete_expired"})
 INTERVALS = ("month", "year")
-
-
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Membership(Base):
@@ -34,8 +29,8 @@ class Membership(Base):
 
     __tablename__ = "memberships"
     __table_args__ = (
-        CheckConstraint(_in("status", SUBSCRIPTION_STATUSES), name="status_known"),
-        CheckConstraint(_in("interval", INTERVALS), name="interval_known"),
+        CheckConstraint(sql_in("status", SUBSCRIPTION_STATUSES), name="status_known"),
+        CheckConstraint(sql_in("interval", INTERVALS), name="interval_known"),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
         CheckConstraint("length(currency) = 3 AND currency = lower(currency)", name="currency_iso"),
         Index("ix_memberships_user_id_status", "user_id", "status"),
@@ -70,10 +65,23 @@ class Membership(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    @property
+    # The member rule (design notes §2), in Python and in SQL side by side: a person is a
+    # member when at least one of their memberships is.
+    @hybrid_property
     def is_member(self) -> bool:
         """True when this membership makes its supporter a member."""
         return self.status in MEMBER_STATUSES
+
+    @is_member.inplace.expression
+    @classmethod
+    def _is_member_expression(cls) -> ColumnElement[bool]:
+        # Sorted: the same SQL text (and statement cache key) in every process.
+        return cls.status.in_(sorted(MEMBER_STATUSES))
+
+    @classmethod
+    def person_is_member(cls, user_id: int | ColumnElement[int]) -> Exists:
+        """SQL: the person (an id, or a correlated column such as User.id) is a member."""
+        return exists().where(cls.user_id == user_id, cls.is_member)
 
     def __repr__(self) -> str:
         return f"<Membership {self.stripe_subscription_id} {self.status} user={self.user_id}>"
@@ -141,7 +149,7 @@ class RecurringTotal(Base):
     __tablename__ = "recurring_totals"
     __table_args__ = (
         CheckConstraint("memberships >= 0", name="memberships_not_negative"),
-        CheckConstraint(_in("interval", INTERVALS), name="interval_known"),
+        CheckConstraint(sql_in("interval", INTERVALS), name="interval_known"),
     )
 
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)

@@ -7,15 +7,11 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from donations.models.base import Base, utcnow
+from donations.models.base import Base, sql_in, utcnow
 
 DONATION_KINDS = ("gift", "membership_first", "membership_renewal")
 CHECKOUT_INTERVALS = ("once", "month", "year")
 CHECKOUT_STATUSES = ("open", "complete", "failed", "expired")
-
-
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class CheckoutAttempt(Base):
@@ -23,8 +19,8 @@ class CheckoutAttempt(Base):
 
     __tablename__ = "checkout_attempts"
     __table_args__ = (
-        CheckConstraint(_in("interval", CHECKOUT_INTERVALS), name="interval_known"),
-        CheckConstraint(_in("status", CHECKOUT_STATUSES), name="status_known"),
+        CheckConstraint(sql_in("interval", CHECKOUT_INTERVALS), name="interval_known"),
+        CheckConstraint(sql_in("status", CHECKOUT_STATUSES), name="status_known"),
         CheckConstraint("amount > 0 AND fee_amount >= 0 AND fee_amount < amount", name="amounts"),
         CheckConstraint("length(currency) = 3 AND currency = lower(currency)", name="currency_iso"),
     )
@@ -57,7 +53,7 @@ class Donation(Base):
 
     __tablename__ = "donations"
     __table_args__ = (
-        CheckConstraint(_in("kind", DONATION_KINDS), name="kind_known"),
+        CheckConstraint(sql_in("kind", DONATION_KINDS), name="kind_known"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("fee_amount >= 0 AND fee_amount <= amount", name="fee_within_amount"),
         CheckConstraint(

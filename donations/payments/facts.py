@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from donations.payments.metadata import CheckoutMetadata
+
 
 def _ts(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value), UTC) if value else None
@@ -34,10 +36,6 @@ def _dig(data: dict[str, Any], *path: str | int) -> Any:
     return data
 
 
-def _metadata(data: dict[str, Any]) -> dict[str, str]:
-    return {str(k): str(v) for k, v in (data.get("metadata") or {}).items()}
-
-
 @dataclass(frozen=True)
 class SubscriptionFact:
     """A subscription's state at one moment."""
@@ -52,7 +50,7 @@ class SubscriptionFact:
     interval: str | None
     amount: int
     currency: str
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: CheckoutMetadata = field(default_factory=CheckoutMetadata)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SubscriptionFact:
@@ -70,7 +68,7 @@ class SubscriptionFact:
             interval=_dig(price, "recurring", "interval"),
             amount=int(price.get("unit_amount") or 0) * int(item.get("quantity") or 1),
             currency=(d.get("currency") or price.get("currency") or "").lower(),
-            metadata=_metadata(d),
+            metadata=CheckoutMetadata.from_stripe(d.get("metadata")),
         )
 
 
@@ -90,7 +88,7 @@ class InvoiceFact:
     email: str | None
     paid_at: datetime | None
     attempt_count: int = 0
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: CheckoutMetadata = field(default_factory=CheckoutMetadata)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> InvoiceFact:
@@ -113,10 +111,9 @@ class InvoiceFact:
             email=d.get("customer_email"),
             paid_at=_ts(_dig(d, "status_transitions", "paid_at")) or _ts(d.get("created")),
             attempt_count=int(d.get("attempt_count") or 0),
-            metadata={
-                str(k): str(v)
-                for k, v in (_dig(d, "parent", "subscription_details", "metadata") or {}).items()
-            },
+            metadata=CheckoutMetadata.from_stripe(
+                _dig(d, "parent", "subscription_details", "metadata")
+            ),
         )
 
 
@@ -136,7 +133,7 @@ class CheckoutFact:
     amount_total: int
     currency: str
     created: datetime | None
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: CheckoutMetadata = field(default_factory=CheckoutMetadata)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CheckoutFact:
@@ -154,8 +151,13 @@ class CheckoutFact:
             amount_total=int(d.get("amount_total") or 0),
             currency=(d.get("currency") or "").lower(),
             created=_ts(d.get("created")),
-            metadata=_metadata(d),
+            metadata=CheckoutMetadata.from_stripe(d.get("metadata")),
         )
+
+    @property
+    def is_paid(self) -> bool:
+        """True once Checkout has the money, or there was nothing to pay."""
+        return self.payment_status in ("paid", "no_payment_required")
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,7 @@ class ChargeFact:
     disputed: bool
     email: str | None
     created: datetime | None
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: CheckoutMetadata = field(default_factory=CheckoutMetadata)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ChargeFact:
@@ -188,7 +190,7 @@ class ChargeFact:
             disputed=bool(d.get("disputed")),
             email=_dig(d, "billing_details", "email") or d.get("receipt_email"),
             created=_ts(d.get("created")),
-            metadata=_metadata(d),
+            metadata=CheckoutMetadata.from_stripe(d.get("metadata")),
         )
 
 
@@ -280,10 +282,6 @@ class EventFact:
         if self.object.get("object") == "customer":
             return self.object.get("id")
         return _id(self.object.get("customer"))
-
-    def parsed(self) -> Any:
-        """The event's object as a fact (SubscriptionFact, InvoiceFact, ...)."""
-        return parse_event_object(self.object)
 
     @classmethod
     def from_payload(cls, d: dict[str, Any], raw: str | None) -> EventFact:

@@ -16,6 +16,7 @@ import stripe
 from flask import Flask, current_app
 
 from donations.payments.facts import EventFact, parse_event_object
+from donations.payments.metadata import ONCE, CheckoutMetadata, CustomerMetadata
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class InvalidWebhook(ValueError):
 class CheckoutRequest:
     """What to ask Stripe Checkout for, in our words."""
 
-    interval: str  # once | month | year
+    interval: str  # once | month | year (metadata.ONCE for a gift)
     amount: int  # gross minor units per payment
     currency: str
     product_name: str
@@ -63,52 +64,28 @@ class CheckoutRequest:
     @property
     def mode(self) -> str:
         """Stripe's Checkout mode for this interval."""
-        return "payment" if self.interval == "once" else "subscription"
+        return "payment" if self.interval == ONCE else "subscription"
 
     def metadata(self) -> dict[str, str]:
         """Metadata copied onto the session, subscription or payment intent."""
-        data = {"interval": self.interval, "fee_amount": str(self.fee_amount)}
-        if self.user_id is not None:
-            data["user_id"] = str(self.user_id)
-        if self.article:
-            data["article"] = self.article
-        return data
+        return CheckoutMetadata(
+            interval=self.interval,
+            fee_amount=self.fee_amount,
+            user_id=self.user_id,
+            article=self.article,
+        ).to_stripe()
 
 
 @dataclass(frozen=True)
 class CheckoutSession:
-    """A Checkout Session as we need it."""
+    """A Checkout Session as we need it: its id to record the attempt, its URL to go to."""
 
     id: str
     url: str | None
-    status: str | None
-    payment_status: str | None
-    mode: str
-    customer_id: str | None = None
-    subscription_id: str | None = None
-    payment_intent_id: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-
-
-def _id(value: Any) -> str | None:
-    """An expandable field is either an id or an object with one."""
-    if value is None or isinstance(value, str):
-        return value
-    return getattr(value, "id", None)
 
 
 def _session(obj: stripe.checkout.Session) -> CheckoutSession:
-    return CheckoutSession(
-        id=obj.id,
-        url=obj.url,
-        status=obj.status,
-        payment_status=obj.payment_status,
-        mode=obj.mode,
-        customer_id=_id(obj.customer),
-        subscription_id=_id(obj.subscription),
-        payment_intent_id=_id(obj.payment_intent),
-        metadata=obj.metadata.to_dict() if obj.metadata else {},
-    )
+    return CheckoutSession(id=obj.id, url=obj.url)
 
 
 def _translate(exc: stripe.StripeError) -> PaymentError:
@@ -172,7 +149,7 @@ class Gateway:
                 params={
                     "email": email,
                     "name": name or None,
-                    "metadata": {"user_id": str(user_id)},
+                    "metadata": CustomerMetadata(user_id=user_id).to_stripe(),
                 },
                 # One key per person: if the checkout after this fails and our transaction
                 # rolls back, the next try within Stripe's 24 h window gets the same customer.
@@ -220,13 +197,6 @@ class Gateway:
             raise _translate(exc) from exc
         return _session(session)
 
-    def get_checkout(self, session_id: str) -> CheckoutSession:
-        """Retrieve a Checkout Session."""
-        try:
-            return _session(self.client.v1.checkout.sessions.retrieve(session_id))
-        except stripe.StripeError as exc:
-            raise _translate(exc) from exc
-
     def create_portal(self, customer_id: str, return_url: str) -> str:
         """Create a Billing Portal session and return its URL."""
         try:
@@ -236,16 +206,6 @@ class Gateway:
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
         return portal.url
-
-    def refund(self, payment_intent_id: str, amount: int | None = None) -> str:
-        """Refund a payment in full or in part; return the refund id."""
-        params: dict[str, Any] = {"payment_intent": payment_intent_id}
-        if amount is not None:
-            params["amount"] = amount
-        try:
-            return self.client.v1.refunds.create(params=params).id
-        except stripe.StripeError as exc:
-            raise _translate(exc) from exc
 
     def _pages(self, service: Any, params: dict[str, Any]) -> Iterator[Any]:
         params = {"limit": 100, **params}
@@ -261,20 +221,16 @@ class Gateway:
 
     def iter_objects(self, kind: str, **params: Any) -> Iterator[Any]:
         """Yield every object of a kind (customers, subscriptions, invoices, charges,
-        checkout_sessions, events) page by page, parsed into our facts."""
+        checkout_sessions) page by page, parsed into our facts."""
         services = {
             "customers": self.client.v1.customers,
             "subscriptions": self.client.v1.subscriptions,
             "invoices": self.client.v1.invoices,
             "charges": self.client.v1.charges,
             "checkout_sessions": self.client.v1.checkout.sessions,
-            "events": self.client.v1.events,
         }
         for obj in self._pages(services[kind], params):
-            yield parse_event_object(obj.to_dict()) if kind != "events" else self._event(obj)
-
-    def _event(self, event: stripe.Event) -> EventFact:
-        return EventFact.from_payload(event.to_dict(), raw=None)
+            yield parse_event_object(obj.to_dict())
 
     def verify_event(self, payload: bytes, signature: str | None) -> EventFact:
         """Check a webhook's signature and timestamp, then parse it into our facts."""

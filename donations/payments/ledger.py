@@ -6,8 +6,6 @@ import json
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from donations.extensions import db
 from donations.membership import records
 from donations.membership.locking import insert_if_absent, locked
@@ -113,15 +111,3 @@ def replay(stripe_event_id: str, *, livemode: bool) -> Outcome:
         raise LookupError(f"no stored event {stripe_event_id}")
     fact = EventFact.from_payload(json.loads(row.payload), raw=row.payload)
     return _apply(row, fact, livemode)
-
-
-def failed_events(limit: int = 100) -> list[StripeEvent]:
-    """The newest events whose processing failed."""
-    return list(
-        db.session.scalars(
-            select(StripeEvent)
-            .where(StripeEvent.status == "failed")
-            .order_by(StripeEvent.received_at.desc())
-            .limit(limit)
-        )
-    )

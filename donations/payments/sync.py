@@ -22,6 +22,7 @@ from donations.extensions import db
 from donations.membership import records
 from donations.membership.supporters import supporter_for
 from donations.models import (
+    INTERVALS,
     CheckoutAttempt,
     Donation,
     Membership,
@@ -32,6 +33,7 @@ from donations.models import (
 )
 from donations.payments.facts import ChargeFact, CheckoutFact, InvoiceFact, SubscriptionFact
 from donations.payments.gateway import Gateway
+from donations.payments.metadata import CustomerMetadata
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +77,8 @@ def sync_customer(obj: dict[str, Any], now: datetime) -> list[Change]:
         return []
     if db.session.scalar(select(User.id).where(User.stripe_customer_id == customer_id)):
         return []
-    hint = (obj.get("metadata") or {}).get("user_id")
-    user = supporter_for(user_hint=hint, customer_id=customer_id, email=obj.get("email"))
+    user_id = CustomerMetadata.from_stripe(obj.get("metadata")).user_id
+    user = supporter_for(user_id=user_id, customer_id=customer_id, email=obj.get("email"))
     if user is None or user.stripe_customer_id != customer_id:
         return []
     if user.has_login:
@@ -116,7 +118,7 @@ def sync_subscription(fact: SubscriptionFact, now: datetime) -> list[Change]:
         select(Membership).where(Membership.stripe_subscription_id == fact.id)
     )
     before = _membership_state(current)
-    if before == _fact_state(fact) or fact.interval not in ("month", "year"):
+    if before == _fact_state(fact) or fact.interval not in INTERVALS:
         return []
     # The API gives the state as of now, newer than any event we may have missed.
     membership = records.apply_subscription(fact, now)
@@ -132,9 +134,7 @@ def sync_invoice(fact: InvoiceFact, now: datetime) -> list[Change]:
     """Record a paid membership invoice we have no (or a wrong) donation for."""
     if fact.amount_paid <= 0 or not fact.subscription_id:
         return []
-    kind = (
-        "membership_first" if fact.billing_reason == "subscription_create" else "membership_renewal"
-    )
+    kind = records.invoice_kind(fact)
     donation = db.session.scalar(select(Donation).where(Donation.stripe_invoice_id == fact.id))
     if donation is not None and (
         donation.amount,
@@ -155,8 +155,7 @@ def sync_invoice(fact: InvoiceFact, now: datetime) -> list[Change]:
 
 def sync_checkout(fact: CheckoutFact, now: datetime) -> list[Change]:
     """Complete our Checkout attempt and record a gift a lost webhook should have recorded."""
-    paid = fact.payment_status in ("paid", "no_payment_required")
-    if not paid:
+    if not fact.is_paid:
         return []
     attempt = db.session.scalar(
         select(CheckoutAttempt).where(CheckoutAttempt.stripe_session_id == fact.id)
@@ -200,7 +199,7 @@ def sync_charge(fact: ChargeFact, now: datetime) -> list[Change]:
     )
     refund_missing = fact.amount_refunded > refunded
     gift_missing = (
-        fact.metadata.get("interval") == "once"
+        fact.metadata.is_gift
         and db.session.scalar(
             select(Donation.id).where(Donation.stripe_payment_intent_id == fact.payment_intent_id)
         )

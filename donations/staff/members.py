@@ -12,7 +12,6 @@ from sqlalchemy import Select, exists, func, or_, select
 from donations.extensions import db
 from donations.models import (
     INTERVALS,
-    MEMBER_STATUSES,
     SUBSCRIPTION_STATUSES,
     Donation,
     FailedPayment,
@@ -107,7 +106,7 @@ def filtered(filters: MemberFilters) -> Select:
         stmt = stmt.where(~exists().where(Membership.user_id == User.id))
     conditions = [Membership.user_id == User.id]
     if filters.status == "member":
-        conditions.append(Membership.status.in_(sorted(MEMBER_STATUSES)))
+        conditions.append(Membership.is_member)
     elif filters.status in SUBSCRIPTION_STATUSES:
         conditions.append(Membership.status == filters.status)
     if filters.interval:
@@ -219,11 +218,7 @@ CSV_HEADER = (
 
 def csv_rows(filters: MemberFilters) -> Iterator[tuple[object, ...]]:
     """Yield the filtered supporters as CSV rows, streaming from a server-side cursor."""
-    member = (
-        exists()
-        .where(Membership.user_id == User.id, Membership.status.in_(sorted(MEMBER_STATUSES)))
-        .label("member")
-    )
+    member = Membership.person_is_member(User.id).label("member")
     memberships = (
         select(func.count()).where(Membership.user_id == User.id).scalar_subquery().label("n")
     )

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from donations.extensions import db
-from donations.models import Donation, PaymentAdjustment, RecurringTotal
+from donations.membership.totals import maintained_totals
+from donations.models import INTERVALS, Donation, PaymentAdjustment
 
 MONTHS_PER_YEAR = 12
 
@@ -65,24 +66,16 @@ def recurring_revenue() -> Revenue:
     currency, interval and amount, so each amount is rounded to a monthly figure exactly as
     one membership's would be, and the cost does not grow with the number of members.
     """
-    rows = db.session.execute(
-        select(
-            RecurringTotal.currency,
-            RecurringTotal.interval,
-            RecurringTotal.amount,
-            RecurringTotal.memberships,
-        ).where(RecurringTotal.memberships > 0)
-    ).all()
     per_currency: dict[str, list[int]] = {}
     per_interval: dict[str, int] = {}
-    for currency, interval, amount, count in rows:
+    for (currency, interval, amount), count in maintained_totals().items():
         entry = per_currency.setdefault(currency, [0, 0])
         entry[0] += monthly_amount(amount, interval) * count
         entry[1] += count
         per_interval[interval] = per_interval.get(interval, 0) + count
     return Revenue(
         mrr=[CurrencyRevenue(c, m, n) for c, (m, n) in sorted(per_currency.items())],
-        by_interval=[IntervalCount(i, per_interval.get(i, 0)) for i in ("month", "year")],
+        by_interval=[IntervalCount(i, per_interval.get(i, 0)) for i in INTERVALS],
     )
 
 

@@ -15,6 +15,7 @@ from donations.models import (
     Donation,
     FailedPayment,
     Membership,
+    SubscriptionStatus,
     SyncRun,
     User,
 )
@@ -92,7 +93,7 @@ def past_due(limit: int = PAST_DUE_LIMIT) -> PastDueList:
         )
         .scalar_subquery()
     )
-    where = Membership.status == "past_due"
+    where = Membership.status == SubscriptionStatus.PAST_DUE
     total = db.session.scalar(select(func.count()).select_from(Membership).where(where)) or 0
     rows = db.session.execute(
         select(Membership, User.email, User.billing_email, User.name, since)

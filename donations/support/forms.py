@@ -13,13 +13,13 @@ from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, ValidationError
 
+from donations.core.truthy import is_true
 from donations.money import MoneyError
 from donations.support.options import CUSTOM, INTERVALS
 from donations.support.services import Choice, to_amount
 
 ARTICLE_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ATTEMPT_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-YES = frozenset({"1", "on", "yes", "true"})
 
 
 def _strip(value: str) -> str:
@@ -34,8 +34,8 @@ class OptIn(BooleanField):
     """A checkbox that is on only for the values a browser or a link sends for yes."""
 
     def process_formdata(self, valuelist: list[str]) -> None:
-        """On for "1", "on", "yes" or "true"; anything else (or nothing) is off."""
-        self.data = bool(valuelist) and valuelist[0] in YES
+        """On for the strings that mean yes (core.truthy); anything else (or nothing) is off."""
+        self.data = bool(valuelist) and is_true(valuelist[0])
 
 
 @dataclass(frozen=True)

@@ -125,8 +125,8 @@ def test_padded_interval_and_currency_are_read_the_same_on_the_page_as_at_checko
 
 @pytest.mark.parametrize(
     ("value", "covered"),
-    [(yes, True) for yes in ("1", "on", "yes", "true")]
-    + [(no, False) for no in ("0", "no", "false", "", "TRUE")],
+    [(yes, True) for yes in ("1", "on", "yes", "true", "TRUE")]
+    + [(no, False) for no in ("0", "no", "false", "", "\x00")],
 )
 def test_fee_is_covered_only_for_a_yes(client, db, emulator, value, covered):
     response = client.post("/support/checkout", data=_form(cover_fee=value))

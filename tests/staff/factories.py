@@ -13,6 +13,7 @@ from donations.extensions import db
 from donations.membership.records import apply_subscription
 from donations.models import Donation, FailedPayment, Membership, PaymentAdjustment, User
 from donations.payments.facts import SubscriptionFact
+from donations.payments.metadata import CheckoutMetadata
 
 _ids = itertools.count(1)
 
@@ -49,7 +50,7 @@ def _fact(membership_id: str, user: User, status: str, at: datetime, **values) -
         interval=interval,
         amount=values.get("amount", 800),
         currency=values.get("currency", "usd"),
-        metadata=metadata,
+        metadata=CheckoutMetadata.from_stripe(metadata),
     )
 
 

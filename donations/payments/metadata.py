@@ -1,0 +1,87 @@
+"""The metadata we write on Stripe objects and read back: one contract, one set of keys.
+
+Checkout copies it onto the session and onto the subscription or the payment intent (and
+from there to the charge and to each invoice's `parent.subscription_details`), so every
+webhook can link its object to the reader and to what they chose without calling the API.
+Keys and string values are a wire format: Stripe holds objects written years ago, and the
+emulator reads them too. No Flask and no `stripe` here: plain data both ways.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+INTERVAL = "interval"
+FEE_AMOUNT = "fee_amount"
+USER_ID = "user_id"
+ARTICLE = "article"
+
+ONCE = "once"  # the interval of a one-time gift; memberships are "month" or "year"
+
+
+def parse_user_id(value: str | None) -> int | None:
+    """Our user id from a Stripe string (metadata, client_reference_id); None if it is not one."""
+    return int(value) if value and value.isdecimal() else None
+
+
+def _strings(mapping: Mapping[str, Any] | None) -> dict[str, str]:
+    # Stripe's metadata values are strings; be as forgiving with anything else in there.
+    return {str(k): str(v) for k, v in (mapping or {}).items()}
+
+
+@dataclass(frozen=True)
+class CheckoutMetadata:
+    """What a Checkout carries onto Stripe: the interval, the fee covered, who, which article."""
+
+    interval: str | None = None  # once | month | year; None when an object carries none
+    fee_amount: int = 0  # minor units of the amount that cover the fee; 0 when unreadable
+    user_id: int | None = None
+    article: str | None = None
+
+    @property
+    def is_gift(self) -> bool:
+        """True for a one-time gift's payment; a membership's payments come from invoices."""
+        return self.interval == ONCE
+
+    def to_stripe(self) -> dict[str, str]:
+        """The metadata to send to Stripe (strings only; absent values are left out)."""
+        data: dict[str, str] = {}
+        if self.interval is not None:
+            data[INTERVAL] = self.interval
+        data[FEE_AMOUNT] = str(self.fee_amount)
+        if self.user_id is not None:
+            data[USER_ID] = str(self.user_id)
+        if self.article:
+            data[ARTICLE] = self.article
+        return data
+
+    @classmethod
+    def from_stripe(cls, mapping: Mapping[str, Any] | None) -> CheckoutMetadata:
+        """Read it back from any object that carries it; missing or garbled values are empty."""
+        data = _strings(mapping)
+        fee = data.get(FEE_AMOUNT)
+        return cls(
+            interval=data.get(INTERVAL),
+            fee_amount=int(fee) if fee and fee.isdecimal() else 0,
+            user_id=parse_user_id(data.get(USER_ID)),
+            # Kept as Stripe has it: we only ever write a non-empty article.
+            article=data.get(ARTICLE),
+        )
+
+
+@dataclass(frozen=True)
+class CustomerMetadata:
+    """What we write on a Stripe customer we create: the account it belongs to."""
+
+    user_id: int | None = None
+
+    def to_stripe(self) -> dict[str, str]:
+        """The customer's metadata to send to Stripe."""
+        return {USER_ID: str(self.user_id)} if self.user_id is not None else {}
+
+    @classmethod
+    def from_stripe(cls, mapping: Mapping[str, Any] | None) -> CustomerMetadata:
+        """Read it back from a customer object."""
+        return cls(user_id=parse_user_id(_strings(mapping).get(USER_ID)))
