@@ -7,7 +7,9 @@ from Stripe test mode is where the bytes go.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,27 +136,44 @@ class PortalConfiguration:
 class Gateway:
     """Our operations on Stripe (or the emulator), each in the words of this product."""
 
-    def __init__(self, client: stripe.StripeClient, webhook_secret: str) -> None:
+    def __init__(
+        self, client: stripe.StripeClient, webhook_secret: str, key_namespace: str = ""
+    ) -> None:
         self.client = client
         self.webhook_secret = webhook_secret
+        self.key_namespace = key_namespace
+
+    def _create_once(self, service: Any, params: dict[str, Any], key: str) -> Any:
+        """Create with an idempotency key scoped to this installation; never stuck on it.
+
+        Stripe keeps keys for 24 h per account, and environments (dev, staging, a reset
+        database) often share one test account. The namespace keeps their keys apart; if a
+        key still meets a request with other parameters, it was not ours, so one retry
+        with a fresh key is safe, and a reader is never blocked for a day.
+        """
+        scoped = f"{self.key_namespace}-{key}" if self.key_namespace else key
+        try:
+            return service.create(params=params, options={"idempotency_key": scoped})
+        except stripe.IdempotencyError:
+            log.warning("idempotency key %s was used with other parameters; retrying", scoped)
+            fresh = f"{scoped}-{secrets.token_hex(8)}"
+            return service.create(params=params, options={"idempotency_key": fresh})
 
     def ensure_customer(
-        self, *, customer_id: str | None, email: str, name: str, user_id: int
+        self, *, customer_id: str | None, email: str, name: str, user_id: int, key: str
     ) -> str:
         """Return the supporter's Stripe customer id, creating the customer only once."""
         if customer_id:
             return customer_id
+        params = {
+            "email": email,
+            "name": name or None,
+            "metadata": CustomerMetadata(user_id=user_id).to_stripe(),
+        }
         try:
-            customer = self.client.v1.customers.create(
-                params={
-                    "email": email,
-                    "name": name or None,
-                    "metadata": CustomerMetadata(user_id=user_id).to_stripe(),
-                },
-                # One key per person: if the checkout after this fails and our transaction
-                # rolls back, the next try within Stripe's 24 h window gets the same customer.
-                options={"idempotency_key": f"customer-for-user-{user_id}"},
-            )
+            # One key per person (`key`): if the checkout after this fails and our transaction
+            # rolls back, the next try within Stripe's 24 h window gets the same customer.
+            customer = self._create_once(self.client.v1.customers, params, key)
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
         return customer.id
@@ -190,8 +209,8 @@ class Gateway:
                 # A customer id lets us recognise a returning giver without matching emails.
                 params["customer_creation"] = "always"
         try:
-            session = self.client.v1.checkout.sessions.create(
-                params=params, options={"idempotency_key": request.idempotency_key}
+            session = self._create_once(
+                self.client.v1.checkout.sessions, params, request.idempotency_key
             )
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
@@ -340,8 +359,14 @@ def build_client(app: Flask, http_client: Any | None = None) -> stripe.StripeCli
 def init_app(app: Flask) -> None:
     """Attach the gateway to the app (after the emulator, when it is in use)."""
     app.extensions["payments_gateway"] = Gateway(
-        build_client(app), app.config["STRIPE_WEBHOOK_SECRET"]
+        build_client(app), app.config["STRIPE_WEBHOOK_SECRET"], key_namespace(app.config)
     )
+
+
+def key_namespace(config: Any) -> str:
+    """A short tag for this installation's idempotency keys (site and secret differ per env)."""
+    seed = f"{config['SITE_URL']}|{config['SECRET_KEY']}".encode()
+    return "d" + hashlib.sha256(seed).hexdigest()[:12]
 
 
 def get_gateway() -> Gateway:

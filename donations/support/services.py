@@ -67,6 +67,12 @@ def to_amount(typed: str, code: str) -> int:
     return to_minor(typed, code)
 
 
+def _customer_key(user: User) -> str:
+    # The row's id restarts after a database reset; its creation time (to the microsecond)
+    # does not repeat, so user 1 of a new database never meets the old user 1's key.
+    return f"customer-{user.id}-{int(user.created_at.timestamp() * 1_000_000)}"
+
+
 def _idempotency_key(choice: Choice, who: str) -> str:
     # Same form rendering + same choice = same key, so a double submit gets one session.
     # Without a form token, fall back to the minute: still absorbs a double click.
@@ -90,7 +96,7 @@ def start_checkout(
     if choice.needs_account and has_active_membership(user.id):
         raise AlreadyMember()
     gateway = get_gateway()
-    key = _idempotency_key(choice, f"user-{user.id}" if user else f"visitor-{visitor}")
+    key = _idempotency_key(choice, _customer_key(user) if user else f"visitor-{visitor}")
     customer_id = None
     if user is not None:
         customer_id = gateway.ensure_customer(
@@ -98,6 +104,7 @@ def start_checkout(
             email=user.email,
             name=user.name,
             user_id=user.id,
+            key=_customer_key(user),
         )
         user.stripe_customer_id = customer_id
     session = gateway.create_checkout(
