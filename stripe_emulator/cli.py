@@ -143,6 +143,34 @@ def dispute_command(charge_id: str, close_as: Any) -> None:
     _run(action)
 
 
+@emulator_cli.command("expire")
+@click.argument("session_id")
+def expire_command(session_id: str) -> None:
+    """Expire an open Checkout Session now."""
+    _run(lambda emu: f"Checkout Session {emu.expire_checkout(session_id)['id']}: expired.")
+
+
+@emulator_cli.command("advance-clock")
+@click.argument("duration")
+def advance_clock_command(duration: str) -> None:
+    """Move the emulator's clock forward, e.g. 90m, 25h, 2d; due sessions expire."""
+
+    def action(emu: Emulator) -> str:
+        done = emu.advance_clock(_seconds(duration))
+        return f"Clock now {_date(emu.now())}: {len(done['expired'])} session(s) expired."
+
+    _run(action)
+
+
+def _seconds(duration: str) -> int:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = duration.strip().lower()
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    if not number.isdigit():
+        raise click.BadParameter("use a whole number with s, m, h or d, e.g. 25h")
+    return int(number) * units[unit]
+
+
 @emulator_cli.command("resend")
 @click.argument("event_id")
 def resend_command(event_id: str) -> None:

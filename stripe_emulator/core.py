@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from . import lifecycle, paying, refunds
+from . import clock, expiry, lifecycle, paying, refunds
 from .errors import EmulatorError, StripeError
 from .events import DROP_SETTING, Deliverer, Transport, emit
 from .http_client import SDK_API_VERSION, EmulatorHTTPClient
@@ -64,10 +65,17 @@ class Emulator:
     def transaction(self) -> Iterator[Tx]:
         """A write transaction; when the outermost one commits, wake webhook delivery."""
         outermost = not self.store.in_transaction()
-        with self.store.transaction() as tx:
+        if not outermost:
+            with self.store.transaction() as tx:
+                yield tx
+            return
+        # Timestamps inside follow the emulator's clock, which a test control may advance.
+        with (
+            self.store.transaction() as tx,
+            clock.ahead_by(int(tx.setting(clock.OFFSET_SETTING, "0"))),
+        ):
             yield tx
-        if outermost:
-            self._kick()
+        self._kick()
 
     def emit(
         self,
@@ -171,6 +179,25 @@ class Emulator:
     ) -> dict[str, Any]:
         """Open a dispute on a charge, and optionally close it as won or lost."""
         return refunds.dispute(self, charge_id, close_as)
+
+    def expire_checkout(self, session_id: str) -> dict[str, Any]:
+        """Expire an open Checkout Session now (`checkout.session.expired`)."""
+        return expiry.expire_now(self, session_id)
+
+    def now(self) -> int:
+        """The emulator's clock: real time plus however far it was advanced."""
+        with self.store.transaction(write=False) as tx:
+            return int(time.time()) + int(tx.setting(clock.OFFSET_SETTING, "0"))
+
+    def advance_clock(self, seconds: int) -> dict[str, list[str]]:
+        """Move the clock forward; what falls due happens (sessions expire)."""
+        if seconds < 0:
+            raise EmulatorError("The clock only moves forward.")
+        with self.transaction() as tx:
+            ahead = int(tx.setting(clock.OFFSET_SETTING, "0")) + int(seconds)
+            tx.set_setting(clock.OFFSET_SETTING, str(ahead))
+            with clock.ahead_by(ahead):
+                return {"expired": expiry.expire_due(self, tx)}
 
     def resend(self, event_id: str) -> dict[str, Any]:
         """Queue an already emitted event for delivery once more (even if it was dropped)."""

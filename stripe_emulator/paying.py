@@ -6,6 +6,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from . import billing_objects as b
+from . import expiry
 from . import objects as o
 from . import payment_objects as p
 from .cards import Card, check_card
@@ -31,14 +32,14 @@ def pay_checkout(
     cvc: str | None = None,
 ) -> str:
     """Pay an open Checkout Session; return the success URL or raise CardError/EmulatorError."""
+    # A session past its expires_at expires (and says so) before anyone may pay it.
+    expiry.expire_if_due(emu, session_id)
     with emu.transaction() as tx:
         session = tx.get(session_id, "checkout.session")
         if session is None:
             raise EmulatorError(f"No such checkout session: {session_id}")
         if session["status"] != "open":
             raise EmulatorError(f"Checkout Session {session_id} is {session['status']}.")
-        if session["expires_at"] < o.now():
-            raise EmulatorError(f"Checkout Session {session_id} has expired.")
         cust = tx.get(session["customer"], "customer") if session["customer"] else None
         email = (cust or {}).get("email") or session["customer_email"] or (email or "").strip()
         if not email:
