@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from . import objects as o
 from .core import Emulator
+from .dunning import END_STATES
 from .errors import EmulatorError
 from .extension import get_emulator
 
@@ -69,20 +70,27 @@ def list_command() -> None:
 
 @emulator_cli.command("renew")
 @click.argument("sub_id")
-@click.option("--fail", is_flag=True, help="The renewal payment fails.")
+@click.option("--fail", is_flag=True, help="The renewal payment (or the retry) fails.")
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="With --fail: how many further retries fail too (same PaymentIntent).",
+)
 @click.option(
     "--then",
     "final_status",
-    type=click.Choice(["unpaid", "canceled"]),
+    type=click.Choice(END_STATES),
     default="unpaid",
     show_default=True,
-    help="Status after a second consecutive failure.",
+    help="The account's setting once the last retry has failed.",
 )
-def renew_command(sub_id: str, fail: bool, final_status: Any) -> None:
-    """Renew a subscription now (paid, or failed with --fail)."""
+def renew_command(sub_id: str, fail: bool, retries: int, final_status: Any) -> None:
+    """Renew a subscription now (paid, or failed with --fail; a past_due one is retried)."""
 
     def action(emu: Emulator) -> str:
-        sub = emu.renew(sub_id, fail=fail, final_status=final_status)
+        sub = emu.renew(sub_id, fail=fail, retries=retries, final_status=final_status)
         end = _date(sub["items"]["data"][0]["current_period_end"])
         return f"Renewed {sub_id}: status {sub['status']}, period ends {end}."
 

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from . import clock, expiry, lifecycle, paying, refunds
+from . import clock, dunning, expiry, lifecycle, paying, refunds
+from .dunning import EndState
 from .errors import EmulatorError, StripeError
 from .events import DROP_SETTING, Deliverer, Transport, emit
 from .http_client import SDK_API_VERSION, EmulatorHTTPClient
@@ -149,14 +150,22 @@ class Emulator:
         subscription_id: str,
         fail: bool = False,
         *,
-        final_status: Literal["unpaid", "canceled"] = "unpaid",
+        retries: int = 0,
+        final_status: EndState = "unpaid",
     ) -> dict[str, Any]:
-        """Renew now: paid, or failed (past_due; a second failure makes it `final_status`)."""
-        return lifecycle.renew(self, subscription_id, fail=fail, final_status=final_status)
+        """Renew now, or retry the open invoice of a past_due/unpaid subscription.
+
+        A failed payment makes it past_due; `retries` more attempts fail with the same
+        PaymentIntent, and once a retry has failed, `final_status` is the account's dunning
+        setting: canceled, unpaid, paused, or past_due (left as it is).
+        """
+        return dunning.renew(
+            self, subscription_id, fail=fail, retries=retries, final_status=final_status
+        )
 
     def advance_past_period_end(self, subscription_id: str) -> dict[str, Any]:
         """End the current period: a cancelling subscription is deleted, others renew."""
-        return lifecycle.advance_past_period_end(self, subscription_id)
+        return dunning.advance_past_period_end(self, subscription_id)
 
     def cancel(self, subscription_id: str, at_period_end: bool) -> dict[str, Any]:
         """Cancel a subscription now or at the end of its period."""

@@ -56,17 +56,15 @@ def create_refund(
             code="amount_too_large",
         )
     before = copy.deepcopy(ch)
-    ref = p.refund(ch, amount, reason)
+    ref = p.refund(ch, amount, reason, "succeeded")
     ref["metadata"] = meta or {}
     tx.put(ref)
     ch["amount_refunded"] += amount
     ch["refunded"] = ch["amount_refunded"] >= ch["amount"]
-    ch["refunds"]["data"].insert(0, o.public(ref))
-    ch["refunds"]["total_count"] = len(ch["refunds"]["data"])
+    ch[p.REFUNDS]["data"].insert(0, o.public(ref))
+    ch[p.REFUNDS]["total_count"] = len(ch[p.REFUNDS]["data"])
     tx.put(ch)
-    previous = {
-        k: before[k] for k in ("amount_refunded", "refunded", "refunds") if before[k] != ch[k]
-    }
+    previous = {k: before[k] for k in ("amount_refunded", "refunded") if before[k] != ch[k]}
     emu.emit(tx, "charge.refunded", ch, previous_attributes=previous)
     return ref
 
