@@ -15,6 +15,7 @@ from .core import Emulator
 from .dunning import END_STATES
 from .errors import EmulatorError
 from .extension import get_emulator
+from .refunds import FAILURE_REASONS
 
 emulator_cli = AppGroup("emulator", help="Control the offline Stripe emulator (test mode only).")
 
@@ -138,6 +139,21 @@ def refund_command(charge_id: str, amount: int | None) -> None:
     _run(action)
 
 
+@emulator_cli.command("refund-fail")
+@click.argument("refund_id")
+@click.option("--reason", type=click.Choice(FAILURE_REASONS), default="expired_or_canceled_card")
+def refund_fail_command(refund_id: str, reason: str) -> None:
+    """Make a refund fail (the charge gets the money back)."""
+    _run(lambda emu: f"Refund {refund_id}: {emu.fail_refund(refund_id, reason)['status']}.")
+
+
+@emulator_cli.command("refund-cancel")
+@click.argument("refund_id")
+def refund_cancel_command(refund_id: str) -> None:
+    """Cancel a refund (within 30 minutes of creating it)."""
+    _run(lambda emu: f"Refund {refund_id}: {emu.cancel_refund(refund_id)['status']}.")
+
+
 @emulator_cli.command("dispute")
 @click.argument("charge_id")
 @click.option("--close", "close_as", type=click.Choice(["won", "lost"]), default=None)
@@ -161,11 +177,14 @@ def expire_command(session_id: str) -> None:
 @emulator_cli.command("advance-clock")
 @click.argument("duration")
 def advance_clock_command(duration: str) -> None:
-    """Move the emulator's clock forward, e.g. 90m, 25h, 2d; due sessions expire."""
+    """Move the emulator's clock forward, e.g. 90m, 25h, 2d; due sessions and refunds settle."""
 
     def action(emu: Emulator) -> str:
         done = emu.advance_clock(_seconds(duration))
-        return f"Clock now {_date(emu.now())}: {len(done['expired'])} session(s) expired."
+        return (
+            f"Clock now {_date(emu.now())}: {len(done['expired'])} session(s) expired, "
+            f"{len(done['settled'])} refund(s) settled."
+        )
 
     _run(action)
 

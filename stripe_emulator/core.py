@@ -176,12 +176,24 @@ class Emulator:
         return lifecycle.resume(self, subscription_id)
 
     def refund(self, charge_id: str, amount: int | None = None) -> dict[str, Any]:
-        """Refund a charge fully (amount None) or partly; emits `charge.refunded`."""
+        """Refund a charge fully (amount None) or partly, as `POST /v1/refunds` does."""
         try:
             with self.transaction() as tx:
                 return refunds.create_refund(self, tx, charge_id, amount)
         except StripeError as exc:
             raise EmulatorError(exc.message) from exc
+
+    def fail_refund(
+        self, refund_id: str, reason: str = "expired_or_canceled_card"
+    ) -> dict[str, Any]:
+        """The bank returns a refund: it fails and the charge gets the money back."""
+        with self.transaction() as tx:
+            return refunds.fail(self, tx, refund_id, reason)
+
+    def cancel_refund(self, refund_id: str) -> dict[str, Any]:
+        """Cancel a refund (requires_action, or a card refund within 30 minutes)."""
+        with self.transaction() as tx:
+            return refunds.cancel(self, tx, refund_id)
 
     def dispute(
         self, charge_id: str, close_as: Literal["won", "lost"] | None = None
@@ -199,14 +211,17 @@ class Emulator:
             return int(time.time()) + int(tx.setting(clock.OFFSET_SETTING, "0"))
 
     def advance_clock(self, seconds: int) -> dict[str, list[str]]:
-        """Move the clock forward; what falls due happens (sessions expire)."""
+        """Move the clock forward; what falls due happens (sessions expire, refunds settle)."""
         if seconds < 0:
             raise EmulatorError("The clock only moves forward.")
         with self.transaction() as tx:
             ahead = int(tx.setting(clock.OFFSET_SETTING, "0")) + int(seconds)
             tx.set_setting(clock.OFFSET_SETTING, str(ahead))
             with clock.ahead_by(ahead):
-                return {"expired": expiry.expire_due(self, tx)}
+                return {
+                    "expired": expiry.expire_due(self, tx),
+                    "settled": refunds.settle_due(self, tx),
+                }
 
     def resend(self, event_id: str) -> dict[str, Any]:
         """Queue an already emitted event for delivery once more (even if it was dropped)."""
