@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from . import objects as o
 from .core import Emulator
+from .disputes import STATUSES
 from .dunning import END_STATES
 from .errors import EmulatorError
 from .extension import get_emulator
@@ -157,11 +158,13 @@ def refund_cancel_command(refund_id: str) -> None:
 @emulator_cli.command("dispute")
 @click.argument("charge_id")
 @click.option("--close", "close_as", type=click.Choice(["won", "lost"]), default=None)
-def dispute_command(charge_id: str, close_as: Any) -> None:
-    """Open a dispute on a charge, optionally closing it as won or lost."""
+@click.option("--inquiry", is_flag=True, help="Open an inquiry rather than a chargeback.")
+@click.option("--status", type=click.Choice(STATUSES), default=None, help="Move it to this.")
+def dispute_command(charge_id: str, close_as: Any, inquiry: bool, status: str | None) -> None:
+    """Open a dispute on a charge, or move its open one (--status, --close won|lost)."""
 
     def action(emu: Emulator) -> str:
-        dp = emu.dispute(charge_id, close_as)
+        dp = emu.dispute(charge_id, close_as, inquiry=inquiry, status=status)
         return f"Dispute {dp['id']} on {charge_id}: {dp['status']}."
 
     _run(action)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from . import clock, dunning, expiry, lifecycle, paying, refunds
+from . import clock, disputes, dunning, expiry, lifecycle, paying, refunds
 from .dunning import EndState
 from .errors import EmulatorError, StripeError
 from .events import DROP_SETTING, Deliverer, Transport, emit
@@ -196,10 +196,15 @@ class Emulator:
             return refunds.cancel(self, tx, refund_id)
 
     def dispute(
-        self, charge_id: str, close_as: Literal["won", "lost"] | None = None
+        self,
+        charge_id: str,
+        close_as: Literal["won", "lost"] | None = None,
+        *,
+        inquiry: bool = False,
+        status: str | None = None,
     ) -> dict[str, Any]:
-        """Open a dispute on a charge, and optionally close it as won or lost."""
-        return refunds.dispute(self, charge_id, close_as)
+        """Open a dispute (or an inquiry) on a charge; move it to `status` or close it."""
+        return disputes.dispute(self, charge_id, close_as, inquiry=inquiry, status=status)
 
     def expire_checkout(self, session_id: str) -> dict[str, Any]:
         """Expire an open Checkout Session now (`checkout.session.expired`)."""

@@ -1,4 +1,4 @@
-"""Builders of payment objects: payment intents, charges, refunds and disputes."""
+"""Builders of payment objects: payment intents, charges and refunds."""
 
 from __future__ import annotations
 
@@ -202,36 +202,3 @@ def refund(ch: dict[str, Any], amount: int, reason: str | None, status: str) -> 
     if status == "pending":
         ref["pending_reason"] = "processing"
     return ref
-
-
-def dispute(ch: dict[str, Any]) -> dict[str, Any]:
-    """A dispute opened on a charge, waiting for the merchant's response."""
-    created = now()
-    return {
-        "id": new_id("dp_"),
-        "object": "dispute",
-        "amount": ch["amount"] - ch["amount_refunded"],
-        "balance_transactions": [],
-        "charge": ch["id"],
-        "created": created,
-        "currency": ch["currency"],
-        "enhanced_eligibility_types": [],
-        "evidence": {},
-        "evidence_details": {
-            "due_by": created + 21 * 86400,
-            "enhanced_eligibility": {},
-            "has_evidence": False,
-            "past_due": False,
-            "submission_count": 0,
-        },
-        "is_charge_refundable": False,
-        "livemode": False,
-        "metadata": {},
-        "payment_intent": ch["payment_intent"],
-        "payment_method_details": {
-            "card": {"brand": "visa", "case_type": "chargeback", "network_reason_code": "10.4"},
-            "type": "card",
-        },
-        "reason": "fraudulent",
-        "status": "needs_response",
-    }

@@ -12,7 +12,7 @@ Statuses: pending, requires_action, succeeded, failed, canceled (API reference, 
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from . import objects as o
 from . import payment_objects as p
@@ -233,33 +233,3 @@ def api_create_refund(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str
     return create_refund(
         emu, tx, charge_id, amount, reason=reason, meta=metadata(params.get("metadata"))
     )
-
-
-def dispute(
-    emu: Emulator, charge_id: str, close_as: Literal["won", "lost"] | None = None
-) -> dict[str, Any]:
-    """Open a dispute on a charge (`charge.dispute.created`), or close its open one."""
-    with emu.transaction() as tx:
-        ch = tx.get(charge_id, "charge")
-        if ch is None:
-            raise EmulatorError(f"No such charge: {charge_id}")
-        if ch["status"] != "succeeded":
-            raise EmulatorError(f"Charge {charge_id} did not succeed; it cannot be disputed.")
-        existing = tx.get(ch.get(DISPUTE_KEY) or "", "dispute")
-        if existing is not None and existing["status"] in ("won", "lost"):
-            raise EmulatorError(f"The dispute on {charge_id} is already closed.")
-        if existing is None:
-            existing = tx.put(p.dispute(ch))
-            ch["disputed"] = True
-            ch[DISPUTE_KEY] = existing["id"]
-            tx.put(ch)
-            emu.emit(tx, "charge.dispute.created", existing)
-        elif close_as is None:
-            raise EmulatorError(f"Charge {charge_id} already has an open dispute.")
-        if close_as is not None:
-            if close_as not in ("won", "lost"):
-                raise EmulatorError("close_as must be 'won' or 'lost'.")
-            existing["status"] = close_as
-            tx.put(existing)
-            emu.emit(tx, "charge.dispute.closed", existing)
-        return existing

@@ -182,3 +182,29 @@ def test_cli_controls(emu_app: Flask, emu_inbox: Inbox) -> None:
     resend = runner.invoke(args=["emulator", "resend", event_id])
     assert resend.exit_code == 0
     assert emu_inbox.events()[-1].id == event_id
+
+
+def test_cli_refund_and_dispute_controls(emu_app: Flask) -> None:
+    session = _session(emu_app, customer_email="cli@example.com")
+    emu = get_emulator(emu_app)
+    emu.pay_checkout(session.id, "4242424242424242")
+    charge_id = next(c["id"] for c in emu.list_objects("charge") if c["status"] == "succeeded")
+    runner = emu_app.test_cli_runner()
+
+    def refund() -> str:
+        made = runner.invoke(args=["emulator", "refund", charge_id, "--amount", "100"])
+        assert made.exit_code == 0 and "Refunded 100 usd" in made.output, made.output
+        return made.output.split("(")[1].split(")")[0]
+
+    canceled = runner.invoke(args=["emulator", "refund-cancel", refund()])
+    assert canceled.exit_code == 0 and "canceled" in canceled.output, canceled.output
+    failed = runner.invoke(args=["emulator", "refund-fail", refund(), "--reason", "declined"])
+    assert failed.exit_code == 0 and "failed" in failed.output, failed.output
+    again = runner.invoke(args=["emulator", "refund-fail", "re_missing"])
+    assert again.exit_code != 0 and "No such refund" in again.output
+    inquiry = runner.invoke(args=["emulator", "dispute", charge_id, "--inquiry"])
+    assert inquiry.exit_code == 0 and "warning_needs_response" in inquiry.output
+    escalated = runner.invoke(args=["emulator", "dispute", charge_id, "--status", "needs_response"])
+    assert escalated.exit_code == 0 and "needs_response" in escalated.output
+    won = runner.invoke(args=["emulator", "dispute", charge_id, "--close", "won"])
+    assert won.exit_code == 0 and "won" in won.output
