@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .objects import describe_price, new_id, now, plan, stripe_list
+from .objects import PRIVATE, describe_price, new_id, now, plan, stripe_list
+
+# The invoice's includable `payments` list, kept aside until a request expands it.
+PAYMENTS = PRIVATE + "payments"
 
 
 def subscription(
@@ -16,7 +19,11 @@ def subscription(
     period_end: int,
     payment_method: str,
 ) -> dict[str, Any]:
-    """An active subscription with one item; its period lives on the item (current layout)."""
+    """A new subscription with one item; its period lives on the item (current layout).
+
+    It starts `incomplete` until its first invoice is paid, as one made by Checkout does
+    (Checkout creates it with `payment_behavior=default_incomplete`).
+    """
     sub_id = new_id("sub_")
     item = {
         "id": new_id("si_", 14),
@@ -41,7 +48,14 @@ def subscription(
         "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
         "billing_cycle_anchor": period_start,
         "billing_cycle_anchor_config": None,
-        "billing_mode": {"flexible": None, "type": "classic"},
+        # Checkout makes flexible-mode subscriptions since 2025-09-30.clover (changelog:
+        # docs.stripe.com/changelog/clover/2025-09-30/billing-mode-default-flexible).
+        "billing_mode": {
+            "flexible": {"proration_discounts": "included"},
+            "type": "flexible",
+            "updated_at": period_start,
+        },
+        "billing_schedules": [],
         "billing_thresholds": None,
         "cancel_at": None,
         "cancel_at_period_end": False,
@@ -66,6 +80,7 @@ def subscription(
         },
         "latest_invoice": None,
         "livemode": False,
+        "managed_payments": {"enabled": False},
         "metadata": metadata,
         "next_pending_invoice_item_invoice": None,
         "on_behalf_of": None,
@@ -80,7 +95,7 @@ def subscription(
         "pending_update": None,
         "schedule": None,
         "start_date": period_start,
-        "status": "active",
+        "status": "incomplete",
         "test_clock": None,
         "transfer_data": None,
         "trial_end": None,
@@ -92,12 +107,15 @@ def subscription(
 def invoice(
     sub: dict[str, Any],
     cust: dict[str, Any],
-    number: str,
     billing_reason: str,
     period: tuple[int, int],
     line_period: tuple[int, int],
 ) -> dict[str, Any]:
-    """An open, finalized invoice for a subscription's current item and period."""
+    """A draft invoice for a subscription's current item; finalizing gives it a number.
+
+    Its `payments` are kept aside (private): an includable field, sent only when a request
+    asks for `expand[]=payments`, never in a webhook payload.
+    """
     item = sub["items"]["data"][0]
     price_obj, qty = item["price"], item["quantity"]
     amount = price_obj["unit_amount"] * qty
@@ -180,7 +198,7 @@ def invoice(
         "description": None,
         "discounts": [],
         "due_date": None,
-        "effective_at": created,
+        "effective_at": None,
         "ending_balance": 0,
         "footer": None,
         "from_invoice": None,
@@ -193,26 +211,36 @@ def invoice(
         "livemode": False,
         "metadata": {},
         "next_payment_attempt": None,
-        "number": number,
+        "number": None,
         "on_behalf_of": None,
         "parent": {
             "quote_details": None,
             "subscription_details": {"metadata": dict(sub["metadata"]), "subscription": sub["id"]},
             "type": "subscription_details",
         },
-        "payments": {**stripe_list([], f"/v1/invoice_payments?invoice={inv_id}"), "total_count": 0},
+        "payment_settings": {
+            "default_mandate": None,
+            "payment_method_options": None,
+            "payment_method_types": None,
+        },
         "period_end": period[1],
         "period_start": period[0],
         "post_payment_credit_notes_amount": 0,
         "pre_payment_credit_notes_amount": 0,
         "receipt_number": None,
+        "rendering": {
+            "amount_tax_display": None,
+            "pdf": {"page_size": "auto"},
+            "template": None,
+            "template_version": None,
+        },
         "shipping_cost": None,
         "shipping_details": None,
         "starting_balance": 0,
         "statement_descriptor": None,
-        "status": "open",
+        "status": "draft",
         "status_transitions": {
-            "finalized_at": created,
+            "finalized_at": None,
             "marked_uncollectible_at": None,
             "paid_at": None,
             "voided_at": None,
@@ -225,24 +253,24 @@ def invoice(
         "total_excluding_tax": amount,
         "total_pretax_credit_amounts": [],
         "total_taxes": [],
-        "webhooks_delivered_at": created,
+        "webhooks_delivered_at": None,
+        PAYMENTS: {**stripe_list([], f"/v1/invoice_payments?invoice={inv_id}"), "total_count": 0},
     }
 
 
-def invoice_payment(inv: dict[str, Any], pi_id: str, paid: bool) -> dict[str, Any]:
-    """An entry of `invoice.payments`: which PaymentIntent paid (or tried to pay) the invoice."""
-    ts = now()
+def invoice_payment(inv: dict[str, Any], pi_id: str) -> dict[str, Any]:
+    """An open InvoicePayment: the PaymentIntent that is to pay the invoice (fixture layout)."""
     return {
         "id": new_id("inpay_"),
         "object": "invoice_payment",
-        "amount_paid": inv["amount_due"] if paid else None,
+        "amount_paid": None,  # null until the payment is paid (API reference)
         "amount_requested": inv["amount_due"],
-        "created": ts,
+        "created": now(),
         "currency": inv["currency"],
         "invoice": inv["id"],
         "is_default": True,
         "livemode": False,
         "payment": {"type": "payment_intent", "payment_intent": pi_id},
-        "status": "paid" if paid else "open",
-        "status_transitions": {"canceled_at": None, "paid_at": ts if paid else None},
+        "status": "open",
+        "status_transitions": {"canceled_at": None, "paid_at": None},
     }

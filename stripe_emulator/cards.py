@@ -15,6 +15,8 @@ TEST_CARDS: dict[str, tuple[str, str, str] | None] = {
     "4000056655665556": None,
     "5555555555554444": None,
     "378282246310005": None,
+    "4000000000007726": None,
+    "4000000000005126": None,
     "4000000000000002": ("generic_decline", "card_declined", _DECLINED),
     "4000000000009995": (
         "insufficient_funds",
@@ -28,6 +30,14 @@ TEST_CARDS: dict[str, tuple[str, str, str] | None] = {
         "incorrect_cvc",
         "Your card's security code is incorrect.",
     ),
+}
+
+# Refund test cards (docs.stripe.com/testing, "Simulate an asynchronous refund"): the charge
+# succeeds; a refund of it changes status "some time later" (when the emulator's clock moves).
+REFUND_BEHAVIOUR: dict[str, tuple[str, str]] = {
+    # (status at creation, status it settles to)
+    "4000000000007726": ("pending", "succeeded"),
+    "4000000000005126": ("succeeded", "failed"),
 }
 
 # Shown on the hosted page so a person knows what to type.

@@ -6,6 +6,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from . import expiry
 from . import objects as o
 from .errors import StripeError, invalid, missing, no_such
 from .forms import as_dict, as_int, as_list, metadata, reject_unknown, required
@@ -15,7 +16,6 @@ from .store import Tx
 if TYPE_CHECKING:
     from .core import Emulator
 
-SESSION_TTL = 24 * 3600
 INTERVALS = ("day", "week", "month", "year")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -122,11 +122,7 @@ def create_session(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, A
     if reference is not None and len(reference) > 200:
         raise invalid("client_reference_id", "client_reference_id can be at most 200 characters.")
     created = o.now()
-    expires_at = created + SESSION_TTL
-    if params.get("expires_at"):
-        expires_at = as_int(
-            params["expires_at"], "expires_at", minimum=created + 1800, maximum=created + 86400
-        )
+    expires_at = expiry.expires_at(params.get("expires_at"), created)
     session_id = "cs_test_" + o.new_id("", 58)
     for price_obj, _, product_obj in prices:
         if "object" in product_obj:
@@ -151,6 +147,7 @@ def create_session(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, A
         "consent_collection": None,
         "created": created,
         "currency": currency,
+        "currency_conversion": None,
         "custom_fields": [],
         "custom_text": dict.fromkeys(
             ("after_submit", "shipping_address", "submit", "terms_of_service_acceptance")
@@ -163,12 +160,15 @@ def create_session(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, A
         "customer_email": email,
         "discounts": [],
         "expires_at": expires_at,
+        "integration_identifier": None,
         "invoice": None,
         "invoice_creation": {"enabled": False, "invoice_data": None} if mode == "payment" else None,
         "livemode": False,
         "locale": params.get("locale") or None,
+        "managed_payments": {"enabled": False},
         "metadata": metadata(params.get("metadata")),
         "mode": mode,
+        "origin_context": None,
         "payment_intent": None,
         "payment_link": None,
         "payment_method_collection": "always" if mode == "subscription" else None,
@@ -176,6 +176,7 @@ def create_session(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, A
         "payment_method_options": {},
         "payment_method_types": ["card"],
         "payment_status": "unpaid",
+        "permissions": None,
         "phone_number_collection": {"enabled": False},
         "recovered_from": None,
         "saved_payment_method_options": None,

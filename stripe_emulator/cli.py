@@ -12,8 +12,11 @@ from flask.cli import AppGroup
 
 from . import objects as o
 from .core import Emulator
+from .disputes import STATUSES
+from .dunning import END_STATES
 from .errors import EmulatorError
 from .extension import get_emulator
+from .refunds import FAILURE_REASONS
 
 emulator_cli = AppGroup("emulator", help="Control the offline Stripe emulator (test mode only).")
 
@@ -69,20 +72,27 @@ def list_command() -> None:
 
 @emulator_cli.command("renew")
 @click.argument("sub_id")
-@click.option("--fail", is_flag=True, help="The renewal payment fails.")
+@click.option("--fail", is_flag=True, help="The renewal payment (or the retry) fails.")
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="With --fail: how many further retries fail too (same PaymentIntent).",
+)
 @click.option(
     "--then",
     "final_status",
-    type=click.Choice(["unpaid", "canceled"]),
+    type=click.Choice(END_STATES),
     default="unpaid",
     show_default=True,
-    help="Status after a second consecutive failure.",
+    help="The account's setting once the last retry has failed.",
 )
-def renew_command(sub_id: str, fail: bool, final_status: Any) -> None:
-    """Renew a subscription now (paid, or failed with --fail)."""
+def renew_command(sub_id: str, fail: bool, retries: int, final_status: Any) -> None:
+    """Renew a subscription now (paid, or failed with --fail; a past_due one is retried)."""
 
     def action(emu: Emulator) -> str:
-        sub = emu.renew(sub_id, fail=fail, final_status=final_status)
+        sub = emu.renew(sub_id, fail=fail, retries=retries, final_status=final_status)
         end = _date(sub["items"]["data"][0]["current_period_end"])
         return f"Renewed {sub_id}: status {sub['status']}, period ends {end}."
 
@@ -130,17 +140,65 @@ def refund_command(charge_id: str, amount: int | None) -> None:
     _run(action)
 
 
+@emulator_cli.command("refund-fail")
+@click.argument("refund_id")
+@click.option("--reason", type=click.Choice(FAILURE_REASONS), default="expired_or_canceled_card")
+def refund_fail_command(refund_id: str, reason: str) -> None:
+    """Make a refund fail (the charge gets the money back)."""
+    _run(lambda emu: f"Refund {refund_id}: {emu.fail_refund(refund_id, reason)['status']}.")
+
+
+@emulator_cli.command("refund-cancel")
+@click.argument("refund_id")
+def refund_cancel_command(refund_id: str) -> None:
+    """Cancel a refund (within 30 minutes of creating it)."""
+    _run(lambda emu: f"Refund {refund_id}: {emu.cancel_refund(refund_id)['status']}.")
+
+
 @emulator_cli.command("dispute")
 @click.argument("charge_id")
 @click.option("--close", "close_as", type=click.Choice(["won", "lost"]), default=None)
-def dispute_command(charge_id: str, close_as: Any) -> None:
-    """Open a dispute on a charge, optionally closing it as won or lost."""
+@click.option("--inquiry", is_flag=True, help="Open an inquiry rather than a chargeback.")
+@click.option("--status", type=click.Choice(STATUSES), default=None, help="Move it to this.")
+def dispute_command(charge_id: str, close_as: Any, inquiry: bool, status: str | None) -> None:
+    """Open a dispute on a charge, or move its open one (--status, --close won|lost)."""
 
     def action(emu: Emulator) -> str:
-        dp = emu.dispute(charge_id, close_as)
+        dp = emu.dispute(charge_id, close_as, inquiry=inquiry, status=status)
         return f"Dispute {dp['id']} on {charge_id}: {dp['status']}."
 
     _run(action)
+
+
+@emulator_cli.command("expire")
+@click.argument("session_id")
+def expire_command(session_id: str) -> None:
+    """Expire an open Checkout Session now."""
+    _run(lambda emu: f"Checkout Session {emu.expire_checkout(session_id)['id']}: expired.")
+
+
+@emulator_cli.command("advance-clock")
+@click.argument("duration")
+def advance_clock_command(duration: str) -> None:
+    """Move the emulator's clock forward, e.g. 90m, 25h, 2d; due sessions and refunds settle."""
+
+    def action(emu: Emulator) -> str:
+        done = emu.advance_clock(_seconds(duration))
+        return (
+            f"Clock now {_date(emu.now())}: {len(done['expired'])} session(s) expired, "
+            f"{len(done['settled'])} refund(s) settled."
+        )
+
+    _run(action)
+
+
+def _seconds(duration: str) -> int:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = duration.strip().lower()
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    if not number.isdigit():
+        raise click.BadParameter("use a whole number with s, m, h or d, e.g. 25h")
+    return int(number) * units[unit]
 
 
 @emulator_cli.command("resend")

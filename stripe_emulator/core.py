@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from . import lifecycle, paying, refunds
+from . import clock, disputes, dunning, expiry, lifecycle, paying, refunds
+from .dunning import EndState
 from .errors import EmulatorError, StripeError
 from .events import DROP_SETTING, Deliverer, Transport, emit
 from .http_client import SDK_API_VERSION, EmulatorHTTPClient
@@ -64,10 +66,17 @@ class Emulator:
     def transaction(self) -> Iterator[Tx]:
         """A write transaction; when the outermost one commits, wake webhook delivery."""
         outermost = not self.store.in_transaction()
-        with self.store.transaction() as tx:
+        if not outermost:
+            with self.store.transaction() as tx:
+                yield tx
+            return
+        # Timestamps inside follow the emulator's clock, which a test control may advance.
+        with (
+            self.store.transaction() as tx,
+            clock.ahead_by(int(tx.setting(clock.OFFSET_SETTING, "0"))),
+        ):
             yield tx
-        if outermost:
-            self._kick()
+        self._kick()
 
     def emit(
         self,
@@ -141,14 +150,22 @@ class Emulator:
         subscription_id: str,
         fail: bool = False,
         *,
-        final_status: Literal["unpaid", "canceled"] = "unpaid",
+        retries: int = 0,
+        final_status: EndState = "unpaid",
     ) -> dict[str, Any]:
-        """Renew now: paid, or failed (past_due; a second failure makes it `final_status`)."""
-        return lifecycle.renew(self, subscription_id, fail=fail, final_status=final_status)
+        """Renew now, or retry the open invoice of a past_due/unpaid subscription.
+
+        A failed payment makes it past_due; `retries` more attempts fail with the same
+        PaymentIntent, and once a retry has failed, `final_status` is the account's dunning
+        setting: canceled, unpaid, paused, or past_due (left as it is).
+        """
+        return dunning.renew(
+            self, subscription_id, fail=fail, retries=retries, final_status=final_status
+        )
 
     def advance_past_period_end(self, subscription_id: str) -> dict[str, Any]:
         """End the current period: a cancelling subscription is deleted, others renew."""
-        return lifecycle.advance_past_period_end(self, subscription_id)
+        return dunning.advance_past_period_end(self, subscription_id)
 
     def cancel(self, subscription_id: str, at_period_end: bool) -> dict[str, Any]:
         """Cancel a subscription now or at the end of its period."""
@@ -159,18 +176,57 @@ class Emulator:
         return lifecycle.resume(self, subscription_id)
 
     def refund(self, charge_id: str, amount: int | None = None) -> dict[str, Any]:
-        """Refund a charge fully (amount None) or partly; emits `charge.refunded`."""
+        """Refund a charge fully (amount None) or partly, as `POST /v1/refunds` does."""
         try:
             with self.transaction() as tx:
                 return refunds.create_refund(self, tx, charge_id, amount)
         except StripeError as exc:
             raise EmulatorError(exc.message) from exc
 
-    def dispute(
-        self, charge_id: str, close_as: Literal["won", "lost"] | None = None
+    def fail_refund(
+        self, refund_id: str, reason: str = "expired_or_canceled_card"
     ) -> dict[str, Any]:
-        """Open a dispute on a charge, and optionally close it as won or lost."""
-        return refunds.dispute(self, charge_id, close_as)
+        """The bank returns a refund: it fails and the charge gets the money back."""
+        with self.transaction() as tx:
+            return refunds.fail(self, tx, refund_id, reason)
+
+    def cancel_refund(self, refund_id: str) -> dict[str, Any]:
+        """Cancel a refund (requires_action, or a card refund within 30 minutes)."""
+        with self.transaction() as tx:
+            return refunds.cancel(self, tx, refund_id)
+
+    def dispute(
+        self,
+        charge_id: str,
+        close_as: Literal["won", "lost"] | None = None,
+        *,
+        inquiry: bool = False,
+        status: str | None = None,
+    ) -> dict[str, Any]:
+        """Open a dispute (or an inquiry) on a charge; move it to `status` or close it."""
+        return disputes.dispute(self, charge_id, close_as, inquiry=inquiry, status=status)
+
+    def expire_checkout(self, session_id: str) -> dict[str, Any]:
+        """Expire an open Checkout Session now (`checkout.session.expired`)."""
+        return expiry.expire_now(self, session_id)
+
+    def now(self) -> int:
+        """The emulator's clock: real time plus however far it was advanced."""
+        with self.store.transaction(write=False) as tx:
+            return int(time.time()) + int(tx.setting(clock.OFFSET_SETTING, "0"))
+
+    def advance_clock(self, seconds: int) -> dict[str, list[str]]:
+        """Move the clock forward; what falls due happens (sessions expire, refunds settle)."""
+        if seconds < 0:
+            raise EmulatorError("The clock only moves forward.")
+        with self.transaction() as tx:
+            ahead = int(tx.setting(clock.OFFSET_SETTING, "0")) + int(seconds)
+            tx.set_setting(clock.OFFSET_SETTING, str(ahead))
+            with clock.ahead_by(ahead):
+                return {
+                    "expired": expiry.expire_due(self, tx),
+                    "settled": refunds.settle_due(self, tx),
+                }
 
     def resend(self, event_id: str) -> dict[str, Any]:
         """Queue an already emitted event for delivery once more (even if it was dropped)."""

@@ -1,24 +1,19 @@
-"""A subscription's life after Checkout: renewals, failed payments, cancellation."""
+"""A subscription's life after Checkout: cancellation now or at period end, and resuming."""
 
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from . import objects as o
 from .errors import EmulatorError, StripeError, no_such
 from .forms import as_bool, merge_metadata, reject_unknown
-from .paying import new_invoice, pay_invoice
 from .store import Tx
 
 if TYPE_CHECKING:
     from .core import Emulator
 
 TERMINAL = ("canceled", "incomplete_expired")
-# What a renewal failure looks like on the invoice's charge: a generic issuer decline.
-RENEWAL_DECLINE = ("generic_decline", "card_declined", "Your card was declined.")
-
-FinalStatus = Literal["unpaid", "canceled"]
 
 
 def get_subscription(tx: Tx, sub_id: str) -> dict[str, Any]:
@@ -29,9 +24,10 @@ def get_subscription(tx: Tx, sub_id: str) -> dict[str, Any]:
     return sub
 
 
-def _updated(
+def updated(
     emu: Emulator, tx: Tx, sub: dict[str, Any], before: dict[str, Any]
 ) -> dict[str, Any] | None:
+    """Store a changed subscription and emit `customer.subscription.updated` if it changed."""
     # Stripe's previous_attributes: the old values of exactly the top-level keys that changed.
     previous = {k: v for k, v in before.items() if sub.get(k) != v and not k.startswith(o.PRIVATE)}
     tx.put(sub)
@@ -40,92 +36,14 @@ def _updated(
     return emu.emit(tx, "customer.subscription.updated", sub, previous_attributes=previous)
 
 
-def _end(emu: Emulator, tx: Tx, sub: dict[str, Any], reason: str) -> dict[str, Any]:
+def end(emu: Emulator, tx: Tx, sub: dict[str, Any], reason: str) -> dict[str, Any]:
+    """End a subscription now: `customer.subscription.deleted`."""
     ts = o.now()
     sub.update(status="canceled", ended_at=ts, canceled_at=sub["canceled_at"] or ts)
     sub["cancellation_details"] = {**sub["cancellation_details"], "reason": reason}
     tx.put(sub)
     emu.emit(tx, "customer.subscription.deleted", sub)
     return sub
-
-
-def renew(
-    emu: Emulator, sub_id: str, *, fail: bool = False, final_status: FinalStatus = "unpaid"
-) -> dict[str, Any]:
-    """Move a subscription to its next period and charge it (or fail; see Emulator.renew)."""
-    with emu.transaction() as tx:
-        sub = get_subscription(tx, sub_id)
-        if sub["status"] in TERMINAL:
-            raise EmulatorError(f"Subscription {sub_id} is {sub['status']}; it cannot renew.")
-        if sub["cancel_at_period_end"]:
-            # The period ends with the cancellation taking effect, not with a new invoice.
-            return _end(emu, tx, sub, "cancellation_requested")
-        cust = tx.get(sub["customer"], "customer")
-        if cust is None:
-            raise EmulatorError(f"Customer {sub['customer']} of {sub_id} is missing.")
-        latest = tx.get(sub["latest_invoice"] or "", "invoice")
-        if sub["status"] in ("past_due", "unpaid") and latest and latest["status"] == "open":
-            return _retry(emu, tx, sub, cust, latest, fail, final_status)
-        before = copy.deepcopy(sub)
-        item = sub["items"]["data"][0]
-        old = (item["current_period_start"], item["current_period_end"])
-        recurring = item["price"]["recurring"]
-        item["current_period_start"] = old[1]
-        item["current_period_end"] = o.add_interval(
-            old[1], recurring["interval"], recurring["interval_count"]
-        )
-        inv = new_invoice(tx, sub, cust, "subscription_cycle", old)
-        pay_invoice(emu, tx, inv, sub, cust, RENEWAL_DECLINE if fail else None)
-        sub["latest_invoice"] = inv["id"]
-        if not fail:
-            _updated(emu, tx, sub, before)
-            emu.emit(tx, "invoice.paid", inv)
-            return sub
-        emu.emit(tx, "invoice.payment_failed", inv)
-        sub["status"] = "past_due"
-        _updated(emu, tx, sub, before)
-        return sub
-
-
-def _retry(
-    emu: Emulator,
-    tx: Tx,
-    sub: dict[str, Any],
-    cust: dict[str, Any],
-    inv: dict[str, Any],
-    fail: bool,
-    final_status: FinalStatus,
-) -> dict[str, Any]:
-    # A retry of the open invoice: success reactivates, a second failure ends the grace period.
-    before = copy.deepcopy(sub)
-    pay_invoice(emu, tx, inv, sub, cust, RENEWAL_DECLINE if fail else None)
-    if not fail:
-        emu.emit(tx, "invoice.paid", inv)
-        sub["status"] = "active"
-        _updated(emu, tx, sub, before)
-        return sub
-    emu.emit(tx, "invoice.payment_failed", inv)
-    if sub["status"] == "unpaid":
-        tx.put(sub)
-        return sub
-    if final_status == "canceled":
-        inv["next_payment_attempt"] = None
-        tx.put(inv)
-        return _end(emu, tx, sub, "payment_failed")
-    sub["status"] = "unpaid"
-    _updated(emu, tx, sub, before)
-    return sub
-
-
-def advance_past_period_end(emu: Emulator, sub_id: str) -> dict[str, Any]:
-    """Let the current period end: a cancelling subscription ends, any other one renews."""
-    with emu.transaction() as tx:
-        sub = get_subscription(tx, sub_id)
-        if sub["status"] in TERMINAL:
-            raise EmulatorError(f"Subscription {sub_id} is already {sub['status']}.")
-        if sub["cancel_at_period_end"]:
-            return _end(emu, tx, sub, "cancellation_requested")
-    return renew(emu, sub_id)
 
 
 def cancel(emu: Emulator, sub_id: str, *, at_period_end: bool) -> dict[str, Any]:
@@ -136,7 +54,7 @@ def cancel(emu: Emulator, sub_id: str, *, at_period_end: bool) -> dict[str, Any]
             raise EmulatorError(f"Subscription {sub_id} is already {sub['status']}.")
         if not at_period_end:
             sub["canceled_at"] = o.now()
-            return _end(emu, tx, sub, "cancellation_requested")
+            return end(emu, tx, sub, "cancellation_requested")
         return set_cancel_at_period_end(emu, tx, sub, True)
 
 
@@ -168,7 +86,7 @@ def set_cancel_at_period_end(
         )
     if metadata is not None:
         sub["metadata"] = merge_metadata(sub["metadata"], metadata)
-    _updated(emu, tx, sub, before)
+    updated(emu, tx, sub, before)
     return sub
 
 
@@ -208,4 +126,4 @@ def api_cancel(emu: Emulator, tx: Tx, sub_id: str) -> dict[str, Any]:
             f"This subscription has already been canceled: {sub_id}", code="resource_missing"
         )
     sub["canceled_at"] = o.now()
-    return _end(emu, tx, sub, "cancellation_requested")
+    return end(emu, tx, sub, "cancellation_requested")

@@ -9,6 +9,7 @@ import string
 import time
 from typing import Any
 
+from . import clock
 from .money import format_amount
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -23,8 +24,8 @@ def new_id(prefix: str, length: int = 24) -> str:
 
 
 def now() -> int:
-    """Return the current Unix time in whole seconds, as Stripe timestamps are."""
-    return int(time.time())
+    """Return the emulator's current Unix time in whole seconds, as Stripe timestamps are."""
+    return int(time.time()) + clock.offset()
 
 
 def public(obj: Any) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from . import expiry
 from . import objects as o
 from .cards import TEST_CARD_HINTS
 from .errors import CardError, EmulatorError
@@ -75,13 +76,15 @@ def _split_expiry(text: str) -> tuple[str, str]:
 @bp.route("/checkout/<session_id>", methods=["GET", "POST"])
 def checkout(session_id: str) -> Any:
     """Show the Checkout page; on POST charge the card and redirect to the success URL."""
-    session = _load(session_id, "checkout.session")
+    _load(session_id, "checkout.session")
+    # Its expires_at may have passed on the emulator's clock: then it expires now, and says so.
+    session = expiry.expire_if_due(get_emulator(current_app), session_id) or {}
     base = {"session": session, "site_name": _site_name(), "items": _items(session)}
     base["total"] = format_amount(session["amount_total"], session["currency"])
     if session["status"] == "complete":
         success = str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session_id)
         return render_template("emulator/checkout_done.html", success_url=success, **base)
-    if session["status"] == "expired" or session["expires_at"] < o.now():
+    if session["status"] == "expired":
         return render_template("emulator/checkout_expired.html", **base), 410
     locked_email = None
     if session["customer"]:

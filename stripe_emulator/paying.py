@@ -1,22 +1,27 @@
-"""Paying: completing a Checkout Session with a card, and charging subscription invoices."""
+"""Paying a Checkout Session with a card: a one-time payment, or the start of a subscription.
+
+What each emits follows shared/stripe-behaviour.md ("Sequences"; the order is not part of it):
+- subscription: `customer.created` (new customer only), `customer.subscription.created`
+  (`incomplete`), the first invoice's events (see invoicing), `customer.subscription.updated`
+  (incomplete -> active) and `checkout.session.completed`;
+- payment: `customer.created` when Checkout creates one, `payment_intent.created`,
+  `payment_intent.succeeded`, `charge.succeeded`, `checkout.session.completed`, then
+  `charge.updated` once the balance transaction is attached.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from . import billing_objects as b
+from . import charging, expiry, invoicing
 from . import objects as o
-from . import payment_objects as p
 from .cards import Card, check_card
 from .errors import EmulatorError
 from .store import Tx
 
 if TYPE_CHECKING:
     from .core import Emulator
-
-CARD_KEY = o.PRIVATE + "card"
-RETRY_DELAY = 3 * 86400  # Stripe's smart retries try again a few days later
 
 
 def pay_checkout(
@@ -31,66 +36,88 @@ def pay_checkout(
     cvc: str | None = None,
 ) -> str:
     """Pay an open Checkout Session; return the success URL or raise CardError/EmulatorError."""
+    # A session past its expires_at expires (and says so) before anyone may pay it.
+    expiry.expire_if_due(emu, session_id)
     with emu.transaction() as tx:
         session = tx.get(session_id, "checkout.session")
         if session is None:
             raise EmulatorError(f"No such checkout session: {session_id}")
         if session["status"] != "open":
             raise EmulatorError(f"Checkout Session {session_id} is {session['status']}.")
-        if session["expires_at"] < o.now():
-            raise EmulatorError(f"Checkout Session {session_id} has expired.")
         cust = tx.get(session["customer"], "customer") if session["customer"] else None
         email = (cust or {}).get("email") or session["customer_email"] or (email or "").strip()
         if not email:
             raise EmulatorError("An email address is required.")
         card = check_card(card_number, exp_month, exp_year, cvc)
         name = (name or "").strip() or None
-        events: list[tuple[str, dict[str, Any]]] = []
-        if cust is None:
-            # No customer given: Checkout creates one from the email typed on the page.
+        if cust is None and _creates_customer(session):
             cust = tx.put(o.customer(email, name))
-            events.append(("customer.created", cust))
+            emu.emit(tx, "customer.created", cust)
         session.update(
             status="complete",
             payment_status="paid",
-            customer=cust["id"],
-            customer_details={
-                "address": o.address(),
-                "business_name": None,
-                "email": email,
-                "individual_name": None,
-                "name": name,
-                "phone": None,
-                "tax_exempt": "none",
-                "tax_ids": [],
-            },
+            customer=cust["id"] if cust else None,
+            customer_details=_details(email, name),
             url=None,
         )
         payment_method = o.new_id("pm_")
         if session["mode"] == "subscription":
+            assert cust is not None
             sub, inv = _start_subscription(emu, tx, session, cust, card, name, payment_method)
             session.update(subscription=sub["id"], invoice=inv["id"])
-            events += [
-                ("checkout.session.completed", session),
-                ("customer.subscription.created", sub),
-                ("invoice.paid", inv),
-            ]
+            tx.put(session)
+            emu.emit(tx, "checkout.session.completed", session)
         else:
-            pi = p.payment_intent(
-                session["amount_total"],
-                session["currency"],
-                cust["id"],
-                dict(session[o.PRIVATE + "payment_intent_metadata"]),
-                None,
-                email,
-            )
-            ch = _charge(emu, tx, pi, card, email, name, payment_method, None)
-            session["payment_intent"] = pi["id"]
-            events += [("checkout.session.completed", session), ("charge.succeeded", ch)]
-        tx.put(session)
-        for event_type, obj in events:
-            emu.emit(tx, event_type, obj)
+            ch = _pay_once(emu, tx, session, cust, card, email, name, payment_method)
+            tx.put(session)
+            emu.emit(tx, "checkout.session.completed", session)
+            charging.settle(emu, tx, ch)
     return str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session_id)
+
+
+def _creates_customer(session: dict[str, Any]) -> bool:
+    # Subscription mode always needs a customer; in payment mode Checkout creates one only
+    # with customer_creation=always. `if_required` (the default since API 2022-08-01,
+    # docs.stripe.com/changelog/2022-08-01/default-customer-creation-checkout-session) makes
+    # one only when something needs it (e.g. a post-purchase invoice), so a guest stays one.
+    return session["mode"] == "subscription" or session["customer_creation"] == "always"
+
+
+def _details(email: str, name: str | None) -> dict[str, Any]:
+    return {
+        "address": o.address(),
+        "business_name": None,
+        "email": email,
+        "individual_name": None,
+        "name": name,
+        "phone": None,
+        "tax_exempt": "none",
+        "tax_ids": [],
+    }
+
+
+def _pay_once(
+    emu: Emulator,
+    tx: Tx,
+    session: dict[str, Any],
+    cust: dict[str, Any] | None,
+    card: Card,
+    email: str,
+    name: str | None,
+    payment_method: str,
+) -> dict[str, Any]:
+    pi = charging.create_intent(
+        emu,
+        tx,
+        session["amount_total"],
+        session["currency"],
+        cust["id"] if cust else None,
+        metadata=dict(session[o.PRIVATE + "payment_intent_metadata"]),
+        receipt_email=email,
+    )
+    ch = charging.charge(emu, tx, pi, card, email=email, name=name, payment_method=payment_method)
+    session["payment_intent"] = pi["id"]
+    return ch
 
 
 def _start_subscription(
@@ -116,91 +143,15 @@ def _start_subscription(
         end,
         payment_method,
     )
-    # Kept so renewals can charge "the card on file" without a page.
-    sub[CARD_KEY] = {**dataclasses.asdict(card), "name": name}
-    inv = new_invoice(tx, sub, cust, "subscription_create", (start, start))
-    pay_invoice(emu, tx, inv, sub, cust)
+    charging.save_card(sub, card, name)
+    inv = invoicing.create(emu, tx, sub, cust, "subscription_create", (start, start))
     sub["latest_invoice"] = inv["id"]
     tx.put(sub)
+    emu.emit(tx, "customer.subscription.created", sub)
+    invoicing.finalize(emu, tx, inv, cust)
+    invoicing.attempt(emu, tx, inv, sub, cust)
+    # Paying the first invoice is what makes the subscription active.
+    sub["status"] = "active"
+    tx.put(sub)
+    emu.emit(tx, "customer.subscription.updated", sub, previous_attributes={"status": "incomplete"})
     return sub, inv
-
-
-def new_invoice(
-    tx: Tx, sub: dict[str, Any], cust: dict[str, Any], reason: str, period: tuple[int, int]
-) -> dict[str, Any]:
-    """Create an open invoice for the subscription's current period, numbered per customer."""
-    sequence = int(cust.get("next_invoice_sequence") or 1)
-    cust["next_invoice_sequence"] = sequence + 1
-    tx.put(cust)
-    item = sub["items"]["data"][0]
-    line_period = (item["current_period_start"], item["current_period_end"])
-    number = f"{cust['invoice_prefix']}-{sequence:04d}"
-    return tx.put(b.invoice(sub, cust, number, reason, period, line_period))
-
-
-def pay_invoice(
-    emu: Emulator,
-    tx: Tx,
-    inv: dict[str, Any],
-    sub: dict[str, Any],
-    cust: dict[str, Any],
-    failure: tuple[str, str, str] | None = None,
-) -> dict[str, Any]:
-    """Charge the card on file for an invoice; `failure` = (decline_code, code, message)."""
-    saved = dict(sub[CARD_KEY])
-    name = saved.pop("name", None)
-    card = Card(**saved)
-    description = (
-        "Subscription creation"
-        if inv["billing_reason"] == "subscription_create"
-        else "Subscription update"
-    )
-    pi = p.payment_intent(
-        inv["amount_due"], inv["currency"], cust["id"], {}, description, cust.get("email")
-    )
-    _charge(emu, tx, pi, card, cust.get("email"), name, sub["default_payment_method"], failure)
-    ts = o.now()
-    inv["attempt_count"] += 1
-    inv["attempted"] = True
-    # One entry per invoice: a retry that succeeds replaces the failed attempt's entry.
-    inv["payments"]["data"] = [b.invoice_payment(inv, pi["id"], paid=failure is None)]
-    inv["payments"]["total_count"] = 1
-    if failure is None:
-        inv.update(
-            status="paid",
-            amount_paid=inv["amount_due"],
-            amount_remaining=0,
-            next_payment_attempt=None,
-        )
-        inv["status_transitions"]["paid_at"] = ts
-    else:
-        inv["next_payment_attempt"] = ts + RETRY_DELAY
-    return tx.put(inv)
-
-
-def _charge(
-    emu: Emulator,
-    tx: Tx,
-    pi: dict[str, Any],
-    card: Card,
-    email: str | None,
-    name: str | None,
-    payment_method: str,
-    failure: tuple[str, str, str] | None,
-) -> dict[str, Any]:
-    ch = p.charge(pi, card, email, name, payment_method, emu.site_url, failure)
-    pi.update(payment_method=payment_method, latest_charge=ch["id"])
-    if failure is None:
-        pi.update(status="succeeded", amount_received=pi["amount"])
-    else:
-        decline_code, code, message = failure
-        pi["last_payment_error"] = {
-            "type": "card_error",
-            "code": code,
-            "decline_code": decline_code,
-            "message": message,
-            "charge": ch["id"],
-            "payment_method": {"id": payment_method},
-        }
-    tx.put(pi)
-    return tx.put(ch)

@@ -1,11 +1,17 @@
-"""Builders of payment objects: payment intents, charges, refunds and disputes."""
+"""Builders of payment objects: payment intents, charges and refunds."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from .cards import Card
-from .objects import address, new_id, now, stripe_list
+from .objects import PRIVATE, address, new_id, now, stripe_list
+
+# A charge's refunds: includable, not sent unless expanded since API 2022-11-15
+# (docs.stripe.com/changelog/2022-11-15/deprecates-charges-auto-expand).
+REFUNDS = PRIVATE + "refunds"
+# How refunds of this charge behave, from the card that paid it (cards.REFUND_BEHAVIOUR).
+REFUND_BEHAVIOUR = PRIVATE + "refund_behaviour"
 
 
 def payment_intent(
@@ -42,6 +48,7 @@ def payment_intent(
         "last_payment_error": None,
         "latest_charge": None,
         "livemode": False,
+        "managed_payments": {"enabled": False},
         "metadata": metadata,
         "next_action": None,
         "on_behalf_of": None,
@@ -72,7 +79,10 @@ def charge(
     site_url: str,
     failure: tuple[str, str, str] | None = None,
 ) -> dict[str, Any]:
-    """A charge of a PaymentIntent: succeeded, or failed with (decline_code, code, message)."""
+    """A charge of a PaymentIntent: succeeded, or failed with (decline_code, code, message).
+
+    Its balance transaction is attached later (`charge.updated`), see charging.settle.
+    """
     ch_id = new_id("ch_")
     ok = failure is None
     return {
@@ -84,7 +94,7 @@ def charge(
         "application": None,
         "application_fee": None,
         "application_fee_amount": None,
-        "balance_transaction": new_id("txn_") if ok else None,
+        "balance_transaction": None,
         "billing_details": {
             "address": address(),
             "email": email,
@@ -145,7 +155,6 @@ def charge(
         "receipt_number": None,
         "receipt_url": f"{site_url}/_emulator/receipts/{ch_id}" if ok else None,
         "refunded": False,
-        "refunds": {**stripe_list([], f"/v1/charges/{ch_id}/refunds"), "total_count": 0},
         "review": None,
         "shipping": None,
         "source": None,
@@ -155,12 +164,14 @@ def charge(
         "status": "succeeded" if ok else "failed",
         "transfer_data": None,
         "transfer_group": None,
+        REFUNDS: {**stripe_list([], f"/v1/charges/{ch_id}/refunds"), "total_count": 0},
+        REFUND_BEHAVIOUR: None,
     }
 
 
-def refund(ch: dict[str, Any], amount: int, reason: str | None) -> dict[str, Any]:
-    """A succeeded refund of (part of) a charge."""
-    return {
+def refund(ch: dict[str, Any], amount: int, reason: str | None, status: str) -> dict[str, Any]:
+    """A card refund of (part of) a charge; its acquirer reference comes later."""
+    ref = {
         "id": new_id("re_"),
         "object": "refund",
         "amount": amount,
@@ -168,45 +179,26 @@ def refund(ch: dict[str, Any], amount: int, reason: str | None) -> dict[str, Any
         "charge": ch["id"],
         "created": now(),
         "currency": ch["currency"],
-        "destination_details": {"card": {"type": "refund"}, "type": "card"},
+        "customer": ch["customer"],
+        "customer_account": None,
+        "destination_details": {
+            "card": {
+                "reference": None,
+                "reference_status": "pending",
+                "reference_type": "acquirer_reference_number",
+                "type": "refund",
+            },
+            "type": "card",
+        },
         "metadata": {},
         "payment_intent": ch["payment_intent"],
+        "payment_method": ch["payment_method"],
         "reason": reason,
         "receipt_number": None,
         "source_transfer_reversal": None,
-        "status": "succeeded",
+        "status": status,
         "transfer_reversal": None,
     }
-
-
-def dispute(ch: dict[str, Any]) -> dict[str, Any]:
-    """A dispute opened on a charge, waiting for the merchant's response."""
-    created = now()
-    return {
-        "id": new_id("dp_"),
-        "object": "dispute",
-        "amount": ch["amount"] - ch["amount_refunded"],
-        "balance_transactions": [],
-        "charge": ch["id"],
-        "created": created,
-        "currency": ch["currency"],
-        "enhanced_eligibility_types": [],
-        "evidence": {},
-        "evidence_details": {
-            "due_by": created + 21 * 86400,
-            "enhanced_eligibility": {},
-            "has_evidence": False,
-            "past_due": False,
-            "submission_count": 0,
-        },
-        "is_charge_refundable": False,
-        "livemode": False,
-        "metadata": {},
-        "payment_intent": ch["payment_intent"],
-        "payment_method_details": {
-            "card": {"brand": "visa", "case_type": "chargeback", "network_reason_code": "10.4"},
-            "type": "card",
-        },
-        "reason": "fraudulent",
-        "status": "needs_response",
-    }
+    if status == "pending":
+        ref["pending_reason"] = "processing"
+    return ref

@@ -1,7 +1,8 @@
-"""Paying, renewing, cancelling, refunding and disputing, and the events each emits."""
+"""Paying through Checkout, cancelling, resending and restarting, and the events each emits."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -11,9 +12,10 @@ import stripe
 from stripe_emulator import CardDeclined, CardError, Emulator, EmulatorError
 
 from .conftest import SECRET, SITE, Inbox
+from .sequences import ONE_TIME_CHECKOUT, SUBSCRIPTION_CHECKOUT, delivered, of_type, only, types
 
 
-def test_subscription_checkout_creates_linked_objects_and_events(
+def test_subscription_through_checkout_emits_what_stripe_emits(
     emu: Emulator,
     emu_session: Callable[..., Any],
     emu_client: stripe.StripeClient,
@@ -22,44 +24,58 @@ def test_subscription_checkout_creates_linked_objects_and_events(
     session = emu_session(customer_email="reader@example.com")
     url = emu.pay_checkout(session.id, "4242424242424242", name="Ada Reader")
     assert url == f"{SITE}/support/thanks?session_id={session.id}"
-    assert emu.deliver_pending(timeout=2) == 4
-    events = emu_inbox.events()
-    assert [e.type for e in events] == [
-        "customer.created",
-        "checkout.session.completed",
-        "customer.subscription.created",
-        "invoice.paid",
-    ]
-    completed = events[1].data.object
+    events = delivered(emu, emu_inbox)
+    # shared/stripe-behaviour.md, Sequences (laravel/cashier-stripe#1466, pay-rails/pay#282)
+    assert types(events) == SUBSCRIPTION_CHECKOUT
+    completed = only(events, "checkout.session.completed").data.object
     assert isinstance(completed, stripe.checkout.Session)
     assert (completed.status, completed.payment_status) == ("complete", "paid")
     assert completed.client_reference_id == "42"
     assert completed.metadata["user_id"] == "42"
     assert completed.customer_details.email == "reader@example.com"
-    assert completed.customer == events[0].data.object.id
+    assert completed.customer == only(events, "customer.created").data.object.id
     assert (completed.amount_total, completed.currency, completed.mode) == (
         800,
         "usd",
         "subscription",
     )
-    sub = events[2].data.object
-    assert isinstance(sub, stripe.Subscription)
-    assert sub.id == completed.subscription
-    assert sub.status == "active"
-    assert sub.metadata["user_id"] == "42"
-    item = sub["items"].data[0]
+    created = only(events, "customer.subscription.created").data.object
+    assert isinstance(created, stripe.Subscription)
+    assert created.id == completed.subscription
+    assert created.status == "incomplete"  # Checkout's subscriptions start incomplete
+    assert created.billing_mode.type == "flexible"  # since 2025-09-30.clover
+    assert created.metadata["user_id"] == "42"
+    activated = only(events, "customer.subscription.updated")
+    assert activated.data.object.status == "active"
+    assert activated.data.previous_attributes.to_dict() == {"status": "incomplete"}
+    item = activated.data.object["items"].data[0]
     assert item.current_period_end > item.current_period_start
     assert item.price.recurring.interval == "month"
-    invoice = events[3].data.object
+    draft = only(events, "invoice.created").data.object
+    assert (draft.status, draft.number) == ("draft", None)
+    assert only(events, "invoice.finalized").data.object.status == "open"
+    invoice = only(events, "invoice.paid").data.object
     assert isinstance(invoice, stripe.Invoice)
-    assert invoice.parent.subscription_details.subscription == sub.id
-    assert (invoice.customer, invoice.amount_paid, invoice.currency) == (sub.customer, 800, "usd")
-    assert invoice.status == "paid"
-    assert invoice.billing_reason == "subscription_create"
+    assert invoice.id == draft.id == completed.invoice == created.latest_invoice
+    assert invoice.parent.subscription_details.subscription == created.id
+    assert (invoice.customer, invoice.amount_paid) == (created.customer, 800)
+    assert (invoice.status, invoice.billing_reason) == ("paid", "subscription_create")
     assert invoice.lines.data[0].period.end == item.current_period_end
-    pi_id = invoice.payments.data[0].payment.payment_intent
-    charge = emu_client.v1.charges.list(params={"payment_intent": pi_id}).data[0]
-    assert (charge.customer, charge.amount, charge.status) == (sub.customer, 800, "succeeded")
+    assert only(events, "invoice.payment_succeeded").data.object.id == invoice.id
+    # The invoice names no payment in webhooks; invoice_payment.paid is the link (design §8).
+    for event in of_type(events, "invoice.created") + of_type(events, "invoice.paid"):
+        assert "payments" not in event.data.object
+        assert "payment_intent" not in event.data.object
+    payment = only(events, "invoice_payment.paid").data.object
+    assert isinstance(payment, stripe.InvoicePayment)
+    assert (payment.invoice, payment.status, payment.amount_paid) == (invoice.id, "paid", 800)
+    assert payment.payment.type == "payment_intent"
+    pi_id = payment.payment.payment_intent
+    assert only(events, "payment_intent.succeeded").data.object.id == pi_id
+    assert only(events, "payment_intent.created").data.object.status == "requires_payment_method"
+    charge = only(events, "charge.succeeded").data.object
+    assert (charge.payment_intent, charge.customer) == (pi_id, created.customer)
+    assert "refunds" not in charge  # not sent since API 2022-11-15
     assert charge.billing_details.email == "reader@example.com"
     assert charge.billing_details.name == "Ada Reader"
     assert charge.receipt_url
@@ -68,6 +84,17 @@ def test_subscription_checkout_creates_linked_objects_and_events(
     stored = emu_client.v1.checkout.sessions.retrieve(session.id)
     assert stored.invoice == invoice.id
     assert stored.url is None
+
+
+def test_invoice_payments_only_when_expanded(
+    emu: Emulator, emu_member: stripe.Subscription, emu_client: stripe.StripeClient
+) -> None:
+    invoice_id = str(emu_member.latest_invoice)
+    assert "payments" not in emu_client.v1.invoices.retrieve(invoice_id)
+    expanded = emu_client.v1.invoices.retrieve(invoice_id, params={"expand": ["payments"]})
+    (payment,) = expanded.payments.data
+    assert payment.invoice == invoice_id
+    assert payment.payment.payment_intent.startswith("pi_")
 
 
 def test_every_event_is_signed_for_the_webhook_secret(
@@ -86,29 +113,50 @@ def test_every_event_is_signed_for_the_webhook_secret(
             stripe.Webhook.construct_event(body, headers["Stripe-Signature"], "whsec_other")
 
 
-def test_one_time_gift_creates_customer_and_charge(
+def test_one_time_payment_emits_what_stripe_emits(
     emu: Emulator,
     emu_session: Callable[..., Any],
     emu_client: stripe.StripeClient,
     emu_inbox: Inbox,
 ) -> None:
-    session = emu_session("payment")
+    session = emu_session("payment", customer_creation="always")
     emu.pay_checkout(session.id, "4242424242424242", email="giver@example.com")
-    emu.deliver_pending(timeout=2)
-    events = emu_inbox.events()
-    assert [e.type for e in events] == [
-        "customer.created",
-        "checkout.session.completed",
-        "charge.succeeded",
-    ]
-    completed, charge = events[1].data.object, events[2].data.object
+    events = delivered(emu, emu_inbox)
+    assert types(events) == ONE_TIME_CHECKOUT + Counter(["customer.created"])
+    completed = only(events, "checkout.session.completed").data.object
+    charge = only(events, "charge.succeeded").data.object
     assert completed.payment_status == "paid"
     assert completed.payment_intent == charge.payment_intent
     assert completed.subscription is None
     assert isinstance(charge, stripe.Charge)
     assert charge.metadata["user_id"] == "42"  # payment_intent_data[metadata] reaches the charge
     assert charge.billing_details.email == "giver@example.com"
+    assert "refunds" not in charge
+    # The balance transaction arrives after the charge: charge.updated says so.
+    assert charge.balance_transaction is None
+    later = only(events, "charge.updated")
+    assert later.data.object.id == charge.id
+    assert later.data.object.balance_transaction.startswith("txn_")
+    assert later.data.previous_attributes.to_dict() == {"balance_transaction": None}
     assert emu_client.v1.customers.retrieve(completed.customer).email == "giver@example.com"
+
+
+def test_guest_payment_with_if_required_creates_no_customer(
+    emu: Emulator,
+    emu_session: Callable[..., Any],
+    emu_client: stripe.StripeClient,
+    emu_inbox: Inbox,
+) -> None:
+    session = emu_session("payment")  # customer_creation defaults to if_required
+    assert session.customer_creation == "if_required"
+    emu.pay_checkout(session.id, "4242424242424242", email="guest@example.com")
+    events = delivered(emu, emu_inbox)
+    assert types(events) == ONE_TIME_CHECKOUT
+    completed = only(events, "checkout.session.completed").data.object
+    assert completed.customer is None
+    assert completed.customer_details.email == "guest@example.com"
+    assert only(events, "charge.succeeded").data.object.customer is None
+    assert emu_client.v1.customers.list().data == []
 
 
 def test_existing_customer_is_not_created_again(
@@ -122,9 +170,9 @@ def test_existing_customer_is_not_created_again(
     emu_inbox.received.clear()
     session = emu_session(customer=customer.id)
     emu.pay_checkout(session.id, "4242424242424242")
-    emu.deliver_pending(timeout=2)
-    assert emu_inbox.types()[0] == "checkout.session.completed"
-    assert emu_inbox.events()[0].data.object.customer == customer.id
+    events = delivered(emu, emu_inbox)
+    assert types(events) == SUBSCRIPTION_CHECKOUT - Counter(["customer.created"])
+    assert only(events, "checkout.session.completed").data.object.customer == customer.id
 
 
 def test_declined_card_then_good_card(
@@ -167,66 +215,6 @@ def test_card_checks(
         emu.pay_checkout(session.id, number, exp_month=exp[0], exp_year=exp[1], cvc=cvc)
     assert caught.value.message == message
     assert not isinstance(caught.value, CardDeclined)
-
-
-def test_renew_paid_advances_period(
-    emu: Emulator, emu_member: stripe.Subscription, emu_inbox: Inbox
-) -> None:
-    old_end = emu_member["items"].data[0].current_period_end
-    emu.renew(emu_member.id)
-    emu.deliver_pending(timeout=2)
-    events = emu_inbox.events()
-    assert [e.type for e in events] == ["customer.subscription.updated", "invoice.paid"]
-    sub = events[0].data.object
-    assert isinstance(sub, stripe.Subscription)
-    assert sub["items"].data[0].current_period_start == old_end
-    assert sub["items"].data[0].current_period_end > old_end
-    previous = events[0].data.previous_attributes
-    assert previous["items"]["data"][0]["current_period_end"] == old_end
-    invoice = events[1].data.object
-    assert invoice.billing_reason == "subscription_cycle"
-    assert invoice.amount_paid == 800
-    assert sub.latest_invoice == invoice.id
-
-
-def test_renew_failures_past_due_then_unpaid_then_recovered(
-    emu: Emulator,
-    emu_member: stripe.Subscription,
-    emu_inbox: Inbox,
-    emu_client: stripe.StripeClient,
-) -> None:
-    assert emu.renew(emu_member.id, fail=True)["status"] == "past_due"
-    emu.deliver_pending(timeout=2)
-    events = emu_inbox.events()
-    assert [e.type for e in events] == ["invoice.payment_failed", "customer.subscription.updated"]
-    assert events[0].data.object.status == "open"
-    assert events[1].data.object.status == "past_due"
-    assert events[1].data.previous_attributes["status"] == "active"
-    emu_inbox.received.clear()
-    assert emu.renew(emu_member.id, fail=True)["status"] == "unpaid"
-    emu.deliver_pending(timeout=2)
-    assert emu_inbox.types() == ["invoice.payment_failed", "customer.subscription.updated"]
-    assert emu_inbox.events()[0].data.object.attempt_count == 2
-    emu_inbox.received.clear()
-    assert emu.renew(emu_member.id)["status"] == "active"
-    emu.deliver_pending(timeout=2)
-    assert emu_inbox.types() == ["invoice.paid", "customer.subscription.updated"]
-    assert emu_client.v1.subscriptions.retrieve(emu_member.id).status == "active"
-
-
-def test_second_failure_can_cancel(
-    emu: Emulator, emu_member: stripe.Subscription, emu_inbox: Inbox
-) -> None:
-    emu.renew(emu_member.id, fail=True)
-    emu.deliver_pending(timeout=2)
-    emu_inbox.received.clear()
-    assert emu.renew(emu_member.id, fail=True, final_status="canceled")["status"] == "canceled"
-    emu.deliver_pending(timeout=2)
-    assert emu_inbox.types() == ["invoice.payment_failed", "customer.subscription.deleted"]
-    deleted = emu_inbox.events()[1].data.object
-    assert deleted.cancellation_details.reason == "payment_failed"
-    with pytest.raises(EmulatorError):
-        emu.renew(emu_member.id)
 
 
 def test_cancel_at_period_end_then_advance(
@@ -281,71 +269,6 @@ def test_api_update_and_cancel(
     ]
 
 
-def _charge_of(emu_client: stripe.StripeClient, customer: str) -> stripe.Charge:
-    return emu_client.v1.charges.list(params={"customer": customer}).data[0]
-
-
-def test_refund_partial_full_and_over(
-    emu: Emulator,
-    emu_member: stripe.Subscription,
-    emu_client: stripe.StripeClient,
-    emu_inbox: Inbox,
-) -> None:
-    charge = _charge_of(emu_client, emu_member.customer)
-    refund = emu_client.v1.refunds.create(params={"charge": charge.id, "amount": 300})
-    assert isinstance(refund, stripe.Refund)
-    assert (refund.amount, refund.status, refund.charge) == (300, "succeeded", charge.id)
-    with pytest.raises(stripe.InvalidRequestError) as over:
-        emu_client.v1.refunds.create(params={"charge": charge.id, "amount": 501})
-    assert over.value.param == "amount"
-    rest = emu.refund(charge.id)
-    assert rest["amount"] == 500
-    emu.deliver_pending(timeout=2)
-    events = emu_inbox.events()
-    assert [e.type for e in events] == ["charge.refunded", "charge.refunded"]
-    assert (events[0].data.object.amount_refunded, events[0].data.object.refunded) == (300, False)
-    assert (events[1].data.object.amount_refunded, events[1].data.object.refunded) == (
-        500 + 300,
-        True,
-    )
-    assert events[1].data.previous_attributes["amount_refunded"] == 300
-    with pytest.raises(EmulatorError, match="already been refunded"):
-        emu.refund(charge.id)
-
-
-def test_refund_by_payment_intent(
-    emu: Emulator, emu_session: Callable[..., Any], emu_client: stripe.StripeClient
-) -> None:
-    session = emu_session("payment")
-    emu.pay_checkout(session.id, "4242424242424242", email="g@example.com")
-    pi_id = emu_client.v1.checkout.sessions.retrieve(session.id).payment_intent
-    refund = emu_client.v1.refunds.create(params={"payment_intent": pi_id})
-    assert refund.amount == 800
-    assert refund.payment_intent == pi_id
-
-
-def test_dispute_opened_and_closed(
-    emu: Emulator,
-    emu_member: stripe.Subscription,
-    emu_client: stripe.StripeClient,
-    emu_inbox: Inbox,
-) -> None:
-    charge = _charge_of(emu_client, emu_member.customer)
-    opened = emu.dispute(charge.id)
-    assert opened["status"] == "needs_response"
-    closed = emu.dispute(charge.id, close_as="lost")
-    assert closed["id"] == opened["id"]
-    emu.deliver_pending(timeout=2)
-    events = emu_inbox.events()
-    assert [e.type for e in events] == ["charge.dispute.created", "charge.dispute.closed"]
-    assert isinstance(events[0].data.object, stripe.Dispute)
-    assert events[1].data.object.status == "lost"
-    assert events[1].data.object.charge == charge.id
-    assert emu_client.v1.charges.retrieve(charge.id).disputed is True
-    with pytest.raises(EmulatorError):
-        emu.dispute(charge.id, close_as="won")
-
-
 def test_resend_delivers_the_same_event_again(
     emu: Emulator, emu_member: stripe.Subscription, emu_inbox: Inbox
 ) -> None:
@@ -391,4 +314,4 @@ def test_state_survives_restart(
     assert again.status == "complete"
     assert client.v1.subscriptions.retrieve(again.subscription).status == "active"
     assert reborn.drop_deliveries is True
-    assert len(reborn.events()) == 4
+    assert Counter(e["type"] for e in reborn.events()) == SUBSCRIPTION_CHECKOUT

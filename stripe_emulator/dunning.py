@@ -1,0 +1,132 @@
+"""Renewals and failed payments: a new period and invoice, retries, and the dunning end state.
+
+A renewal emits `invoice.created`, `customer.subscription.updated` (new period),
+`invoice.finalized` and the payment's events (see invoicing). A failed payment makes the
+subscription `past_due`; Stripe retries the same invoice with the same PaymentIntent, and
+after the last retry applies the account's setting (Billing > Revenue recovery > Retries,
+docs.stripe.com/billing/revenue-recovery/smart-retries): cancel the subscription, mark it
+`unpaid`, pause it, or leave it `past_due`. Pausing needs flexible billing mode; a classic
+subscription is canceled instead (docs.stripe.com/billing/revenue-recovery/smart-retries/
+pause-on-payment-failure; `paused` arrived with 2026-09-30.endive).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any, Literal
+
+from . import invoicing
+from . import objects as o
+from .errors import EmulatorError
+from .lifecycle import TERMINAL, end, get_subscription, updated
+from .store import Tx
+
+if TYPE_CHECKING:
+    from .core import Emulator
+
+EndState = Literal["canceled", "unpaid", "paused", "past_due"]
+END_STATES: tuple[EndState, ...] = ("canceled", "unpaid", "paused", "past_due")
+# What a renewal failure looks like on the invoice's charge: a generic issuer decline.
+RENEWAL_DECLINE = ("generic_decline", "card_declined", "Your card was declined.")
+
+
+def renew(
+    emu: Emulator,
+    sub_id: str,
+    *,
+    fail: bool = False,
+    retries: int = 0,
+    final_status: EndState = "unpaid",
+) -> dict[str, Any]:
+    """Renew now, or retry the open invoice of a past_due/unpaid one (see Emulator.renew)."""
+    if final_status not in END_STATES:
+        raise EmulatorError(f"final_status must be one of {', '.join(END_STATES)}.")
+    if retries < 0 or (retries and not fail):
+        raise EmulatorError("retries counts further failed attempts; it needs fail=True.")
+    with emu.transaction() as tx:
+        sub = get_subscription(tx, sub_id)
+        if sub["status"] in TERMINAL:
+            raise EmulatorError(f"Subscription {sub_id} is {sub['status']}; it cannot renew.")
+        if sub["status"] == "paused":
+            raise EmulatorError(f"Subscription {sub_id} is paused: it generates no invoices.")
+        if sub["cancel_at_period_end"]:
+            # The period ends with the cancellation taking effect, not with a new invoice.
+            return end(emu, tx, sub, "cancellation_requested")
+        cust = tx.get(sub["customer"], "customer")
+        if cust is None:
+            raise EmulatorError(f"Customer {sub['customer']} of {sub_id} is missing.")
+        latest = tx.get(sub["latest_invoice"] or "", "invoice")
+        if not (sub["status"] in ("past_due", "unpaid") and latest and latest["status"] == "open"):
+            latest = _next_period(emu, tx, sub, cust)
+        failure = RENEWAL_DECLINE if fail else None
+        before = copy.deepcopy(sub)
+        if invoicing.attempt(emu, tx, latest, sub, cust, failure):
+            sub["status"] = "active"
+            updated(emu, tx, sub, before)
+            return sub
+        if sub["status"] == "active":
+            sub["status"] = "past_due"
+            updated(emu, tx, sub, before)
+        for _ in range(retries):
+            invoicing.attempt(emu, tx, latest, sub, cust, RENEWAL_DECLINE)
+        if latest["attempt_count"] > 1:
+            # That was the last retry: the account's setting decides what happens next.
+            _end_state(emu, tx, sub, latest, final_status)
+        return sub
+
+
+def advance_past_period_end(emu: Emulator, sub_id: str) -> dict[str, Any]:
+    """Let the current period end: a cancelling subscription ends, any other one renews."""
+    with emu.transaction() as tx:
+        sub = get_subscription(tx, sub_id)
+        if sub["status"] in TERMINAL:
+            raise EmulatorError(f"Subscription {sub_id} is already {sub['status']}.")
+        if sub["cancel_at_period_end"]:
+            return end(emu, tx, sub, "cancellation_requested")
+    return renew(emu, sub_id)
+
+
+def _next_period(
+    emu: Emulator, tx: Tx, sub: dict[str, Any], cust: dict[str, Any]
+) -> dict[str, Any]:
+    """Start the next period and invoice it (created, period update, then finalized)."""
+    before = copy.deepcopy(sub)
+    item = sub["items"]["data"][0]
+    old = (item["current_period_start"], item["current_period_end"])
+    recurring = item["price"]["recurring"]
+    item["current_period_start"] = old[1]
+    item["current_period_end"] = o.add_interval(
+        old[1], recurring["interval"], recurring["interval_count"]
+    )
+    inv = invoicing.create(emu, tx, sub, cust, "subscription_cycle", old)
+    sub["latest_invoice"] = inv["id"]
+    updated(emu, tx, sub, before)
+    return invoicing.finalize(emu, tx, inv, cust)
+
+
+def _end_state(
+    emu: Emulator, tx: Tx, sub: dict[str, Any], inv: dict[str, Any], state: EndState
+) -> None:
+    invoicing.stop_retrying(tx, inv)
+    if state == "paused" and sub["billing_mode"]["type"] != "flexible":
+        state = "canceled"  # Stripe cancels what it cannot pause
+    if state == "canceled":
+        end(emu, tx, sub, "payment_failed")
+    elif state == "unpaid":
+        before = copy.deepcopy(sub)
+        sub["status"] = "unpaid"
+        updated(emu, tx, sub, before)
+    elif state == "paused":
+        before = {**copy.deepcopy(sub), "status_details": None}
+        sub["status"] = "paused"
+        sub["status_details"] = {
+            "paused": {
+                "subscription": {"type": "final_payment_failure"},
+                "transitioned_at": o.now(),
+                "type": "subscription",
+            }
+        }
+        tx.put(sub)
+        emu.emit(tx, "customer.subscription.paused", sub)
+        updated(emu, tx, sub, before)
+    # "past_due": left as it is, with no further attempt scheduled.
