@@ -23,8 +23,9 @@ def init_app(app: Flask) -> Emulator:
     emulator = Emulator(
         path,
         site_url=site_url,
-        webhook_url=site_url + "/stripe/webhook",
-        webhook_secret=config.get("STRIPE_WEBHOOK_SECRET") or None,
+        # Every endpoint the host registers signs with the secret it verifies with (as with
+        # `stripe listen`). Events reach the host only once it registers an endpoint.
+        signing_secret=config.get("STRIPE_WEBHOOK_SECRET") or None,
         # The host app's pinned version; without one, the Emulator answers in the SDK's.
         api_version=config.get("STRIPE_API_VERSION") or None,
         # Optional knobs, mainly for tests: deliver through a test client, synchronously.
@@ -33,9 +34,6 @@ def init_app(app: Flask) -> Emulator:
         retry_base_seconds=float(config.get("STRIPE_EMULATOR_RETRY_BASE", 0.5)),
         max_attempts=int(config.get("STRIPE_EMULATOR_MAX_ATTEMPTS", 8)),
     )
-    if not config.get("STRIPE_WEBHOOK_SECRET"):
-        # The webhook endpoint must verify with the secret the emulator signs with.
-        config["STRIPE_WEBHOOK_SECRET"] = emulator.webhook_secret
     app.extensions[EXTENSION_KEY] = emulator
     if "emulator" not in app.blueprints:
         app.register_blueprint(bp)

@@ -16,6 +16,7 @@ import stripe
 from flask import Flask, current_app
 
 from donations.payments.facts import EventFact, parse_event_object
+from donations.payments.portal import PortalConfiguration, portal_configuration
 
 log = logging.getLogger(__name__)
 
@@ -144,22 +145,14 @@ class WebhookEndpoint:
     secret: str | None = None
 
 
-@dataclass(frozen=True)
-class PortalConfiguration:
-    """A Billing Portal configuration: Stripe refuses portal sessions without one."""
-
-    id: str
-    active: bool
-    is_default: bool
-    metadata: dict[str, str] = field(default_factory=dict)
-
-
 class Gateway:
     """Our operations on Stripe (or the emulator), each in the words of this product."""
 
     def __init__(self, client: stripe.StripeClient, webhook_secret: str) -> None:
         self.client = client
         self.webhook_secret = webhook_secret
+        # The portal configuration sessions name, looked up once (see create_portal).
+        self._portal_configuration_id: str | None = None
 
     def ensure_customer(
         self, *, customer_id: str | None, email: str, name: str, user_id: int
@@ -228,14 +221,31 @@ class Gateway:
             raise _translate(exc) from exc
 
     def create_portal(self, customer_id: str, return_url: str) -> str:
-        """Create a Billing Portal session and return its URL."""
+        """Create a Billing Portal session, in the configuration `stripe setup` chose."""
+        params = {"customer": customer_id, "return_url": return_url}
         try:
-            portal = self.client.v1.billing_portal.sessions.create(
-                params={"customer": customer_id, "return_url": return_url}
-            )
+            chosen = self._portal_configuration()
+            try:
+                portal = self.client.v1.billing_portal.sessions.create(params={**params, **chosen})
+            except stripe.InvalidRequestError as exc:
+                if not chosen or exc.param != "configuration":
+                    raise
+                # The cached configuration was deactivated or deleted: choose again, once.
+                self._portal_configuration_id = None
+                chosen = self._portal_configuration()
+                portal = self.client.v1.billing_portal.sessions.create(params={**params, **chosen})
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
         return portal.url
+
+    def _portal_configuration(self) -> dict[str, str]:
+        """`{"configuration": id}` of the chosen configuration; {} if none (Stripe refuses)."""
+        if self._portal_configuration_id is None:
+            chosen = portal_configuration(self.portal_configurations())
+            self._portal_configuration_id = chosen.id if chosen else None
+        if self._portal_configuration_id is None:
+            return {}
+        return {"configuration": self._portal_configuration_id}
 
     def refund(self, payment_intent_id: str, amount: int | None = None) -> str:
         """Refund a payment in full or in part; return the refund id."""
