@@ -93,7 +93,7 @@ class Emulator:
             if endpoint["status"] != "enabled":
                 return "endpoint disabled"
             version = endpoint["api_version"] or self.api_version
-            body = payload_for(event, version)
+            body = payload_for(event, version, tx.get)
         return Delivery(endpoint["url"], body, webhook_endpoints.signing_secret(self, endpoint))
 
     def _kick(self) -> None:

@@ -10,6 +10,7 @@ import json
 import time
 from typing import Any
 
+from . import versions
 from .objects import new_id, now, public
 from .store import Tx
 from .webhook_endpoints import subscribers
@@ -75,10 +76,16 @@ def emit(
     return event
 
 
-def payload_for(event: dict[str, Any], version: str) -> bytes:
-    """The body one endpoint receives: the event, in the endpoint's API version."""
+def payload_for(event: dict[str, Any], version: str, lookup: versions.Lookup) -> bytes:
+    """The body one endpoint receives: the event rendered in the endpoint's API version."""
     rendered = copy.deepcopy(event)
     rendered["api_version"] = version
+    data = rendered["data"]
+    data["object"] = versions.render(data["object"], version, lookup)
+    if "previous_attributes" in data:
+        data["previous_attributes"] = versions.render_previous(
+            data["object"], data["previous_attributes"], version
+        )
     return payload_of(rendered)
 
 

@@ -80,6 +80,7 @@ def renew(
         if not fail:
             _updated(emu, tx, sub, before)
             emu.emit(tx, "invoice.paid", inv)
+            emu.emit(tx, "invoice_payment.paid", inv["payments"]["data"][0])
             return sub
         emu.emit(tx, "invoice.payment_failed", inv)
         sub["status"] = "past_due"
@@ -101,6 +102,7 @@ def _retry(
     pay_invoice(emu, tx, inv, sub, cust, RENEWAL_DECLINE if fail else None)
     if not fail:
         emu.emit(tx, "invoice.paid", inv)
+        emu.emit(tx, "invoice_payment.paid", inv["payments"]["data"][0])
         sub["status"] = "active"
         _updated(emu, tx, sub, before)
         return sub

@@ -74,6 +74,8 @@ def pay_checkout(
                 ("checkout.session.completed", session),
                 ("customer.subscription.created", sub),
                 ("invoice.paid", inv),
+                # Webhooks learn the paying PaymentIntent only from this event (basil).
+                ("invoice_payment.paid", inv["payments"]["data"][0]),
             ]
         else:
             pi = p.payment_intent(

@@ -22,13 +22,14 @@ def test_subscription_checkout_creates_linked_objects_and_events(
     session = emu_session(customer_email="reader@example.com")
     url = emu.pay_checkout(session.id, "4242424242424242", name="Ada Reader")
     assert url == f"{SITE}/support/thanks?session_id={session.id}"
-    assert emu.deliver_pending(timeout=2) == 4
+    assert emu.deliver_pending(timeout=2) == 5
     events = emu_inbox.events()
     assert [e.type for e in events] == [
         "customer.created",
         "checkout.session.completed",
         "customer.subscription.created",
         "invoice.paid",
+        "invoice_payment.paid",
     ]
     completed = events[1].data.object
     assert isinstance(completed, stripe.checkout.Session)
@@ -57,7 +58,9 @@ def test_subscription_checkout_creates_linked_objects_and_events(
     assert invoice.status == "paid"
     assert invoice.billing_reason == "subscription_create"
     assert invoice.lines.data[0].period.end == item.current_period_end
-    pi_id = invoice.payments.data[0].payment.payment_intent
+    assert "payments" not in invoice  # includable: only on a retrieve that expands it
+    expanded = emu_client.v1.invoices.retrieve(invoice.id, params={"expand": ["payments"]})
+    pi_id = expanded.payments.data[0].payment.payment_intent
     charge = emu_client.v1.charges.list(params={"payment_intent": pi_id}).data[0]
     assert (charge.customer, charge.amount, charge.status) == (sub.customer, 800, "succeeded")
     assert charge.billing_details.email == "reader@example.com"
@@ -176,7 +179,11 @@ def test_renew_paid_advances_period(
     emu.renew(emu_member.id)
     emu.deliver_pending(timeout=2)
     events = emu_inbox.events()
-    assert [e.type for e in events] == ["customer.subscription.updated", "invoice.paid"]
+    assert [e.type for e in events] == [
+        "customer.subscription.updated",
+        "invoice.paid",
+        "invoice_payment.paid",
+    ]
     sub = events[0].data.object
     assert isinstance(sub, stripe.Subscription)
     assert sub["items"].data[0].current_period_start == old_end
@@ -210,7 +217,11 @@ def test_renew_failures_past_due_then_unpaid_then_recovered(
     emu_inbox.received.clear()
     assert emu.renew(emu_member.id)["status"] == "active"
     emu.deliver_pending(timeout=2)
-    assert emu_inbox.types() == ["invoice.paid", "customer.subscription.updated"]
+    assert emu_inbox.types() == [
+        "invoice.paid",
+        "invoice_payment.paid",
+        "customer.subscription.updated",
+    ]
     assert emu_client.v1.subscriptions.retrieve(emu_member.id).status == "active"
 
 
@@ -391,4 +402,4 @@ def test_state_survives_restart(
     assert again.status == "complete"
     assert client.v1.subscriptions.retrieve(again.subscription).status == "active"
     assert reborn.drop_deliveries is True
-    assert len(reborn.events()) == 4
+    assert len(reborn.events()) == 5

@@ -159,7 +159,7 @@ def test_cli_controls(emu_app: Flask, emu_inbox: Inbox) -> None:
     renewed = runner.invoke(args=["emulator", "renew", sub_id, "--fail"])
     assert renewed.exit_code == 0, renewed.output
     assert "past_due" in renewed.output
-    assert "Webhooks: 6 delivered" in renewed.output  # 4 from Checkout, 2 from the renewal
+    assert "Webhooks: 7 delivered" in renewed.output  # 5 from Checkout, 2 from the renewal
     assert emu_inbox.types()[-2:] == ["invoice.payment_failed", "customer.subscription.updated"]
     cancel = runner.invoke(args=["emulator", "cancel", sub_id, "--now"])
     assert "canceled" in cancel.output

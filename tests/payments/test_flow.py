@@ -35,7 +35,7 @@ def test_membership_is_recorded_counted_and_confirmed(client, db, emulator):
     assert redirect_url == f"http://localhost/support/thanks?session_id={session_id}"
     # customer.created is emitted but not delivered: our endpoint subscribes only to the
     # events our handlers use (set up at start, as `flask stripe setup` does).
-    assert emulator.deliver_pending() == 3
+    assert emulator.deliver_pending() == 4
     assert emulator.events("customer.created")  # stored, listable, delivered nowhere
 
     ledger = db.session.execute(
@@ -45,6 +45,7 @@ def test_membership_is_recorded_counted_and_confirmed(client, db, emulator):
         ("checkout.session.completed", "processed"),
         ("customer.subscription.created", "processed"),
         ("invoice.paid", "processed"),
+        ("invoice_payment.paid", "processed"),  # names the PaymentIntent that paid
     ]
     membership = db.session.scalar(select(Membership))
     assert (membership.user_id, membership.status, membership.interval) == (

@@ -6,6 +6,7 @@ The app sets its own endpoint and portal configuration up at start in emulator m
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from sqlalchemy import select
 
 from donations import create_app
 from donations.extensions import db as _db
-from donations.models import Membership, StripeEvent
+from donations.models import Donation, Membership, StripeEvent
 from donations.payments.account import WEBHOOK_EVENTS
 from donations.payments.gateway import STRIPE_API_VERSION, Gateway
 from stripe_emulator import Emulator
@@ -197,6 +198,66 @@ def test_a_restart_with_nothing_to_change_costs_one_list_call_each(
         "GET /v1/billing_portal/configurations",
         "GET /v1/webhook_endpoints",
     ]
+
+
+def test_an_old_version_endpoint_gets_the_old_layout_and_the_app_reads_it(
+    app: Flask, db, emulator: Emulator
+) -> None:
+    bodies: list[dict[str, Any]] = []
+    inner = emulator.deliverer.transport
+
+    def keep(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+        bodies.append(json.loads(body))
+        return inner(url, body, headers, timeout)
+
+    emulator.deliverer.transport = keep
+    sdk = _sdk(emulator)
+    sdk.v1.webhook_endpoints.update(_our_endpoint(emulator)["id"], params={"disabled": True})
+    sdk.v1.webhook_endpoints.create(
+        params={
+            "url": "http://localhost/stripe/webhook",
+            "enabled_events": list(WEBHOOK_EVENTS),
+            "api_version": "2024-06-20",
+        }
+    )
+    sub_id = _member(emulator)
+    emulator.deliver_pending()
+    assert {b["api_version"] for b in bodies} == {"2024-06-20"}
+    (invoice,) = [b["data"]["object"] for b in bodies if b["type"] == "invoice.paid"]
+    assert invoice["subscription"] == sub_id and "parent" not in invoice
+    assert invoice["payment_intent"].startswith("pi_") and "payments" not in invoice
+    (sub,) = [b["data"]["object"] for b in bodies if b["type"].startswith("customer.sub")]
+    assert sub["current_period_end"] and "current_period_end" not in sub["items"]["data"][0]
+    # Design §8: the app reads the older layout too.
+    membership = db.session.scalar(select(Membership))
+    assert (membership.stripe_subscription_id, membership.status) == (sub_id, "active")
+    assert membership.current_period_end.timestamp() == sub["current_period_end"]
+    donation = db.session.scalar(select(Donation))
+    assert donation.stripe_payment_intent_id == invoice["payment_intent"]
+    assert donation.stripe_subscription_id == sub_id
+
+
+def test_invoice_payments_is_in_no_payload_the_app_receives(
+    app: Flask, db, emulator: Emulator
+) -> None:
+    bodies: list[dict[str, Any]] = []
+    inner = emulator.deliverer.transport
+
+    def keep(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+        bodies.append(json.loads(body))
+        return inner(url, body, headers, timeout)
+
+    emulator.deliverer.transport = keep
+    sub_id = _member(emulator)
+    emulator.renew(sub_id, fail=True)
+    emulator.renew(sub_id)
+    emulator.deliver_pending()
+    invoices = [b["data"]["object"] for b in bodies if b["data"]["object"]["object"] == "invoice"]
+    assert len(invoices) == 3
+    assert all("payments" not in invoice for invoice in invoices)
+    donations = db.session.scalars(select(Donation)).all()
+    # The PaymentIntent still reaches us, from invoice_payment.paid (design §8).
+    assert len(donations) == 2 and all(d.stripe_payment_intent_id for d in donations)
 
 
 def test_workers_starting_together_register_one_endpoint(
