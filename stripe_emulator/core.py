@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from . import lifecycle, paying, portal, refunds, webhook_endpoints
 from . import objects as o
-from .delivery import Deliverer, Delivery, Transport
+from .delivery import MODES, Deliverer, Delivery, Transport
 from .errors import EmulatorError, StripeError
 from .events import DROP_SETTING, emit, payload_for
 from .http_client import SDK_API_VERSION, EmulatorHTTPClient
@@ -27,12 +27,16 @@ class Emulator:
         signing_secret: str | None = None,
         api_version: str | None = None,
         transport: Transport | None = None,
+        delivery: str = "ordered",
+        seed: int | None = None,
         retry_base_seconds: float = 0.5,
         retry_cap_seconds: float = 60.0,
         max_attempts: int = 8,
         background: bool = True,
         delivery_timeout: float = 10.0,
     ) -> None:
+        if delivery not in MODES:  # before the state file is opened
+            raise ValueError(f"delivery mode must be one of {', '.join(MODES)}, got {delivery!r}")
         self.store = Store(state_path)
         self.site_url = site_url.rstrip("/")
         # The account's default API version: payloads of endpoints created without one.
@@ -47,6 +51,8 @@ class Emulator:
             self.store,
             self._prepare,
             transport=transport,
+            mode=delivery,
+            seed=seed,
             retry_base_seconds=retry_base_seconds,
             retry_cap_seconds=retry_cap_seconds,
             max_attempts=max_attempts,

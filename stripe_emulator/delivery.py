@@ -1,16 +1,28 @@
-"""Webhook delivery from the outbox: HTTP POSTs, one at a time in creation order, retried
-with exponential backoff when the answer is not 2xx."""
+"""Webhook delivery from the outbox: HTTP POSTs, retries with backoff, and two delivery modes.
+
+Stripe delivers at least once, in no guaranteed order, several at the same moment, and retries
+with backoff (stripe-behaviour.md "Delivery"; Stripe docs, "Receive Stripe events in your
+webhook endpoint": event ordering, duplicate events). The emulator offers both ends:
+
+- `ordered` (the default, for demos): one delivery at a time, in creation order.
+- `chaos`: the due deliveries are shuffled, some are sent twice, and they go out in waves of
+  concurrent requests (threads). The plan is drawn from the seed and the rows it covers, so a
+  run with the same seed and the same events makes the same plan.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import random
+import secrets
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +33,11 @@ log = logging.getLogger(__name__)
 
 # (url, body, headers, timeout) -> HTTP status; raises OSError when the server is unreachable.
 Transport = Callable[[str, bytes, dict[str, str], float], int]
+MODES = ("ordered", "chaos")
+# Chaos: the share of deliveries sent twice, the most sent at once, the most planned together.
+DUPLICATE_RATE = 0.25
+CONCURRENCY = 4
+CHAOS_BATCH = 20
 
 
 @dataclass(frozen=True)
@@ -49,8 +66,26 @@ def urllib_transport(url: str, body: bytes, headers: dict[str, str], timeout: fl
             return int(exc.code)
 
 
+def chaos_plan(seqs: Sequence[int], seed: int, concurrency: int = CONCURRENCY) -> list[list[int]]:
+    """Shuffle outbox rows, send some twice, and cut the sends into concurrent waves."""
+    rng = random.Random(f"{seed}:{','.join(map(str, seqs))}")  # noqa: S311 - not for security
+    sends = list(seqs)
+    rng.shuffle(sends)
+    for seq in list(sends):
+        if rng.random() < DUPLICATE_RATE:
+            # The copy goes anywhere after the original: in the same wave it arrives with it.
+            sends.insert(rng.randint(sends.index(seq) + 1, len(sends)), seq)
+    waves: list[list[int]] = []
+    start = 0
+    while start < len(sends):
+        size = rng.randint(1, concurrency)
+        waves.append(sends[start : start + size])
+        start += size
+    return waves
+
+
 class Deliverer:
-    """Delivers due outbox rows in creation order, retrying with exponential backoff."""
+    """Delivers due outbox rows in the chosen mode, retrying with exponential backoff."""
 
     def __init__(
         self,
@@ -58,14 +93,23 @@ class Deliverer:
         prepare: Prepare,
         *,
         transport: Transport | None = None,
+        mode: str = "ordered",
+        seed: int | None = None,
         retry_base_seconds: float = 0.5,
         retry_cap_seconds: float = 60.0,
         max_attempts: int = 8,
         timeout: float = 10.0,
     ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"delivery mode must be one of {', '.join(MODES)}, got {mode!r}")
         self.store = store
         self.prepare = prepare
         self.transport: Transport = transport or urllib_transport
+        self.mode = mode
+        self.seed = seed if seed is not None else secrets.randbelow(2**31)
+        if mode == "chaos":
+            # Logged so that a surprising run can be replayed with STRIPE_EMULATOR_SEED.
+            log.info("stripe emulator: chaos delivery, seed %d", self.seed)
         self.retry_base = retry_base_seconds
         self.retry_cap = retry_cap_seconds
         self.max_attempts = max_attempts
@@ -78,16 +122,31 @@ class Deliverer:
     def deliver_due(self) -> int:
         """Deliver every row due now; return how many were delivered (2xx)."""
         worker = f"{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
+        batch = 1 if self.mode == "ordered" else CHAOS_BATCH
         delivered = 0
         while not self._stop.is_set():
-            rows = self.store.claim_due(worker, lease=self.timeout + 30)
+            # The lease covers the whole batch: its sends may each take up to `timeout`.
+            rows = self.store.claim_due(worker, lease=self.timeout * batch + 30, limit=batch)
             if not rows:
                 break
-            (row,) = rows
-            prepared = self.prepare(row)
-            sent = [self._send(prepared)] if isinstance(prepared, Delivery) else []
-            delivered += self._finish(row, worker, prepared, {row["seq"]: sent})
+            delivered += self._deliver(rows, worker)
         return delivered
+
+    def _deliver(self, rows: list[dict[str, Any]], worker: str) -> int:
+        prepared = {row["seq"]: self.prepare(row) for row in rows}
+        seqs = [row["seq"] for row in rows]
+        plan = [[s] for s in seqs] if self.mode == "ordered" else chaos_plan(seqs, self.seed)
+        outcomes: dict[int, list[Outcome]] = {seq: [] for seq in seqs}
+        for wave in plan:
+            sends = [(seq, d) for seq in wave if isinstance(d := prepared[seq], Delivery)]
+            if len(sends) == 1:
+                outcomes[sends[0][0]].append(self._send(sends[0][1]))
+            elif sends:
+                with ThreadPoolExecutor(len(sends), thread_name_prefix="stripe-chaos") as pool:
+                    results = list(pool.map(self._send, [d for _, d in sends]))
+                for (seq, _), result in zip(sends, results, strict=True):
+                    outcomes[seq].append(result)
+        return sum(self._finish(row, worker, prepared[row["seq"]], outcomes) for row in rows)
 
     def _send(self, delivery: Delivery) -> Outcome:
         headers = {

@@ -20,6 +20,7 @@ def init_app(app: Flask) -> Emulator:
         app.instance_path, "stripe-emulator.sqlite3"
     )
     site_url = str(config.get("SITE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    seed = config.get("STRIPE_EMULATOR_SEED")
     emulator = Emulator(
         path,
         site_url=site_url,
@@ -28,6 +29,9 @@ def init_app(app: Flask) -> Emulator:
         signing_secret=config.get("STRIPE_WEBHOOK_SECRET") or None,
         # The host app's pinned version; without one, the Emulator answers in the SDK's.
         api_version=config.get("STRIPE_API_VERSION") or None,
+        # `ordered` (one at a time, oldest first) or `chaos` (shuffled, duplicated, concurrent).
+        delivery=str(config.get("STRIPE_EMULATOR_DELIVERY") or "ordered"),
+        seed=None if seed in (None, "") else int(seed),
         # Optional knobs, mainly for tests: deliver through a test client, synchronously.
         transport=config.get("STRIPE_EMULATOR_TRANSPORT"),
         background=bool(config.get("STRIPE_EMULATOR_BACKGROUND", True)),
