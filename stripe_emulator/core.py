@@ -59,6 +59,9 @@ class Emulator:
             timeout=delivery_timeout,
         )
         self.http_client = EmulatorHTTPClient(self)
+        if self.store.next_due() is not None:
+            # Deliveries left pending by an earlier run (or another process) resume now.
+            self._kick()
 
     # --- plumbing used by the API and the controls -------------------------------------
 

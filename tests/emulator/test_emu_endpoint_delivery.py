@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -170,3 +171,35 @@ def test_cli_deliver_and_resend_work_per_endpoint(emu_app: Flask, emu_inbox: Inb
     assert sorted(url for url, _, _ in emu_inbox.received) == sorted(
         [f"{SITE}/second", f"{SITE}/stripe/webhook"] * 2
     )
+
+
+def test_pending_deliveries_resume_after_a_restart(
+    emu_factory: Callable[..., Emulator], emu_inbox: Inbox
+) -> None:
+    def down(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+        raise ConnectionRefusedError("the app is restarting")
+
+    before = emu_factory(transport=down)
+    _customer(before)
+    assert before.deliverer.deliver_due() == 0  # one attempt
+    assert before.deliveries()[0]["status"] == "pending"  # failed once, waiting to retry
+    _customer(before)  # queued, never attempted
+    before.close()
+    after = emu_factory(background=True)  # same state file, transport back up
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and emu_inbox.types() != ["customer.created"] * 2:
+        time.sleep(0.02)
+    assert emu_inbox.types() == ["customer.created"] * 2
+    assert [r["status"] for r in after.deliveries()] == ["delivered", "delivered"]
+
+
+def test_pending_deliveries_resume_on_demand_after_a_restart(
+    emu_factory: Callable[..., Emulator], emu_inbox: Inbox
+) -> None:
+    before = emu_factory(transport=lambda *args: 503)
+    _customer(before)
+    before.deliverer.deliver_due()
+    before.close()
+    after = emu_factory()
+    assert after.deliver_pending(timeout=2) == 1
+    assert emu_inbox.types() == ["customer.created"]
