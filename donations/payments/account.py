@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from donations.payments.gateway import Gateway, WebhookEndpoint
+from donations.payments.account_types import PORTAL_MARKER, WebhookEndpoint, portal_configuration
+from donations.payments.gateway import Gateway
 from donations.payments.ledger import HANDLERS
-from donations.payments.portal import PORTAL_MARKER, portal_configuration
 
 # Exactly the event types our handlers apply; everything else would only fill the ledger.
 WEBHOOK_EVENTS: tuple[str, ...] = tuple(sorted(HANDLERS))

@@ -15,8 +15,12 @@ from typing import Any
 import stripe
 from flask import Flask, current_app
 
+from donations.payments.account_types import (
+    PortalConfiguration,
+    WebhookEndpoint,
+    portal_configuration,
+)
 from donations.payments.facts import EventFact, parse_event_object
-from donations.payments.portal import PortalConfiguration, portal_configuration
 
 log = logging.getLogger(__name__)
 
@@ -131,18 +135,6 @@ def _translate(exc: stripe.StripeError) -> PaymentError:
     return PaymentUnavailable(
         "Payments are not available at the moment. Please try again later; nothing was charged."
     )
-
-
-@dataclass(frozen=True)
-class WebhookEndpoint:
-    """A webhook endpoint of the account; `secret` is known only right after creation."""
-
-    id: str
-    url: str
-    enabled_events: tuple[str, ...]
-    api_version: str | None
-    status: str
-    secret: str | None = None
 
 
 class Gateway:
@@ -315,7 +307,9 @@ class Gateway:
 
     def webhook_endpoints(self) -> list[WebhookEndpoint]:
         """Every webhook endpoint of the account."""
-        return [_endpoint(e) for e in self._pages(self.client.v1.webhook_endpoints, {})]
+        return [
+            WebhookEndpoint.from_sdk(e) for e in self._pages(self.client.v1.webhook_endpoints, {})
+        ]
 
     def create_webhook_endpoint(
         self, url: str, events: Iterable[str], api_version: str
@@ -323,7 +317,7 @@ class Gateway:
         """Create an endpoint in our API version; Stripe shows its secret only now."""
         params = {"url": url, "enabled_events": sorted(events), "api_version": api_version}
         try:
-            return _endpoint(self.client.v1.webhook_endpoints.create(params=params))
+            return WebhookEndpoint.from_sdk(self.client.v1.webhook_endpoints.create(params=params))
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
 
@@ -331,14 +325,16 @@ class Gateway:
         """Set an endpoint's events (Stripe cannot change its API version) and enable it."""
         params = {"enabled_events": sorted(events), "disabled": False}
         try:
-            return _endpoint(self.client.v1.webhook_endpoints.update(endpoint_id, params=params))
+            return WebhookEndpoint.from_sdk(
+                self.client.v1.webhook_endpoints.update(endpoint_id, params=params)
+            )
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
 
     def portal_configurations(self) -> list[PortalConfiguration]:
         """Every active Billing Portal configuration of the account."""
         service = self.client.v1.billing_portal.configurations
-        return [_portal_config(c) for c in self._pages(service, {"active": True})]
+        return [PortalConfiguration.from_sdk(c) for c in self._pages(service, {"active": True})]
 
     def create_portal_configuration(self, *, return_url: str, marker: dict[str, str]) -> str:
         """Create the portal configuration members use: cancel at period end, card, invoices."""
@@ -356,26 +352,6 @@ class Gateway:
             return self.client.v1.billing_portal.configurations.create(params=params).id
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
-
-
-def _endpoint(obj: Any) -> WebhookEndpoint:
-    return WebhookEndpoint(
-        id=obj.id,
-        url=obj.url,
-        enabled_events=tuple(obj.enabled_events or ()),
-        api_version=obj.api_version,
-        status=obj.status,
-        secret=getattr(obj, "secret", None),
-    )
-
-
-def _portal_config(obj: Any) -> PortalConfiguration:
-    return PortalConfiguration(
-        id=obj.id,
-        active=bool(obj.active),
-        is_default=bool(obj.is_default),
-        metadata=obj.metadata.to_dict() if obj.metadata else {},
-    )
 
 
 def build_client(app: Flask, http_client: Any | None = None) -> stripe.StripeClient:
