@@ -60,15 +60,33 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_payments(app: Flask) -> None:
-    """Build the Stripe gateway; in emulator mode, start the emulator it talks to first."""
+    """Build the Stripe gateway; in emulator mode, start the emulator first and set it up."""
     from donations.payments import gateway
+    from donations.payments.account import setup_account
 
-    if app.config["STRIPE_EMULATOR"]:
-        # Imported only here: production code never loads the emulator.
-        import stripe_emulator
+    if not app.config["STRIPE_EMULATOR"]:
+        gateway.init_app(app)
+        return
+    # Imported only here: production code never loads the emulator.
+    import stripe_emulator
 
-        stripe_emulator.init_app(app)
+    emulator = stripe_emulator.init_app(app)
     gateway.init_app(app)
+    # As `flask stripe setup` does on a real account: the emulator sends events only to an
+    # endpoint registered for them, and portal sessions need a configuration. Nothing
+    # changed since the last start: one list call each for endpoints and configurations.
+    # One emulator transaction, so that workers starting together don't each add one.
+    site = app.config["SITE_URL"]
+    with emulator.transaction():
+        report = setup_account(
+            app.extensions["payments_gateway"],
+            webhook_url=site + "/stripe/webhook",
+            api_version=app.config["STRIPE_API_VERSION"],
+            return_url=site + "/account",
+        )
+    if report.changed:
+        for line in report.lines:
+            app.logger.info("stripe emulator set-up: %s", line)
 
 
 def register_blueprints(app: Flask) -> None:

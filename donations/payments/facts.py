@@ -54,7 +54,7 @@ class SubscriptionFact:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SubscriptionFact:
-        """Read a subscription object (period end lives on its first item)."""
+        """Read a subscription (period end on its first item; at the top before basil)."""
         item = _dig(d, "items", "data", 0) or {}
         price = item.get("price") or {}
         return cls(
@@ -62,7 +62,7 @@ class SubscriptionFact:
             customer_id=_id(d.get("customer")),
             status=d["status"],
             cancel_at_period_end=bool(d.get("cancel_at_period_end")),
-            current_period_end=_ts(item.get("current_period_end")),
+            current_period_end=_ts(item.get("current_period_end") or d.get("current_period_end")),
             started_at=_ts(d.get("start_date")),
             ended_at=_ts(d.get("ended_at")),
             interval=_dig(price, "recurring", "interval"),
@@ -92,7 +92,8 @@ class InvoiceFact:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> InvoiceFact:
-        """Read an invoice (its subscription is under parent.subscription_details)."""
+        """Read an invoice (subscription in parent.subscription_details; at the top pre-basil)."""
+        details = _dig(d, "parent", "subscription_details") or d.get("subscription_details") or {}
         payments = _dig(d, "payments", "data") or []
         intent = next(
             (_id(_dig(p, "payment", "payment_intent")) for p in payments if p.get("payment")),
@@ -101,7 +102,7 @@ class InvoiceFact:
         return cls(
             id=d["id"],
             customer_id=_id(d.get("customer")),
-            subscription_id=_id(_dig(d, "parent", "subscription_details", "subscription")),
+            subscription_id=_id(details.get("subscription") or d.get("subscription")),
             payment_intent_id=intent or _id(d.get("payment_intent")),
             status=d.get("status"),
             billing_reason=d.get("billing_reason"),
@@ -111,9 +112,7 @@ class InvoiceFact:
             email=d.get("customer_email"),
             paid_at=_ts(_dig(d, "status_transitions", "paid_at")) or _ts(d.get("created")),
             attempt_count=int(d.get("attempt_count") or 0),
-            metadata=CheckoutMetadata.from_stripe(
-                _dig(d, "parent", "subscription_details", "metadata")
-            ),
+            metadata=CheckoutMetadata.from_stripe(details.get("metadata")),
         )
 
 

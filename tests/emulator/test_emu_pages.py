@@ -114,6 +114,7 @@ def test_portal_cancel_at_period_end_and_resume(emu_app: Flask, emu_inbox: Inbox
     session = _session(emu_app, customer_email="member@example.com")
     emu: Emulator = get_emulator(emu_app)
     emu.pay_checkout(session.id, "4242424242424242")
+    emu.create_default_portal_configuration()  # as saved in the Dashboard
     sdk = _client(emu_app)
     paid = sdk.v1.checkout.sessions.retrieve(session.id)
     portal = sdk.v1.billing_portal.sessions.create(
