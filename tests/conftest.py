@@ -75,6 +75,8 @@ def pytest_configure(config) -> None:
         _drop_stale_run_databases(conn, server.database)
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # A throwaway database need not wait for its WAL to reach the disk at each commit.
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     engine.dispose()
     TEST_DATABASE_URL = server.set(database=name).render_as_string(hide_password=False)
 
@@ -98,14 +100,19 @@ def pytest_report_header(config) -> str:
     return f"database: {where}"
 
 
-def _truncate_all(app: Flask) -> None:
-    # The member counter's one row is part of the schema (made with the table): reset it.
+def _empty_all(app: Flask) -> None:
+    """Delete every row and restart the id sequences: the next test starts as on a new schema.
+
+    DELETE, children first, rather than TRUNCATE: on a test's handful of rows it takes a few
+    milliseconds, where TRUNCATE of every table took a sixth of a second per test.
+    """
     with app.app_context():
-        tables = ", ".join(
-            f'"{t.name}"' for t in _db.metadata.sorted_tables if t.name != "member_counter"
-        )
-        _db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in reversed(_db.metadata.sorted_tables):
+            # The member counter's one row is part of the schema (made with the table).
+            if table.name != "member_counter":
+                _db.session.execute(table.delete())
         _db.session.execute(text("UPDATE member_counter SET members = 0"))
+        _db.session.execute(text("SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'"))
         _db.session.commit()
 
 
@@ -220,7 +227,7 @@ def make_app(
         with app.app_context():
             _db.session.remove()
             if ON_POSTGRES:
-                _truncate_all(app)
+                _empty_all(app)
             _db.engine.dispose()
 
 
