@@ -25,6 +25,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from hypothesis import settings
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -190,6 +192,29 @@ def schema_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
     return path
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, kept in memory and shared by every app of the run.
+
+    Each test's app has a new Jinja environment, which would parse and compile every template
+    it renders again: a quarter of the suite's time. Jinja keys the cache by template name and
+    checks the source's checksum, so an edited template is compiled afresh.
+    """
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self.compiled.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = _CompiledTemplates()
+
+
 @pytest.fixture
 def make_app(
     tmp_path: Path,
@@ -213,6 +238,7 @@ def make_app(
                 shutil.copyfile(schema_template, own_sqlite)
             ready = True
         app = create_app(config)
+        app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
         if not ready:  # a database of the test's own choosing
             with app.app_context():
                 _db.create_all()
