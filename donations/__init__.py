@@ -12,17 +12,24 @@ from flask import Flask
 
 from donations.config import ConfigError, load_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
 
 __all__ = ["ConfigError", "create_app"]
+
+
+def _shipped(name: str) -> Path:
+    """templates/, static/ or migrations/: inside the installed package, else the checkout's."""
+    inside = PACKAGE / name  # a wheel puts them here (pyproject.toml: force-include)
+    return inside if inside.is_dir() else ROOT / name
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error pages and commands."""
     app = Flask(
         __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(_shipped("templates")),
+        static_folder=str(_shipped("static")),
         instance_path=os.environ.get("INSTANCE_PATH") or str(ROOT / "instance"),
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -50,7 +57,7 @@ def register_extensions(app: Flask) -> None:
     from donations.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(_shipped("migrations")))
     configure_login(login_manager)
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
@@ -17,21 +16,7 @@ from donations.models import (
     PaymentAdjustment,
     SyncRun,
 )
-from tests.factories import login, make_user
-
-
-def checkout(client, **form) -> str:
-    """Start a Checkout through the real form; return the session id."""
-    data = {
-        "interval": "once",
-        "amount": "10",
-        "currency": "usd",
-        "attempt": "attempt-token-0123456789",
-    }
-    data.update(form)
-    response = client.post("/support/checkout", data=data)
-    assert response.status_code == 303, response.get_data(as_text=True)
-    return urlsplit(response.headers["Location"]).path.rsplit("/", 1)[1]
+from tests.factories import login, make_user, start_checkout
 
 
 def count(model) -> int:
@@ -61,7 +46,7 @@ def test_sync_repairs_a_membership_whose_webhooks_were_lost(app, client, runner,
     user = make_user(email="lost.webhooks@example.org")
     login(client, user)
     emulator.set_drop_deliveries(True)
-    session_id = checkout(client, interval="month", amount="8", article="kalvesk")
+    session_id = start_checkout(client, interval="month", amount="8", article="kalvesk")
     emulator.pay_checkout(session_id, "4242424242424242")
     emulator.deliver_pending()
     assert count(Membership) == 0 and get_progress().members == 0
@@ -99,7 +84,7 @@ def test_sync_repairs_a_membership_whose_webhooks_were_lost(app, client, runner,
 def test_dry_run_reports_but_changes_nothing(app, client, runner, db, emulator):
     login(client, make_user(email="dry.run@example.org"))
     emulator.set_drop_deliveries(True)
-    emulator.pay_checkout(checkout(client, interval="year", amount="60"), "4242424242424242")
+    emulator.pay_checkout(start_checkout(client, interval="year", amount="60"), "4242424242424242")
     emulator.deliver_pending()
     before = snapshot()
 
@@ -114,13 +99,13 @@ def test_dry_run_reports_but_changes_nothing(app, client, runner, db, emulator):
 
 
 def test_sync_records_a_lost_gift_and_a_lost_refund(app, client, runner, db, emulator):
-    session_id = checkout(client, amount="25", article="school-profile")
+    session_id = start_checkout(client, amount="25", article="school-profile")
     emulator.pay_checkout(session_id, "4242424242424242", email="giver@example.org")
     emulator.deliver_pending()
     charge = emulator.list_objects("charge")[0]
     emulator.set_drop_deliveries(True)
     emulator.refund(charge["id"], 1000)
-    gift_session = checkout(client, amount="5", attempt="attempt-token-second-gift")
+    gift_session = start_checkout(client, amount="5", attempt="attempt-token-second-gift")
     emulator.pay_checkout(gift_session, "4242424242424242", email="other@example.org")
     emulator.deliver_pending()
     assert count(Donation) == 1
