@@ -258,9 +258,16 @@ def make_app(
 
 
 @pytest.fixture
-def app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+def delivery() -> dict[str, Any]:
+    """How the emulator delivers webhooks: in order by default; flow and browser tests
+    override this with the chaotic mode (shuffled, duplicated, concurrent) under 3 seeds."""
+    return {}
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask], delivery: dict[str, Any]) -> Iterator[Flask]:
     """The application under test, inside an app context."""
-    application = make_app()
+    application = make_app(**delivery)
     with application.app_context():
         yield application
 
@@ -331,13 +338,15 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(make_app: Callable[..., Flask]) -> Iterator[LiveServer]:
+def live_server(make_app: Callable[..., Flask], delivery: dict[str, Any]) -> Iterator[LiveServer]:
     """Serve a fresh app (CSRF on, as in production) on a free loopback port."""
     dispatcher = _Dispatcher()
     server: BaseWSGIServer = make_server("127.0.0.1", 0, dispatcher, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
     # As in production: CSRF on, and the emulator delivers webhooks over HTTP in the background.
-    dispatcher.app = make_app(SITE_URL=url, WTF_CSRF_ENABLED=True, STRIPE_EMULATOR_BACKGROUND=True)
+    dispatcher.app = make_app(
+        SITE_URL=url, WTF_CSRF_ENABLED=True, STRIPE_EMULATOR_BACKGROUND=True, **delivery
+    )
     # Polled every 50 ms rather than 0.5 s, so the shutdown at the end does not wait for it.
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()

@@ -83,3 +83,13 @@ def start_checkout(client: Any, **form: str) -> str:
     response = client.post("/support/checkout", data=data)
     assert response.status_code == 303, response.get_data(as_text=True)
     return urlsplit(response.headers["Location"]).path.rsplit("/", 1)[1]
+
+
+# Seeds of the chaotic delivery mode (shuffled, duplicated, concurrent: design §7) that the
+# flow and browser tests run under, each test once per seed.
+CHAOS_SEEDS = (11, 29, 47)
+
+
+def chaos(seed: int) -> dict[str, Any]:
+    """Settings for the emulator's chaotic delivery mode with a seed."""
+    return {"STRIPE_EMULATOR_DELIVERY": "chaos", "STRIPE_EMULATOR_SEED": seed}

@@ -28,7 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = [
     "donations/templates/base.html",
     "donations/templates/articles/home.html",
-    "donations/templates/emulator/checkout.html",
+    "donations/templates/support/index.html",
+    "stripe_emulator/templates/emulator/checkout.html",
+    "stripe_emulator/static/emulator.css",
     "donations/static/css/site.css",
     "donations/static/js/support.js",
     "donations/migrations/env.py",

@@ -9,8 +9,18 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.factories import CHAOS_SEEDS, chaos
+
+
+@pytest.fixture(params=CHAOS_SEEDS, ids=lambda seed: f"chaos-{seed}")
+def delivery(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Every test here runs under Stripe's real delivery: any order, duplicates, at once."""
+    return chaos(request.param)
+
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # Without these, Chromium on this closed network keeps trying to reach Google's hosts.

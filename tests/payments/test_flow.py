@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from sqlalchemy import func, select
 
 from donations.membership.progress import get_progress, recount_members
 from donations.models import CheckoutAttempt, Donation, Membership, StripeEvent, User
-from tests.factories import login, make_user, start_checkout
+from tests.factories import CHAOS_SEEDS, chaos, login, make_user, start_checkout
 
 
-def test_membership_is_recorded_counted_and_confirmed(client, db, emulator):
+@pytest.fixture(params=CHAOS_SEEDS, ids=lambda seed: f"chaos-{seed}")
+def delivery(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Every test here runs under Stripe's real delivery: any order, duplicates, at once."""
+    return chaos(request.param)
+
+
+def test_membership_is_recorded_counted_and_confirmed(client, db, emulator, delivery):
+    assert (emulator.deliverer.mode, emulator.deliverer.seed) == (
+        "chaos",
+        delivery["STRIPE_EMULATOR_SEED"],
+    )
     user = make_user(email="new.member@example.org")
     login(client, user)
     session_id = start_checkout(
