@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The address readers use: Checkout's return URLs, the webhook endpoint and the embed follow it,
+# so `make run PORT=5111` keeps payments working. Set SITE_URL yourself behind a proxy.
+SITE_URL ?= http://$(HOST):$(PORT)
 # Synthetic members so the tracker has something to show ("12,431 of 20,000 members").
 DEMO_MEMBERS ?= 12431
 
@@ -31,10 +34,13 @@ install-dev: $(VENV)/.installed-dev
 .env:
 	cp .env.example .env
 
+# The Stripe account (here the emulator) is set up exactly as in production: `stripe setup`.
 run: install .env
-	$(FLASK) db upgrade
-	$(FLASK) seed-demo --members $(DEMO_MEMBERS)
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	SITE_URL=$(SITE_URL) $(FLASK) db upgrade
+	SITE_URL=$(SITE_URL) $(FLASK) seed-demo --members $(DEMO_MEMBERS)
+	SITE_URL=$(SITE_URL) $(FLASK) stripe setup --webhook-url $(SITE_URL)/stripe/webhook
+	SITE_URL=$(SITE_URL) $(FLASK) stripe check
+	SITE_URL=$(SITE_URL) $(FLASK) run --host $(HOST) --port $(PORT)
 
 # Browser tests need Debian's Chromium; install it when we may (root with apt), else they skip.
 browser:

@@ -49,6 +49,8 @@ def _configure_logging(app: Flask) -> None:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Alembic announces each of its plugins at INFO on every start; that is noise here.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # The SDK logs every request at INFO; our own log lines say what matters.
+    logging.getLogger("stripe").setLevel(logging.WARNING)
 
 
 def register_extensions(app: Flask) -> None:
