@@ -14,6 +14,7 @@ from donations.models.payments import (
     CheckoutAttempt,
     Donation,
     FailedPayment,
+    InvoicePayment,
     PaymentAdjustment,
 )
 from donations.models.statuses import (
@@ -40,6 +41,7 @@ __all__ = [
     "DisputeStatus",
     "Donation",
     "FailedPayment",
+    "InvoicePayment",
     "MemberChange",
     "MemberCounter",
     "Membership",

@@ -113,6 +113,27 @@ class Donation(Base):
         return f"<Donation {self.kind} {self.amount} {self.currency} {key}>"
 
 
+class InvoicePayment(Base):
+    """Which payment intent paid an invoice: told by `invoice_payment.paid` (or, in older
+    API versions, by the invoice itself), in either order with `invoice.paid`.
+
+    Kept apart from donations so a payment of an invoice that is not a membership's (a
+    one-off invoice made in the Dashboard) records nothing else; its row is also the lock
+    both events take first, so neither misses the other's write.
+    """
+
+    __tablename__ = "invoice_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stripe_invoice_id: Mapped[str] = mapped_column(String(255), unique=True)
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255))
+    paid_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<InvoicePayment {self.stripe_invoice_id} {self.stripe_payment_intent_id}>"
+
+
 class PaymentAdjustment(Base):
     """Refunds and disputes of one payment intent: totals only grow, closed disputes stick."""
 

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from donations.extensions import db
-from donations.membership import records
+from donations.membership import adjustments, invoices, records
 from donations.membership.locking import insert_if_absent, locked
 from donations.models import StripeEvent, utcnow
 from donations.payments.facts import EventFact, parse_event_object
@@ -25,14 +25,14 @@ HANDLERS = {
     "customer.subscription.deleted": records.apply_subscription,
     "customer.subscription.paused": records.apply_subscription,
     "customer.subscription.resumed": records.apply_subscription,
-    "invoice.paid": records.apply_invoice_paid,
-    "invoice.payment_failed": records.apply_invoice_failed,
-    "invoice_payment.paid": records.apply_invoice_payment,
-    "charge.succeeded": records.apply_charge,
-    "charge.refunded": records.apply_charge,
-    "charge.dispute.created": records.apply_dispute,
-    "charge.dispute.updated": records.apply_dispute,
-    "charge.dispute.closed": records.apply_dispute,
+    "invoice.paid": invoices.apply_invoice_paid,
+    "invoice.payment_failed": invoices.apply_invoice_failed,
+    "invoice_payment.paid": invoices.apply_invoice_payment,
+    "charge.succeeded": adjustments.apply_charge,
+    "charge.refunded": adjustments.apply_charge,
+    "charge.dispute.created": adjustments.apply_dispute,
+    "charge.dispute.updated": adjustments.apply_dispute,
+    "charge.dispute.closed": adjustments.apply_dispute,
 }
 
 

@@ -121,11 +121,10 @@ class World:
         currency: str = "usd",
         reason: str = "subscription_cycle",
         paid: bool = True,
-        payment_intent: str | None = None,
         user_id: int | None = None,
         attempt_count: int = 1,
     ) -> dict[str, Any]:
-        """An invoice of a subscription, paid or failed."""
+        """An invoice of a subscription, paid or failed (its payment intent is not on it)."""
         inv = fixture("invoice")
         metadata = {"interval": "month", "fee_amount": "0"}
         if user_id is not None:
@@ -153,22 +152,32 @@ class World:
                 "voided_at": None,
             },
         )
-        if payment_intent:
-            inv["payments"] = {
-                "object": "list",
-                "has_more": False,
-                "url": "/v1/invoice_payments",
-                "data": [
-                    {
-                        "object": "invoice_payment",
-                        "id": f"inpay_{inv_id}",
-                        "invoice": inv_id,
-                        "status": "paid" if paid else "open",
-                        "payment": {"type": "payment_intent", "payment_intent": payment_intent},
-                    }
-                ],
-            }
         return inv
+
+    def invoice_payment(
+        self,
+        inv_id: str,
+        payment_intent: str,
+        *,
+        amount: int = 800,
+        currency: str = "usd",
+        paid_at: int = 1_790_000_000,
+    ) -> dict[str, Any]:
+        """The InvoicePayment of `invoice_payment.paid`: which payment intent paid an invoice."""
+        return {
+            "id": f"inpay_{inv_id}",
+            "object": "invoice_payment",
+            "amount_paid": amount,
+            "amount_requested": amount,
+            "created": paid_at,
+            "currency": currency,
+            "invoice": inv_id,
+            "is_default": True,
+            "livemode": False,
+            "payment": {"type": "payment_intent", "payment_intent": payment_intent},
+            "status": "paid",
+            "status_transitions": {"canceled_at": None, "paid_at": paid_at},
+        }
 
     def checkout(
         self,
@@ -246,6 +255,29 @@ class World:
             created=1_790_000_100,
         )
         return ch
+
+    def refund(
+        self,
+        re_id: str,
+        charge: str,
+        payment_intent: str | None,
+        status: str = "succeeded",
+        *,
+        amount: int = 1000,
+        created: int = 1_790_000_200,
+    ) -> dict[str, Any]:
+        """A refund of (part of) a charge, in the given status."""
+        re = fixture("refund")
+        re.update(
+            id=re_id,
+            charge=charge,
+            payment_intent=payment_intent,
+            status=status,
+            amount=amount,
+            currency="usd",
+            created=created,
+        )
+        return re
 
     def dispute(
         self, dp_id: str, charge: str, payment_intent: str, status: str, amount: int = 1000

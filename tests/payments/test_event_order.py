@@ -15,26 +15,16 @@ from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, distinct, func, select, update
+from sqlalchemy import delete, distinct, func, select
 
 from donations.extensions import db
 from donations.membership import totals
 from donations.membership.progress import get_progress
-from donations.models import (
-    CheckoutAttempt,
-    Donation,
-    FailedPayment,
-    MemberChange,
-    MemberCounter,
-    Membership,
-    PaymentAdjustment,
-    RecurringTotal,
-    StripeEvent,
-    User,
-)
+from donations.models import Membership, User
 from donations.payments.facts import EventFact
 from donations.payments.ledger import receive
 from tests.factories import make_user
+from tests.payments.records_snapshot import reset_records, snapshot_records
 from tests.payments.stripe_events import World
 
 # Design notes §2, copied: a member has a membership in one of these statuses.
@@ -100,14 +90,13 @@ def _history(world: World, person: Person, user_id: int | None) -> list[dict]:
             out.append(
                 world.event(
                     "invoice.paid",
-                    world.invoice(
-                        f"{inv}_{k}",
-                        sub,
-                        cus,
-                        reason=reason,
-                        user_id=user_id,
-                        payment_intent=f"pi_{inv}_{k}",
-                    ),
+                    world.invoice(f"{inv}_{k}", sub, cus, reason=reason, user_id=user_id),
+                )
+            )
+            # In the current API only invoice_payment.paid names the payment intent.
+            out.append(
+                world.event(
+                    "invoice_payment.paid", world.invoice_payment(f"{inv}_{k}", f"pi_{inv}_{k}")
                 )
             )
 
@@ -234,25 +223,6 @@ def _history(world: World, person: Person, user_id: int | None) -> list[dict]:
     return out
 
 
-def _reset() -> None:
-    """Forget everything Stripe told us; keep the accounts."""
-    for model in (
-        MemberChange,
-        Membership,
-        Donation,
-        PaymentAdjustment,
-        FailedPayment,
-        CheckoutAttempt,
-        StripeEvent,
-        RecurringTotal,
-    ):
-        db.session.execute(delete(model))
-    db.session.execute(delete(User).where(User.password_hash.is_(None)))
-    db.session.execute(update(User).values(stripe_customer_id=None))
-    db.session.execute(update(MemberCounter).values(members=0))
-    db.session.commit()
-
-
 def recount_members() -> int:
     """Members counted from the memberships with the design's statuses, not the code's."""
     return db.session.scalar(
@@ -282,68 +252,6 @@ def _apply(events: list[dict]) -> None:
         assert totals.maintained_totals() == recount_totals()
 
 
-def _snapshot() -> dict:
-    """Our records, keyed by Stripe ids and emails (row ids depend on arrival order)."""
-    person = {u.id: u.email or u.stripe_customer_id for u in db.session.scalars(select(User))}
-    return {
-        "memberships": sorted(
-            (
-                m.stripe_subscription_id,
-                person[m.user_id],
-                m.status,
-                m.interval,
-                m.amount,
-                m.currency,
-                m.cancel_at_period_end,
-                m.current_period_end,
-                m.ended_at,
-                m.source_article,
-            )
-            for m in db.session.scalars(select(Membership))
-        ),
-        "donations": sorted(
-            (
-                d.stripe_invoice_id or "",
-                d.stripe_payment_intent_id or "",
-                d.kind,
-                d.amount,
-                d.fee_amount,
-                d.currency,
-                person.get(d.user_id),
-                d.paid_at,
-                d.email,
-                d.stripe_checkout_session_id or "",
-                d.stripe_subscription_id or "",
-                d.source_article or "",
-                d.net_amount,
-                d.disputed,
-            )
-            for d in db.session.scalars(select(Donation))
-        ),
-        "adjustments": sorted(
-            (a.stripe_payment_intent_id, a.amount_refunded, a.disputed, a.dispute_status or "")
-            for a in db.session.scalars(select(PaymentAdjustment))
-        ),
-        "failed": sorted(
-            (f.stripe_invoice_id, f.attempt_count)
-            for f in db.session.scalars(select(FailedPayment))
-        ),
-        "attempts": sorted(
-            (a.stripe_session_id, a.status, a.interval, a.amount, a.fee_amount)
-            for a in db.session.scalars(select(CheckoutAttempt))
-        ),
-        "links": sorted(
-            (u.email, u.stripe_customer_id)
-            for u in db.session.scalars(select(User).where(User.email.is_not(None)))
-        ),
-        "supporters": db.session.scalar(select(func.count()).select_from(User)),
-        "members": get_progress().members,
-        "totals": totals.maintained_totals(),
-        "history_sum": db.session.scalar(select(func.coalesce(func.sum(MemberChange.delta), 0))),
-        "events": db.session.scalar(select(func.count()).select_from(StripeEvent)),
-    }
-
-
 @settings(
     max_examples=30,
     deadline=None,
@@ -351,7 +259,7 @@ def _snapshot() -> dict:
 )
 @given(cast=people, data=st.data())
 def test_any_order_and_repetition_gives_the_same_records(app, db, cast, data):
-    _reset()
+    reset_records()
     db.session.execute(delete(User))
     db.session.commit()
     world = World()
@@ -362,15 +270,15 @@ def test_any_order_and_repetition_gives_the_same_records(app, db, cast, data):
         events += _history(world, person, user.id if user else None)
 
     _apply(events)
-    expected = _snapshot()
+    expected = snapshot_records()
     assert expected["members"] == expected["history_sum"] == recount_members()
 
     # Newest first is the hardest order; then a random one with repeats.
-    _reset()
+    reset_records()
     _apply(list(reversed(events)))
-    assert _snapshot() == expected
+    assert snapshot_records() == expected
 
-    _reset()
+    reset_records()
     shuffled = data.draw(st.permutations(events), label="order")
     repeats = data.draw(
         st.lists(st.sampled_from(events), max_size=6) if events else st.just([]), label="repeats"
@@ -382,4 +290,4 @@ def test_any_order_and_repetition_gives_the_same_records(app, db, cast, data):
     for event, where in zip(repeats, positions, strict=True):
         shuffled.insert(where, event)
     _apply(shuffled)
-    assert _snapshot() == expected
+    assert snapshot_records() == expected

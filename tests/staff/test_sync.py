@@ -138,3 +138,33 @@ def test_dashboard_shows_the_last_sync(app, client, runner, db, emulator, staff_
     runner.invoke(args=["stripe", "sync", "--dry-run"])
     html = staff_client.get("/staff/").get_data(as_text=True)
     assert "Last dry run started" in html and "would change 0" in html
+
+
+def test_sync_links_a_membership_payment_to_its_intent_and_applies_its_refund(
+    app, client, runner, db, emulator
+):
+    login(client, make_user(email="member.refund@example.org"))
+    emulator.set_drop_deliveries(True)
+    emulator.pay_checkout(checkout(client, interval="month", amount="8"), "4242424242424242")
+    charge = emulator.list_objects("charge")[0]
+    emulator.refund(charge["id"], 300)
+    emulator.set_drop_deliveries(False)
+    # Everything arrives but the link from invoice to payment intent and the refund.
+    lost = ("invoice_payment.paid", "charge.refunded", "charge.refund.updated")
+    for event in emulator.events():
+        if event["type"] not in lost and not event["type"].startswith("refund."):
+            emulator.resend(event["id"])
+    emulator.deliver_pending()
+    donation = db.session.scalar(select(Donation))
+    assert (donation.stripe_payment_intent_id, donation.amount_refunded) == (None, 0)
+
+    result = runner.invoke(args=["stripe", "sync"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    donation = db.session.scalar(select(Donation))
+    assert donation.stripe_payment_intent_id == charge["payment_intent"]
+    assert (donation.kind, donation.amount_refunded, donation.net_amount) == (
+        "membership_first",
+        300,
+        500,
+    )
