@@ -54,6 +54,7 @@ def _record(fact: EventFact) -> None:
             "type": fact.type,
             "created": fact.created,
             "livemode": fact.livemode,
+            "api_version": fact.api_version,
             "object_id": fact.object_id,
             "customer_id": fact.customer_id,
             "payload": fact.raw or json.dumps({"id": fact.id}),
