@@ -16,6 +16,7 @@ from donations.models.payments import (
     FailedPayment,
     InvoicePayment,
     PaymentAdjustment,
+    Refund,
 )
 from donations.models.statuses import (
     CLOSED_DISPUTE_STATUSES,
@@ -23,6 +24,7 @@ from donations.models.statuses import (
     SUBSCRIPTION_STATUSES,
     TERMINAL_STATUSES,
     DisputeStatus,
+    RefundStatus,
     SubscriptionStatus,
 )
 from donations.models.sync import SyncRun
@@ -47,6 +49,8 @@ __all__ = [
     "Membership",
     "PaymentAdjustment",
     "RecurringTotal",
+    "Refund",
+    "RefundStatus",
     "StripeEvent",
     "SubscriptionStatus",
     "SyncRun",

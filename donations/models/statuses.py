@@ -1,4 +1,4 @@
-"""Stripe's subscription and dispute statuses, and the rules about them (design notes §2).
+"""Stripe's subscription, dispute and refund statuses, and the rules about them (design §2).
 
 Plain Python with no Flask, SQLAlchemy or stripe import, so the models, the membership
 services, the staff statistics and `stripe sync` all read the same rules. The database
@@ -87,3 +87,28 @@ CLOSED_DISPUTE_STATUSES = frozenset(s for s in DisputeStatus if s.is_closed)
 def dispute_is_closed(status: str | None) -> bool:
     """True for a closed dispute status; an unknown or missing status counts as open."""
     return status in CLOSED_DISPUTE_STATUSES
+
+
+class RefundStatus(StrEnum):
+    """Every status Stripe gives a refund; a failed or canceled one gives the money back."""
+
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def is_final(self) -> bool:
+        """True when nothing later changes it: the money went back to the charge."""
+        return self in (RefundStatus.FAILED, RefundStatus.CANCELED)
+
+    @property
+    def rank(self) -> int:
+        """Where the status sits in a refund's life (breaks ties between facts)."""
+        return 2 if self.is_final else 1 if self is RefundStatus.SUCCEEDED else 0
+
+
+def refund_counts(status: str) -> bool:
+    """True while a refund takes money off its payment: pending, requires_action, succeeded."""
+    return not RefundStatus(status).is_final

@@ -239,13 +239,14 @@ class Gateway:
             raise _translate(exc) from exc
 
     def iter_objects(self, kind: str, **params: Any) -> Iterator[Any]:
-        """Yield every object of a kind (customers, subscriptions, invoices, charges,
+        """Yield every object of a kind (customers, subscriptions, invoices, charges, refunds,
         checkout_sessions) page by page, parsed into our facts."""
         services = {
             "customers": self.client.v1.customers,
             "subscriptions": self.client.v1.subscriptions,
             "invoices": self.client.v1.invoices,
             "charges": self.client.v1.charges,
+            "refunds": self.client.v1.refunds,
             "checkout_sessions": self.client.v1.checkout.sessions,
         }
         for obj in self._pages(services[kind], params):

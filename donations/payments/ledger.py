@@ -30,6 +30,11 @@ HANDLERS = {
     "invoice_payment.paid": invoices.apply_invoice_payment,
     "charge.succeeded": adjustments.apply_charge,
     "charge.refunded": adjustments.apply_charge,
+    # Each refund in its own status: a failed or canceled one gives the money back.
+    "refund.created": adjustments.apply_refund,
+    "refund.updated": adjustments.apply_refund,
+    "refund.failed": adjustments.apply_refund,
+    "charge.refund.updated": adjustments.apply_refund,
     "charge.dispute.created": adjustments.apply_dispute,
     "charge.dispute.updated": adjustments.apply_dispute,
     "charge.dispute.closed": adjustments.apply_dispute,

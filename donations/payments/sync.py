@@ -27,6 +27,7 @@ from donations.payments.sync_steps import (
     sync_checkout,
     sync_customer,
     sync_invoice,
+    sync_refund,
     sync_subscription,
 )
 
@@ -70,6 +71,7 @@ def _steps(
         ("invoices", {"status": "paid", **recent, "expand": ["data.payments"]}, sync_invoice),
         ("checkout_sessions", {"status": "complete", **recent}, sync_checkout),
         ("charges", recent, sync_charge),
+        ("refunds", recent, sync_refund),
     ]
 
 

@@ -18,9 +18,16 @@ from donations.models import (
     Donation,
     Membership,
     PaymentAdjustment,
+    Refund,
     User,
 )
-from donations.payments.facts import ChargeFact, CheckoutFact, InvoiceFact, SubscriptionFact
+from donations.payments.facts import (
+    ChargeFact,
+    CheckoutFact,
+    InvoiceFact,
+    RefundFact,
+    SubscriptionFact,
+)
 from donations.payments.metadata import CustomerMetadata
 
 # One reconciliation step returns (counter key, human description) for each change it made.
@@ -148,7 +155,7 @@ def sync_checkout(fact: CheckoutFact, now: datetime) -> list[Change]:
 
 
 def sync_charge(fact: ChargeFact, now: datetime) -> list[Change]:
-    """Record a gift's charge we missed, and refunds we have not heard of."""
+    """Record a gift's charge we missed, and a refunded total that differs from ours."""
     if not fact.payment_intent_id or fact.status == "failed":
         return []
     refunded = (
@@ -159,7 +166,8 @@ def sync_charge(fact: ChargeFact, now: datetime) -> list[Change]:
         )
         or 0
     )
-    refund_missing = fact.amount_refunded > refunded
+    # Either way: refunds we missed, or refunds that failed since (the money came back).
+    refund_missing = fact.amount_refunded != refunded
     gift_missing = (
         fact.metadata.is_gift
         and db.session.scalar(
@@ -169,7 +177,8 @@ def sync_charge(fact: ChargeFact, now: datetime) -> list[Change]:
     )
     if not (refund_missing or gift_missing):
         return []
-    adjustments.apply_charge(fact, fact.created or now)
+    # The API tells the charge as it is now, newer than any event we may have missed.
+    adjustments.apply_charge(fact, now)
     changes: list[Change] = []
     if gift_missing:
         changes.append(
@@ -187,3 +196,13 @@ def sync_charge(fact: ChargeFact, now: datetime) -> list[Change]:
             )
         )
     return changes
+
+
+def sync_refund(fact: RefundFact, now: datetime) -> list[Change]:
+    """Record a refund we missed, or the status it has moved to since."""
+    row = db.session.scalar(select(Refund).where(Refund.stripe_refund_id == fact.id))
+    if row is not None and (row.status, row.amount) == (fact.status, fact.amount):
+        return []
+    adjustments.apply_refund(fact, now)
+    before = "new" if row is None else row.status
+    return [("refunds_recorded", f"refund {fact.id}: {before} -> {fact.status}")]

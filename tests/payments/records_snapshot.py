@@ -20,6 +20,7 @@ from donations.models import (
     Membership,
     PaymentAdjustment,
     RecurringTotal,
+    Refund,
     StripeEvent,
     User,
 )
@@ -32,6 +33,7 @@ def reset_records() -> None:
         Membership,
         Donation,
         PaymentAdjustment,
+        Refund,
         FailedPayment,
         CheckoutAttempt,
         StripeEvent,
@@ -85,6 +87,10 @@ def snapshot_records() -> dict:
         "adjustments": sorted(
             (a.stripe_payment_intent_id, a.amount_refunded, a.disputed, a.dispute_status or "")
             for a in db.session.scalars(select(PaymentAdjustment))
+        ),
+        "refunds": sorted(
+            (r.stripe_refund_id, r.stripe_payment_intent_id or "", r.status, r.amount)
+            for r in db.session.scalars(select(Refund))
         ),
         "failed": sorted(
             (f.stripe_invoice_id, f.attempt_count)

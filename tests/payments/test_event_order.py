@@ -53,7 +53,9 @@ class Person:
     key: int
     account: bool
     scripts: list[list[str]]
-    gifts: list[str]  # "plain", "refunded", "partly", "twice" (partly, then the rest), "disputed"
+    # "plain", "refunded", "partly", "twice" (partly, then the rest), "disputed",
+    # "refund_fails" (refunded, then the bank sends the money back)
+    gifts: list[str]
 
 
 people = st.lists(
@@ -63,7 +65,8 @@ people = st.lists(
         account=st.booleans(),
         scripts=st.lists(st.sampled_from(SCRIPTS), max_size=2),
         gifts=st.lists(
-            st.sampled_from(["plain", "refunded", "partly", "twice", "disputed"]), max_size=2
+            st.sampled_from(["plain", "refunded", "partly", "twice", "disputed", "refund_fails"]),
+            max_size=2,
         ),
     ),
     min_size=1,
@@ -213,6 +216,19 @@ def _history(world: World, person: Person, user_id: int | None) -> list[dict]:
                     ),
                 )
             )
+        if gift == "refund_fails":
+            created = next(world.clock)
+
+            def refund(status, ch=ch, pi=pi, created=created):
+                return world.refund(f"re_{pi}", ch, pi, status, amount=1000, created=created)
+
+            total = world.charge(
+                ch, pi, amount=2500, refunded=1000, customer=cus, user_id=user_id, fee=75
+            )
+            out.append(world.event("refund.created", refund("pending"), at=created))
+            out.append(world.event("charge.refunded", total, at=created))
+            out.append(world.event("refund.updated", refund("succeeded")))
+            out.append(world.event("refund.failed", refund("failed")))
         if gift == "disputed":
             for type_, status in (("created", "needs_response"), ("closed", "won")):
                 out.append(

@@ -54,6 +54,7 @@ def _history(user_id: int, old: bool) -> list[dict]:
     send("invoice.payment_failed", invoice("in_2", None, paid=False, attempt_count=2))
     send("customer.subscription.updated", sub("past_due"))
     refund = world.refund("re_1", "ch_1", "pi_1", amount=300)
+    send("refund.created", refund)
     send("charge.refunded", charge("ch_1", "pi_1", [refund], amount=800, refunded=300, gift=False))
     send(
         "checkout.session.completed",

@@ -168,3 +168,24 @@ def test_sync_links_a_membership_payment_to_its_intent_and_applies_its_refund(
         300,
         500,
     )
+
+
+def test_sync_gives_back_a_refund_that_failed_while_webhooks_were_lost(
+    app, client, runner, db, emulator
+):
+    emulator.pay_checkout(checkout(client, amount="25"), "4242424242424242", email="g@example.org")
+    charge = emulator.list_objects("charge")[0]
+    refund = emulator.refund(charge["id"], 1000)
+    emulator.deliver_pending()
+    assert db.session.scalar(select(Donation)).net_amount == 1500
+    emulator.set_drop_deliveries(True)
+    emulator.fail_refund(refund["id"])
+    emulator.deliver_pending()
+
+    result = runner.invoke(args=["stripe", "sync"])
+    assert result.exit_code == 0, result.output
+    assert "refunds_updated" in result.output
+    db.session.expire_all()
+    donation = db.session.scalar(select(Donation))
+    assert (donation.amount_refunded, donation.net_amount) == (0, 2500)
+    assert runner.invoke(args=["stripe", "sync"]).output.count("changed: nothing.") == 1
