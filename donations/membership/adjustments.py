@@ -23,8 +23,9 @@ from donations.membership.locking import get_or_create_locked, locked
 from donations.membership.supporters import supporter_for
 from donations.models import Donation, PaymentAdjustment, Refund
 from donations.models.statuses import (
+    DisputeStatus,
     RefundStatus,
-    dispute_is_closed,
+    dispute_fact_wins,
     refund_counts,
 )
 from donations.payments.facts import ChargeFact, DisputeFact, RefundFact
@@ -179,22 +180,19 @@ def apply_charge(fact: ChargeFact, at: datetime) -> Donation | None:
 
 
 def apply_dispute(fact: DisputeFact, at: datetime) -> PaymentAdjustment | None:
-    """Mark a payment disputed; a closed dispute's outcome is final."""
-    if not fact.payment_intent_id:
-        log.warning("dispute %s names no payment intent; cannot match it", fact.id)
+    """Mark a payment disputed and hold back the disputed amount while Stripe does."""
+    intent = fact.payment_intent_id or _intent_of_charge(fact.charge_id)
+    if not intent:
+        log.warning("dispute %s names no payment intent we know; cannot match it", fact.id)
         return None
-    adjustment = _adjustment(fact.payment_intent_id)
+    status = DisputeStatus(fact.status)  # an unknown status fails loudly and is retried
+    adjustment = _adjustment(intent)
     adjustment.disputed = True
     adjustment.stripe_charge_id = adjustment.stripe_charge_id or fact.charge_id
-    closed_now = dispute_is_closed(adjustment.dispute_status)
-    closed_fact = dispute_is_closed(fact.status)
-    # A closed dispute's outcome sticks; otherwise the newer fact wins.
-    if closed_fact != closed_now:
-        newer = closed_fact
-    else:
-        newer = adjustment.dispute_fact_at is None or at >= adjustment.dispute_fact_at
-    if newer:
-        adjustment.dispute_status = fact.status
+    if dispute_fact_wins(adjustment.dispute_status, adjustment.dispute_fact_at, status, at):
+        adjustment.dispute_status = status
         adjustment.dispute_fact_at = at
+        # Lost keeps it; won, prevented and inquiries give it back (or never took it).
+        adjustment.amount_disputed = fact.amount if status.withholds_funds else 0
     db.session.flush()
     return adjustment

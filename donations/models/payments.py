@@ -101,9 +101,14 @@ class Donation(Base):
         return self.adjustment.amount_refunded if self.adjustment else 0
 
     @property
+    def amount_disputed(self) -> int:
+        """Minor units a dispute holds back: from its opening until it is won (all if lost)."""
+        return self.adjustment.amount_disputed if self.adjustment else 0
+
+    @property
     def net_amount(self) -> int:
-        """What we keep after refunds, in minor units."""
-        return self.amount - self.amount_refunded
+        """What we keep after refunds and disputes, in minor units."""
+        return self.amount - self.amount_refunded - self.amount_disputed
 
     @property
     def disputed(self) -> bool:
@@ -144,7 +149,10 @@ class PaymentAdjustment(Base):
     """
 
     __tablename__ = "payment_adjustments"
-    __table_args__ = (CheckConstraint("amount_refunded >= 0", name="refund_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("amount_refunded >= 0", name="refund_not_negative"),
+        CheckConstraint("amount_disputed >= 0", name="dispute_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     stripe_payment_intent_id: Mapped[str] = mapped_column(String(255), unique=True)
@@ -155,6 +163,8 @@ class PaymentAdjustment(Base):
     charge_fact_at: Mapped[datetime | None]
     disputed: Mapped[bool] = mapped_column(default=False)
     dispute_status: Mapped[str | None] = mapped_column(String(40))
+    # The disputed amount while Stripe holds it back (DisputeStatus.withholds_funds), else 0.
+    amount_disputed: Mapped[int] = mapped_column(default=0)
     dispute_fact_at: Mapped[datetime | None]  # Stripe time of the dispute fact applied
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -38,6 +38,8 @@ HANDLERS = {
     "charge.dispute.created": adjustments.apply_dispute,
     "charge.dispute.updated": adjustments.apply_dispute,
     "charge.dispute.closed": adjustments.apply_dispute,
+    "charge.dispute.funds_withdrawn": adjustments.apply_dispute,
+    "charge.dispute.funds_reinstated": adjustments.apply_dispute,
 }
 
 

@@ -41,17 +41,18 @@ class Revenue:
 
 @dataclass(frozen=True)
 class GiftTotal:
-    """One-time gifts in one currency: how many, gross, refunded and net (minor units)."""
+    """One-time gifts in one currency: how many, gross, refunded, held by disputes, net."""
 
     currency: str
     count: int
     gross: int
     refunded: int
+    disputed: int = 0
 
     @property
     def net(self) -> int:
-        """Gross minus refunds."""
-        return self.gross - self.refunded
+        """Gross minus refunds and what disputes hold back (minor units)."""
+        return self.gross - self.refunded - self.disputed
 
 
 def monthly_amount(amount: int, interval: str) -> int:
@@ -82,8 +83,15 @@ def recurring_revenue() -> Revenue:
 def gifts_since(since: datetime) -> list[GiftTotal]:
     """One-time gifts paid at or after `since`, per currency, with refunds (one query)."""
     refunded = func.coalesce(PaymentAdjustment.amount_refunded, 0)
+    disputed = func.coalesce(PaymentAdjustment.amount_disputed, 0)
     rows = db.session.execute(
-        select(Donation.currency, func.count(), func.sum(Donation.amount), func.sum(refunded))
+        select(
+            Donation.currency,
+            func.count(),
+            func.sum(Donation.amount),
+            func.sum(refunded),
+            func.sum(disputed),
+        )
         .outerjoin(
             PaymentAdjustment,
             PaymentAdjustment.stripe_payment_intent_id == Donation.stripe_payment_intent_id,
@@ -92,4 +100,4 @@ def gifts_since(since: datetime) -> list[GiftTotal]:
         .group_by(Donation.currency)
         .order_by(Donation.currency)
     ).all()
-    return [GiftTotal(c, n, int(g or 0), int(r or 0)) for c, n, g, r in rows]
+    return [GiftTotal(c, n, int(g or 0), int(r or 0), int(d or 0)) for c, n, g, r, d in rows]

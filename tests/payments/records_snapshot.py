@@ -85,7 +85,13 @@ def snapshot_records() -> dict:
             for d in db.session.scalars(select(Donation))
         ),
         "adjustments": sorted(
-            (a.stripe_payment_intent_id, a.amount_refunded, a.disputed, a.dispute_status or "")
+            (
+                a.stripe_payment_intent_id,
+                a.amount_refunded,
+                a.disputed,
+                a.dispute_status or "",
+                a.amount_disputed,
+            )
             for a in db.session.scalars(select(PaymentAdjustment))
         ),
         "refunds": sorted(

@@ -53,8 +53,8 @@ class Person:
     key: int
     account: bool
     scripts: list[list[str]]
-    # "plain", "refunded", "partly", "twice" (partly, then the rest), "disputed",
-    # "refund_fails" (refunded, then the bank sends the money back)
+    # "plain", "refunded", "partly", "twice" (partly, then the rest), "disputed" (and won),
+    # "dispute_lost", "refund_fails" (refunded, then the bank sends the money back)
     gifts: list[str]
 
 
@@ -65,7 +65,9 @@ people = st.lists(
         account=st.booleans(),
         scripts=st.lists(st.sampled_from(SCRIPTS), max_size=2),
         gifts=st.lists(
-            st.sampled_from(["plain", "refunded", "partly", "twice", "disputed", "refund_fails"]),
+            st.sampled_from(
+                ["plain", "refunded", "partly", "twice", "disputed", "dispute_lost", "refund_fails"]
+            ),
             max_size=2,
         ),
     ),
@@ -229,8 +231,13 @@ def _history(world: World, person: Person, user_id: int | None) -> list[dict]:
             out.append(world.event("charge.refunded", total, at=created))
             out.append(world.event("refund.updated", refund("succeeded")))
             out.append(world.event("refund.failed", refund("failed")))
-        if gift == "disputed":
-            for type_, status in (("created", "needs_response"), ("closed", "won")):
+        if gift in ("disputed", "dispute_lost"):
+            outcome = "won" if gift == "disputed" else "lost"
+            for type_, status in (
+                ("created", "needs_response"),
+                ("funds_withdrawn", "needs_response"),
+                ("closed", outcome),
+            ):
                 out.append(
                     world.event(
                         f"charge.dispute.{type_}", world.dispute(f"dp_{pi}", ch, pi, status, 2500)

@@ -83,7 +83,7 @@ def test_the_old_layout_gives_the_same_records_as_the_current_one(db):
     # And the records are the history's, not merely equal to each other.
     assert [m[2] for m in current["memberships"]] == ["canceled"]
     assert [(d[0], d[1], d[-2], d[-1]) for d in current["donations"]] == [
-        ("", "pi_2", 1000, True),
+        ("", "pi_2", 0, True),  # the dispute was lost
         ("in_1", "pi_1", 500, False),
     ]
     assert current["failed"] == [("in_2", 2)]
