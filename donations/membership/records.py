@@ -49,6 +49,7 @@ def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | Non
             "user_id": supporter.id,
             "status": SubscriptionStatus.INCOMPLETE,
             "interval": fact.interval,
+            "interval_count": fact.interval_count,
             "amount": fact.amount,
             "currency": fact.currency,
         },
@@ -56,6 +57,7 @@ def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | Non
     state = MembershipState(
         status=SubscriptionStatus(fact.status),
         interval=fact.interval,
+        interval_count=fact.interval_count,
         amount=fact.amount,
         currency=fact.currency,
         cancel_at_period_end=fact.cancel_at_period_end,

@@ -22,6 +22,7 @@ class MembershipView:
 
     status: str
     interval: str
+    interval_count: int
     amount: int
     currency: str
     cancel_at_period_end: bool
@@ -50,6 +51,7 @@ def memberships_of(user_id: int) -> list[MembershipView]:
         MembershipView(
             status=m.status,
             interval=m.interval,
+            interval_count=m.interval_count,
             amount=m.amount,
             currency=m.currency,
             cancel_at_period_end=m.cancel_at_period_end,

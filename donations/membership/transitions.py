@@ -42,6 +42,7 @@ class MembershipState:
     started_at: datetime | None
     ended_at: datetime | None
     source_article: str | None = None
+    interval_count: int = 1
 
 
 def lock_person(user_id: int) -> None:
@@ -74,6 +75,7 @@ def apply_state(membership: Membership, state: MembershipState, at: datetime) ->
     billed_before = totals.billing_key(membership)
     membership.status = state.status
     membership.interval = state.interval
+    membership.interval_count = state.interval_count
     membership.amount = state.amount
     membership.currency = state.currency
     membership.cancel_at_period_end = state.cancel_at_period_end

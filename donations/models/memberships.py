@@ -31,6 +31,7 @@ class Membership(Base):
     __table_args__ = (
         CheckConstraint(sql_in("status", SUBSCRIPTION_STATUSES), name="status_known"),
         CheckConstraint(sql_in("interval", INTERVALS), name="interval_known"),
+        CheckConstraint("interval_count >= 1", name="interval_count_positive"),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
         CheckConstraint("length(currency) = 3 AND currency = lower(currency)", name="currency_iso"),
         Index("ix_memberships_user_id_status", "user_id", "status"),
@@ -52,7 +53,9 @@ class Membership(Base):
     stripe_subscription_id: Mapped[str] = mapped_column(String(255), unique=True)
     status: Mapped[str] = mapped_column(String(32))
     interval: Mapped[str] = mapped_column(String(8))
-    amount: Mapped[int]  # minor units per interval, including any fee the member covers
+    # Stripe's interval_count: a quarterly plan is interval "month", interval_count 3.
+    interval_count: Mapped[int] = mapped_column(default=1)
+    amount: Mapped[int]  # minor units per billing period, including any fee the member covers
     currency: Mapped[str] = mapped_column(String(3))
     cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
     current_period_end: Mapped[datetime | None]
@@ -140,7 +143,7 @@ event.listen(
 
 
 class RecurringTotal(Base):
-    """How many member memberships bill one amount, per currency and interval.
+    """How many member memberships bill one amount, per currency and billing period.
 
     Kept in step with every membership change (like MemberCounter), so the dashboard's
     recurring revenue reads a handful of rows instead of every membership.
@@ -150,12 +153,17 @@ class RecurringTotal(Base):
     __table_args__ = (
         CheckConstraint("memberships >= 0", name="memberships_not_negative"),
         CheckConstraint(sql_in("interval", INTERVALS), name="interval_known"),
+        CheckConstraint("interval_count >= 1", name="interval_count_positive"),
     )
 
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     interval: Mapped[str] = mapped_column(String(8), primary_key=True)
+    interval_count: Mapped[int] = mapped_column(primary_key=True)
     amount: Mapped[int] = mapped_column(primary_key=True)
     memberships: Mapped[int] = mapped_column(default=0)
 
     def __repr__(self) -> str:
-        return f"<RecurringTotal {self.memberships}x {self.amount} {self.currency}/{self.interval}>"
+        return (
+            f"<RecurringTotal {self.memberships}x {self.amount} {self.currency}"
+            f"/{self.interval_count} {self.interval}>"
+        )

@@ -56,6 +56,7 @@ def _membership_state(m: Membership | None) -> tuple[Any, ...] | None:
     return (
         m.status,
         m.interval,
+        m.interval_count,
         m.amount,
         m.currency,
         m.cancel_at_period_end,
@@ -68,6 +69,7 @@ def _fact_state(fact: SubscriptionFact) -> tuple[Any, ...]:
     return (
         fact.status,
         fact.interval,
+        fact.interval_count,
         fact.amount,
         fact.currency,
         fact.cancel_at_period_end,

@@ -55,23 +55,28 @@ class GiftTotal:
         return self.gross - self.refunded - self.disputed
 
 
-def monthly_amount(amount: int, interval: str) -> int:
-    """A membership's amount per month: yearly amounts / 12, rounded half up to minor units."""
-    return (amount + MONTHS_PER_YEAR // 2) // MONTHS_PER_YEAR if interval == "year" else amount
+def monthly_amount(amount: int, interval: str, interval_count: int = 1) -> int:
+    """A membership's amount per month, rounded half up to minor units.
+
+    A period is interval_count months or years: a quarterly plan (month x 3) bills a third
+    of its amount per month, a yearly one a twelfth.
+    """
+    months = interval_count * (MONTHS_PER_YEAR if interval == "year" else 1)
+    return (amount + months // 2) // months
 
 
 def recurring_revenue() -> Revenue:
     """MRR per currency over memberships in member statuses (one small query).
 
     It reads the recurring totals kept at write time (membership.totals): one row per
-    currency, interval and amount, so each amount is rounded to a monthly figure exactly as
-    one membership's would be, and the cost does not grow with the number of members.
+    currency, billing period and amount, so each amount is rounded to a monthly figure
+    exactly as one membership's would be, and the cost does not grow with the number of members.
     """
     per_currency: dict[str, list[int]] = {}
     per_interval: dict[str, int] = {}
-    for (currency, interval, amount), count in maintained_totals().items():
+    for (currency, interval, interval_count, amount), count in maintained_totals().items():
         entry = per_currency.setdefault(currency, [0, 0])
-        entry[0] += monthly_amount(amount, interval) * count
+        entry[0] += monthly_amount(amount, interval, interval_count) * count
         entry[1] += count
         per_interval[interval] = per_interval.get(interval, 0) + count
     return Revenue(

@@ -56,6 +56,7 @@ def snapshot_records() -> dict:
                 person[m.user_id],
                 m.status,
                 m.interval,
+                m.interval_count,
                 m.amount,
                 m.currency,
                 m.cancel_at_period_end,

@@ -80,6 +80,7 @@ class World:
         *,
         user_id: int | None = None,
         interval: str = "month",
+        interval_count: int = 1,
         amount: int = 800,
         currency: str = "usd",
         cancel_at_period_end: bool = False,
@@ -95,7 +96,7 @@ class World:
             metadata["article"] = article
         item = sub["items"]["data"][0]
         item["price"].update(unit_amount=amount, currency=currency)
-        item["price"]["recurring"]["interval"] = interval
+        item["price"]["recurring"].update(interval=interval, interval_count=interval_count)
         item.update(current_period_end=period_end, quantity=1, subscription=sub_id)
         sub["items"]["data"] = [item]
         sub.update(

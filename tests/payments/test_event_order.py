@@ -255,14 +255,22 @@ def recount_members() -> int:
     )
 
 
-def recount_totals() -> dict[tuple[str, str, int], int]:
-    """Member memberships per (currency, interval, amount), by the design's statuses."""
+def recount_totals() -> dict[tuple[str, str, int, int], int]:
+    """Member memberships per (currency, interval, count, amount), by the design's statuses."""
     rows = db.session.execute(
-        select(Membership.currency, Membership.interval, Membership.amount, func.count())
+        select(
+            Membership.currency,
+            Membership.interval,
+            Membership.interval_count,
+            Membership.amount,
+            func.count(),
+        )
         .where(Membership.status.in_(MEMBER_STATUSES_BY_THE_DESIGN))
-        .group_by(Membership.currency, Membership.interval, Membership.amount)
+        .group_by(
+            Membership.currency, Membership.interval, Membership.interval_count, Membership.amount
+        )
     )
-    return {(c, i, a): n for c, i, a, n in rows}
+    return {(c, i, k, a): n for c, i, k, a, n in rows}
 
 
 def _apply(events: list[dict]) -> None:
