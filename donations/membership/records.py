@@ -113,7 +113,9 @@ def apply_checkout(fact: CheckoutFact, at: datetime) -> CheckoutAttempt | None:
             fact.payment_intent_id,
             amount=fact.amount_total,
             currency=fact.currency,
-            paid_at=fact.created or at,
+            # When the money moved: the payment intent's creation if the API expanded it, else
+            # this event's time. The session was created earlier, maybe a day before paying.
+            paid_at=fact.paid_at or at,
             metadata=fact.metadata,
             email=fact.email,
             customer_id=fact.customer_id,

@@ -162,6 +162,8 @@ class CheckoutFact:
     currency: str
     created: datetime | None
     metadata: CheckoutMetadata = field(default_factory=CheckoutMetadata)
+    # The payment intent's creation, known only when an API call expanded it (sync).
+    paid_at: datetime | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CheckoutFact:
@@ -180,6 +182,7 @@ class CheckoutFact:
             currency=(d.get("currency") or "").lower(),
             created=ts(d.get("created")),
             metadata=CheckoutMetadata.from_stripe(d.get("metadata")),
+            paid_at=ts(dig(d, "payment_intent", "created")),
         )
 
     @property

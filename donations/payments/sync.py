@@ -69,7 +69,12 @@ def _steps(
         ("customers", {}, sync_customer),
         ("subscriptions", {"status": "all"}, sync_subscription),
         ("invoices", {"status": "paid", **recent, "expand": ["data.payments"]}, sync_invoice),
-        ("checkout_sessions", {"status": "complete", **recent}, sync_checkout),
+        (
+            "checkout_sessions",
+            # The payment intent's `created` is when a gift was paid (the session is older).
+            {"status": "complete", **recent, "expand": ["data.payment_intent"]},
+            sync_checkout,
+        ),
         ("charges", recent, sync_charge),
         ("refunds", recent, sync_refund),
     ]

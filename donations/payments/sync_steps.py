@@ -142,7 +142,7 @@ def sync_checkout(fact: CheckoutFact, now: datetime) -> list[Change]:
     attempt_open = attempt is None or attempt.status != "complete"
     if not (gift_missing or attempt_open):
         return []
-    records.apply_checkout(fact, fact.created or now)
+    records.apply_checkout(fact, fact.paid_at or now)
     changes: list[Change] = []
     if attempt_open:
         changes.append(("checkouts_completed", f"checkout {fact.id} marked complete"))
