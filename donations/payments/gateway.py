@@ -206,8 +206,10 @@ class Gateway:
             params["submit_type"] = "donate"
             params["payment_intent_data"] = {"metadata": request.metadata()}
             if not request.customer_id:
-                # A customer id lets us recognise a returning giver without matching emails.
-                params["customer_creation"] = "always"
+                # A guest's gift needs no customer: "always" made a new one per gift (Stripe
+                # never matches them by email), so it recognised nobody and only filled the
+                # supporter list. The gift is kept by its payment intent either way.
+                params["customer_creation"] = "if_required"
         try:
             session = self._create_once(
                 self.client.v1.checkout.sessions, params, request.idempotency_key
