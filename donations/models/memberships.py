@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    and_,
     event,
     exists,
 )
@@ -65,21 +66,26 @@ class Membership(Base):
     stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255))
     # Stripe's `created` of the newest event applied: older facts never overwrite newer ones.
     fact_at: Mapped[datetime | None]
+    # While past_due: when the grace (MEMBER_GRACE_DAYS after the period end) runs out, and
+    # whether it has. Stored, so the member rule reads the same in SQL and in Python and the
+    # live counter moves exactly when this flag does (membership.grace keeps it in time).
+    grace_ends_at: Mapped[datetime | None]
+    grace_expired: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     # The member rule (design notes §2), in Python and in SQL side by side: a person is a
-    # member when at least one of their memberships is.
+    # member when at least one of their memberships is; a past_due one only in its grace.
     @hybrid_property
     def is_member(self) -> bool:
         """True when this membership makes its supporter a member."""
-        return self.status in MEMBER_STATUSES
+        return self.status in MEMBER_STATUSES and not self.grace_expired
 
     @is_member.inplace.expression
     @classmethod
     def _is_member_expression(cls) -> ColumnElement[bool]:
         # Sorted: the same SQL text (and statement cache key) in every process.
-        return cls.status.in_(sorted(MEMBER_STATUSES))
+        return and_(cls.status.in_(sorted(MEMBER_STATUSES)), cls.grace_expired.is_(False))
 
     @classmethod
     def person_is_member(cls, user_id: int | ColumnElement[int]) -> Exists:

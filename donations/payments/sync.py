@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import update
 
 from donations.extensions import db
+from donations.membership.grace import recheck_grace
 from donations.models import SyncRun, utcnow
 from donations.payments.gateway import Gateway
 from donations.payments.sync_steps import (
@@ -130,16 +131,25 @@ def run_sync(
                     if progress is not None:
                         progress(kind, seen)
                 report.examined += len(batch)
-                if dry_run:
-                    db.session.rollback()
-                else:
-                    db.session.commit()
+                _end_batch(dry_run)
+        # Graces also run out with no event; the counter must follow (membership.grace).
+        _open_batch(run_id, report.examined)
+        for _ in range(recheck_grace(utcnow())):
+            report.counts["grace_updated"] += 1
+        _end_batch(dry_run)
     except Exception as exc:  # the run row must say why it stopped
         db.session.rollback()
         log.exception("stripe sync stopped")
         report.error = f"{type(exc).__name__}: {exc}"
     _finish(run_id, report)
     return report
+
+
+def _end_batch(dry_run: bool) -> None:
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
 
 
 def _open_batch(run_id: int, examined: int) -> None:

@@ -18,6 +18,9 @@ import stripe
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "stripe"
 API_VERSION = "2026-10-28.endive"
+# Far ahead, so a past_due membership of these tests is within its grace (MEMBER_GRACE_DAYS
+# after the period end) whenever the suite runs; grace tests choose their own period ends.
+PERIOD_END = 2_000_000_000
 
 
 @cache
@@ -84,7 +87,7 @@ class World:
         amount: int = 800,
         currency: str = "usd",
         cancel_at_period_end: bool = False,
-        period_end: int = 1_792_000_000,
+        period_end: int = PERIOD_END,
         article: str | None = None,
     ) -> dict[str, Any]:
         """A subscription object in the given state."""

@@ -20,7 +20,7 @@ from donations.models import (
     User,
 )
 from tests.factories import make_user
-from tests.payments.stripe_events import World, post_event, signature_header
+from tests.payments.stripe_events import PERIOD_END, World, post_event, signature_header
 
 
 @pytest.fixture
@@ -241,7 +241,7 @@ def test_subscription_lifecycle_moves_the_count(client, db, world, secret):
     assert membership.status == "canceled" and membership.ended_at is not None
     assert membership.source_article == "a-1"
     assert get_progress().members == 0 == recount_members()
-    assert membership.current_period_end.timestamp() == 1_792_000_000
+    assert membership.current_period_end.timestamp() == PERIOD_END
     deltas = db.session.scalars(select(MemberChange.delta).order_by(MemberChange.id)).all()
     assert deltas == [1, -1]
 
