@@ -12,7 +12,8 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from donations.models import Donation, Refund
+from donations import models
+from donations.models import Donation
 from tests.payments.layouts import old_charge
 from tests.payments.stripe_events import World, post_event
 
@@ -88,7 +89,7 @@ def test_a_failed_or_canceled_refund_gives_the_money_back(db, world, send, end):
     assert _net(db) == (1000, GIFT - 1000)
     send(story[-1])
     assert _net(db) == (0, GIFT)
-    assert db.session.scalar(select(Refund.status)) == end
+    assert db.session.scalar(select(models.Refund.status)) == end
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(range(4))))
@@ -169,7 +170,7 @@ def test_an_old_charge_lists_its_refunds_with_their_statuses(db, world, send):
     charge = old_charge(world.charge("ch_1", "pi_1", amount=GIFT, refunded=300), [failed, kept])
     send(world.event("charge.refunded", charge))
     assert _net(db) == (300, GIFT - 300)
-    assert db.session.scalars(select(Refund.status).order_by(Refund.id)).all() == [
+    assert db.session.scalars(select(models.Refund.status).order_by(models.Refund.id)).all() == [
         "failed",
         "succeeded",
     ]

@@ -40,14 +40,14 @@ def test_a_quarterly_membership_adds_a_third_of_its_amount_to_mrr(app, client, d
         world.event("customer.subscription.created", sub),
         app.config["STRIPE_WEBHOOK_SECRET"],
     )
+    [usd] = recurring_revenue().mrr
+    assert (usd.currency, usd.monthly, usd.memberships) == ("usd", 800, 1)
     membership = db.session.scalar(select(Membership))
     assert (membership.interval, membership.interval_count, membership.amount) == (
         "month",
         3,
         2400,
     )
-    [usd] = recurring_revenue().mrr
-    assert (usd.currency, usd.monthly, usd.memberships) == ("usd", 800, 1)
     assert (
         totals.maintained_totals() == totals.totals_from_scratch() == {("usd", "month", 3, 2400): 1}
     )
