@@ -52,12 +52,13 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# SQLite always; PostgreSQL too when TEST_DATABASE_URL is set.
+# SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (without the wheel test, which
+# uses no database of the suite's: once is enough).
 test: install-dev browser lint
 	TEST_DATABASE_URL= $(BIN)/python -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on $$TEST_DATABASE_URL =="; \
-	  $(BIN)/python -m pytest; \
+	  $(BIN)/python -m pytest -m "not packaging"; \
 	fi
 
 clean:

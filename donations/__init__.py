@@ -12,17 +12,24 @@ from flask import Flask
 
 from donations.config import ConfigError, load_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
 
 __all__ = ["ConfigError", "create_app"]
+
+
+def _shipped(name: str) -> Path:
+    """templates/, static/ or migrations/: inside the installed package, else the checkout's."""
+    inside = PACKAGE / name  # a wheel puts them here (pyproject.toml: force-include)
+    return inside if inside.is_dir() else ROOT / name
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error pages and commands."""
     app = Flask(
         __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(_shipped("templates")),
+        static_folder=str(_shipped("static")),
         instance_path=os.environ.get("INSTANCE_PATH") or str(ROOT / "instance"),
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -50,7 +57,7 @@ def register_extensions(app: Flask) -> None:
     from donations.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(_shipped("migrations")))
     configure_login(login_manager)
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -60,15 +67,33 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_payments(app: Flask) -> None:
-    """Build the Stripe gateway; in emulator mode, start the emulator it talks to first."""
+    """Build the Stripe gateway; in emulator mode, start the emulator first and set it up."""
     from donations.payments import gateway
+    from donations.payments.account import setup_account
 
-    if app.config["STRIPE_EMULATOR"]:
-        # Imported only here: production code never loads the emulator.
-        import stripe_emulator
+    if not app.config["STRIPE_EMULATOR"]:
+        gateway.init_app(app)
+        return
+    # Imported only here: production code never loads the emulator.
+    import stripe_emulator
 
-        stripe_emulator.init_app(app)
+    emulator = stripe_emulator.init_app(app)
     gateway.init_app(app)
+    # As `flask stripe setup` does on a real account: the emulator sends events only to an
+    # endpoint registered for them, and portal sessions need a configuration. Nothing
+    # changed since the last start: one list call each for endpoints and configurations.
+    # One emulator transaction, so that workers starting together don't each add one.
+    site = app.config["SITE_URL"]
+    with emulator.transaction():
+        report = setup_account(
+            app.extensions["payments_gateway"],
+            webhook_url=site + "/stripe/webhook",
+            api_version=app.config["STRIPE_API_VERSION"],
+            return_url=site + "/account",
+        )
+    if report.changed:
+        for line in report.lines:
+            app.logger.info("stripe emulator set-up: %s", line)
 
 
 def register_blueprints(app: Flask) -> None:

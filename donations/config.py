@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "STRIPE_ALLOW_LIVE": "0",
     "STRIPE_EMULATOR": "auto",
     "STRIPE_EMULATOR_DB": "",
+    "STRIPE_EMULATOR_DELIVERY": "ordered",
+    "STRIPE_EMULATOR_SEED": "",
     "MEMBERSHIP_GOAL": "20000",
     "DONATION_CURRENCIES": "usd,eur,gbp",
     "SITE_NAME": "The Meridian Ledger",
@@ -157,6 +159,20 @@ def _emulator_mode(raw: Any, key: str, settings: dict[str, Any]) -> bool:
     return True
 
 
+def _emulator_delivery(settings: dict[str, Any]) -> None:
+    """How the emulator delivers webhooks: `ordered`, or `chaos` (reproducible by seed)."""
+    mode = str(settings["STRIPE_EMULATOR_DELIVERY"] or "ordered").strip().lower()
+    if mode not in {"ordered", "chaos"}:
+        raise ConfigError(f"STRIPE_EMULATOR_DELIVERY must be ordered or chaos, got {mode!r}")
+    settings["STRIPE_EMULATOR_DELIVERY"] = mode
+    raw_seed = settings["STRIPE_EMULATOR_SEED"]
+    seed = "" if raw_seed is None else str(raw_seed)
+    try:
+        settings["STRIPE_EMULATOR_SEED"] = int(seed) if seed.strip() else None
+    except ValueError:
+        raise ConfigError(f"STRIPE_EMULATOR_SEED must be an integer, got {seed!r}") from None
+
+
 def _currencies(raw: str) -> list[str]:
     codes = [c.strip().lower() for c in str(raw).split(",") if c.strip()]
     if not codes:
@@ -209,6 +225,7 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
     settings["DONATION_CURRENCIES"] = _currencies(settings["DONATION_CURRENCIES"])
     settings["SITE_URL"] = _site_url(settings["SITE_URL"])
     _stripe(settings)
+    _emulator_delivery(settings)
     settings["STRIPE_API_VERSION"] = STRIPE_API_VERSION
     if not settings["MAIL_FROM"]:
         settings["MAIL_FROM"] = (

@@ -5,8 +5,9 @@ It imports nothing from the app that hosts it; a host loads it with `init_app(ap
 
 from .cards import TEST_CARDS
 from .core import Emulator
+from .delivery import Transport
 from .errors import CardDeclined, CardError, EmulatorError, StripeError
-from .events import Transport, sign
+from .events import sign
 from .extension import get_emulator
 from .flask_ext import init_app
 from .http_client import EmulatorHTTPClient

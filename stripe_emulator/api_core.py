@@ -1,4 +1,4 @@
-"""The emulated REST API, part one: customers, Checkout, the Billing Portal and events."""
+"""The emulated REST API, part one: customers, Checkout, events and the balance."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import objects as o
 from .checkout import create_session
-from .errors import StripeError, invalid, missing, no_such
+from .errors import StripeError
 from .forms import merge_metadata, metadata, reject_unknown
 from .listing import filter_created, filter_eq, paginate
 from .routing import fetch
@@ -65,7 +65,7 @@ def customer_list(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, An
     return paginate(items, params, "/v1/customers")
 
 
-# --- Checkout and the Billing Portal ----------------------------------------------------
+# --- Checkout ----------------------------------------------------------------------------
 
 
 def session_create(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
@@ -106,20 +106,6 @@ def session_list(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any
     return paginate(items, params, "/v1/checkout/sessions")
 
 
-def portal_create(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
-    """Create a Billing Portal session for a customer."""
-    reject_unknown(params, {"customer", "return_url", "configuration", "locale", "flow_data"})
-    customer_id = params.get("customer")
-    if not customer_id:
-        raise missing("customer")
-    if tx.get(customer_id, "customer") is None:
-        raise no_such("customer", customer_id, param="customer")
-    return_url = params.get("return_url") or None
-    if return_url and not str(return_url).startswith(("http://", "https://")):
-        raise invalid("return_url", "Not a valid URL", "url_invalid")
-    return tx.put(o.billing_portal_session(customer_id, return_url, emu.site_url))
-
-
 # --- events ------------------------------------------------------------------------------
 
 
@@ -136,3 +122,17 @@ def event_list(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
         patterns = [re.compile("^" + re.escape(t).replace(r"\*", "[^ ]*") + "$") for t in wanted]
         items = [i for i in items if any(p.match(i["type"]) for p in patterns)]
     return paginate(items, params, "/v1/events")
+
+
+# --- balance -----------------------------------------------------------------------------
+
+
+def balance_retrieve(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
+    """GET /v1/balance: the `balance` fixture's shape; a test-mode key sees livemode false."""
+    return {
+        "object": "balance",
+        "available": [{"amount": 0, "currency": "usd", "source_types": {"card": 0}}],
+        "connect_reserved": [{"amount": 0, "currency": "usd"}],
+        "livemode": False,
+        "pending": [{"amount": 0, "currency": "usd", "source_types": {"card": 0}}],
+    }

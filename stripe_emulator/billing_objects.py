@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .objects import PRIVATE, describe_price, new_id, now, plan, stripe_list
+from .objects import describe_price, new_id, now, plan, stripe_list
 
-# The invoice's includable `payments` list, kept aside until a request expands it.
-PAYMENTS = PRIVATE + "payments"
+# The invoice's includable `payments` list: stored on the invoice, and stripped from every
+# answer and payload unless a request expands it (includable.py); older API versions read
+# their top-level `payment_intent` from it (versions.py).
+PAYMENTS = "payments"
 
 
 def subscription(

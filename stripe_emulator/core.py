@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import os
-import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from . import clock, disputes, dunning, expiry, lifecycle, paying, refunds
+from . import (
+    clock,
+    disputes,
+    dunning,
+    expiry,
+    lifecycle,
+    paying,
+    portal,
+    refunds,
+    webhook_endpoints,
+)
+from . import objects as o
+from .delivery import MODES, Deliverer, Delivery, Transport
 from .dunning import EndState
 from .errors import EmulatorError, StripeError
-from .events import DROP_SETTING, Deliverer, Transport, emit
+from .events import DROP_SETTING, emit, payload_for
 from .http_client import SDK_API_VERSION, EmulatorHTTPClient
 from .store import Store, Tx
 
@@ -25,40 +36,44 @@ class Emulator:
         state_path: str | os.PathLike[str],
         *,
         site_url: str,
-        webhook_url: str,
-        webhook_secret: str | None,
+        signing_secret: str | None = None,
         api_version: str | None = None,
         transport: Transport | None = None,
+        delivery: str = "ordered",
+        seed: int | None = None,
         retry_base_seconds: float = 0.5,
         retry_cap_seconds: float = 60.0,
         max_attempts: int = 8,
         background: bool = True,
         delivery_timeout: float = 10.0,
     ) -> None:
+        if delivery not in MODES:  # before the state file is opened
+            raise ValueError(f"delivery mode must be one of {', '.join(MODES)}, got {delivery!r}")
         self.store = Store(state_path)
         self.site_url = site_url.rstrip("/")
-        self.webhook_url = webhook_url
-        # No version given (e.g. no host app config): answer in the layout of the API version
-        # the installed `stripe` SDK pins, which is what an unpinned client would ask for.
+        # The account's default API version: payloads of endpoints created without one.
+        # No version given (e.g. no host app config): the one the installed `stripe` SDK
+        # pins, which is what an unpinned client would ask for.
         self.api_version = api_version or SDK_API_VERSION
+        # Fixed: every webhook endpoint signs with it (the analogue of `stripe listen`).
+        # None: each endpoint gets its own secret, shown once when it is created.
+        self.signing_secret = signing_secret or None
         self.background = background
-        if not webhook_secret:
-            # No secret configured: keep one in the state file so every process agrees on it.
-            with self.store.transaction() as tx:
-                webhook_secret = tx.setting("webhook_secret") or "whsec_" + secrets.token_hex(24)
-                tx.set_setting("webhook_secret", webhook_secret)
-        self.webhook_secret: str = webhook_secret
         self.deliverer = Deliverer(
             self.store,
-            url=webhook_url,
-            secret=webhook_secret,
+            self._prepare,
             transport=transport,
+            mode=delivery,
+            seed=seed,
             retry_base_seconds=retry_base_seconds,
             retry_cap_seconds=retry_cap_seconds,
             max_attempts=max_attempts,
             timeout=delivery_timeout,
         )
         self.http_client = EmulatorHTTPClient(self)
+        if self.store.next_due() is not None:
+            # Deliveries left pending by an earlier run (or another process) resume now.
+            self._kick()
 
     # --- plumbing used by the API and the controls -------------------------------------
 
@@ -94,6 +109,21 @@ class Emulator:
             previous_attributes=previous_attributes,
         )
 
+    def _prepare(self, row: dict[str, Any]) -> Delivery | str:
+        """Render one outbox row for its endpoint, or say why it cannot go out."""
+        with self.store.transaction(write=False) as tx:
+            event = tx.get(row["event_id"], "event")
+            endpoint = tx.get(row["endpoint_id"] or "", "webhook_endpoint")
+            if event is None:
+                return "event missing"
+            if endpoint is None:
+                return "endpoint deleted"
+            if endpoint["status"] != "enabled":
+                return "endpoint disabled"
+            version = endpoint["api_version"] or self.api_version
+            body = payload_for(event, version, tx.get)
+        return Delivery(endpoint["url"], body, webhook_endpoints.signing_secret(self, endpoint))
+
     def _kick(self) -> None:
         if self.background:
             self.deliverer.start()
@@ -117,7 +147,7 @@ class Emulator:
         return [e for e in found if event_type is None or e["type"] == event_type]
 
     def deliveries(self, event_id: str | None = None) -> list[dict[str, Any]]:
-        """Return outbox rows: status, attempts, last_status, last_error per delivery."""
+        """Return outbox rows, one per (event, endpoint): status, attempts, last error."""
         return self.store.outbox(event_id)
 
     # --- test controls -----------------------------------------------------------------
@@ -228,14 +258,29 @@ class Emulator:
                     "settled": refunds.settle_due(self, tx),
                 }
 
-    def resend(self, event_id: str) -> dict[str, Any]:
-        """Queue an already emitted event for delivery once more (even if it was dropped)."""
+    def resend(self, event_id: str, endpoint_id: str | None = None) -> dict[str, Any]:
+        """Queue an event again (even a dropped one): to one endpoint, or to its subscribers."""
         with self.transaction() as tx:
             event = tx.get(event_id, "event")
             if event is None:
                 raise EmulatorError(f"No such event: {event_id}")
-            tx.enqueue(event_id)
+            if endpoint_id is None:
+                targets = webhook_endpoints.subscribers(tx, event["type"])
+            else:
+                endpoint = tx.get(endpoint_id, "webhook_endpoint")
+                if endpoint is None:
+                    raise EmulatorError(f"No such webhook endpoint: {endpoint_id}")
+                targets = [endpoint]
+            if not targets:
+                raise EmulatorError(f"No webhook endpoint subscribes to {event['type']}.")
+            for endpoint in targets:
+                tx.enqueue(event_id, endpoint["id"])
         return event
+
+    def create_default_portal_configuration(self) -> dict[str, Any]:
+        """Save the account's default Billing Portal configuration, as the Dashboard would."""
+        with self.transaction() as tx:
+            return o.public(portal.default_configuration(self, tx))
 
     def set_drop_deliveries(self, drop: bool) -> None:
         """When on, events are recorded but never delivered (a lost-webhook simulation)."""

@@ -20,22 +20,24 @@ def init_app(app: Flask) -> Emulator:
         app.instance_path, "stripe-emulator.sqlite3"
     )
     site_url = str(config.get("SITE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    seed = config.get("STRIPE_EMULATOR_SEED")
     emulator = Emulator(
         path,
         site_url=site_url,
-        webhook_url=site_url + "/stripe/webhook",
-        webhook_secret=config.get("STRIPE_WEBHOOK_SECRET") or None,
+        # Every endpoint the host registers signs with the secret it verifies with (as with
+        # `stripe listen`). Events reach the host only once it registers an endpoint.
+        signing_secret=config.get("STRIPE_WEBHOOK_SECRET") or None,
         # The host app's pinned version; without one, the Emulator answers in the SDK's.
         api_version=config.get("STRIPE_API_VERSION") or None,
+        # `ordered` (one at a time, oldest first) or `chaos` (shuffled, duplicated, concurrent).
+        delivery=str(config.get("STRIPE_EMULATOR_DELIVERY") or "ordered"),
+        seed=None if seed in (None, "") else int(seed),
         # Optional knobs, mainly for tests: deliver through a test client, synchronously.
         transport=config.get("STRIPE_EMULATOR_TRANSPORT"),
         background=bool(config.get("STRIPE_EMULATOR_BACKGROUND", True)),
         retry_base_seconds=float(config.get("STRIPE_EMULATOR_RETRY_BASE", 0.5)),
         max_attempts=int(config.get("STRIPE_EMULATOR_MAX_ATTEMPTS", 8)),
     )
-    if not config.get("STRIPE_WEBHOOK_SECRET"):
-        # The webhook endpoint must verify with the secret the emulator signs with.
-        config["STRIPE_WEBHOOK_SECRET"] = emulator.webhook_secret
     app.extensions[EXTENSION_KEY] = emulator
     if "emulator" not in app.blueprints:
         app.register_blueprint(bp)

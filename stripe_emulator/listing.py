@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from . import includable
 from . import objects as o
 from .errors import invalid, no_such
 from .forms import as_dict, as_int, as_list
@@ -67,11 +68,14 @@ def filter_eq(items: list[dict[str, Any]], params: dict[str, Any], *names: str) 
 def render(tx: Tx, obj: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """Return the public form of an object or list with `expand[]` paths applied."""
     result = copy.deepcopy(obj)
-    for path in as_list(params.get("expand"), "expand"):
-        parts = str(path).split(".")
+    expand = [str(path) for path in as_list(params.get("expand"), "expand")]
+    for path in expand:
+        parts = path.split(".")
         if len(parts) > 4:
             raise invalid("expand", f"You cannot expand more than 4 levels of a property: {path}")
         _expand(tx, result, parts)
+    # Includable lists (invoice.payments) go out only where `expand` asked for them.
+    includable.strip(result, includable.expanded_paths(expand))
     return o.public(result)
 
 

@@ -86,22 +86,32 @@ def checkout(session_id: str) -> Any:
         return render_template("emulator/checkout_done.html", success_url=success, **base)
     if session["status"] == "expired":
         return render_template("emulator/checkout_expired.html", **base), 410
+    page = _checkout_page(session, base)
+    if request.method == "GET":
+        return render_template("emulator/checkout.html", **page)
+    return _pay(session_id, page)
+
+
+def _checkout_page(session: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """The Checkout form's context; the email is fixed when the session names a customer."""
     locked_email = None
     if session["customer"]:
         locked_email = (get_emulator(current_app).get(session["customer"]) or {}).get("email")
     locked_email = locked_email or session["customer_email"]
-    form = {"email": locked_email or "", "name": "", "exp": ""}
-    page: dict[str, Any] = {
+    return {
         **base,
         "locked_email": locked_email,
-        "form": form,
+        "form": {"email": locked_email or "", "name": "", "exp": ""},
         "error": None,
         "error_field": None,
         "test_cards": TEST_CARD_HINTS,
     }
-    if request.method == "GET":
-        return render_template("emulator/checkout.html", **page)
-    email = locked_email or request.form.get("email", "").strip()
+
+
+def _pay(session_id: str, page: dict[str, Any]) -> Any:
+    """Charge the posted card; the form again with Stripe's message when it can't be."""
+    form = page["form"]
+    email = page["locked_email"] or request.form.get("email", "").strip()
     form.update(
         email=email,
         name=request.form.get("name", "").strip(),
@@ -131,42 +141,68 @@ def checkout(session_id: str) -> Any:
     return redirect(url, code=303)
 
 
+def _allowed_actions(bps: dict[str, Any]) -> set[str]:
+    """What the session's configuration lets a customer do (`features.subscription_cancel`).
+
+    Stripe's portal shows only what its configuration enables: with cancellation off there is
+    nothing to cancel, and mode `at_period_end` offers no immediate cancel (API reference,
+    billing_portal.configuration.features.subscription_cancel).
+    """
+    config = get_emulator(current_app).get(bps.get("configuration") or "") or {}
+    cancel = (config.get("features") or {}).get("subscription_cancel") or {}
+    if not cancel.get("enabled"):
+        return set()
+    if cancel.get("mode") == "immediately":
+        return {"cancel_now"}
+    return {"cancel_at_period_end", "resume"}
+
+
 @bp.route("/portal/<bps_id>", methods=["GET", "POST"])
 def portal(bps_id: str) -> Any:
     """The Billing Portal: list the customer's subscriptions and cancel or resume them."""
     bps = _load(bps_id, "billing_portal.session")
-    emu = get_emulator(current_app)
+    allowed = _allowed_actions(bps)
     error = None
     if request.method == "POST":
-        action = request.form.get("action", "")
-        sub = emu.get(request.form.get("subscription", ""))
-        if action not in _PORTAL_ACTIONS or sub is None or sub.get("customer") != bps["customer"]:
-            abort(400)
-        try:
-            if action == "resume":
-                emu.resume(sub["id"])
-            else:
-                emu.cancel(sub["id"], at_period_end=action == "cancel_at_period_end")
-        except EmulatorError as exc:
-            error = str(exc)
-        else:
-            return redirect(url_for("emulator.portal", bps_id=bps_id, done=action), code=303)
-    subscriptions = [
-        _portal_row(sub)
-        for sub in emu.list_objects("subscription")
-        if sub["customer"] == bps["customer"]
-    ]
-    customer = emu.get(bps["customer"]) or {}
+        error = _portal_action(bps, allowed)
+        if error is None:
+            done = request.form.get("action", "")
+            return redirect(url_for("emulator.portal", bps_id=bps_id, done=done), code=303)
+    emu = get_emulator(current_app)
     page = render_template(
         "emulator/portal.html",
         site_name=_site_name(),
-        customer=customer,
-        subscriptions=subscriptions,
+        customer=emu.get(bps["customer"]) or {},
+        subscriptions=[
+            _portal_row(sub)
+            for sub in emu.list_objects("subscription")
+            if sub["customer"] == bps["customer"]
+        ],
+        allowed=allowed,
         return_url=bps["return_url"] or emu.site_url,
         done=_DONE.get(request.args.get("done", "")),
         error=error,
     )
     return (page, 409) if error else page
+
+
+def _portal_action(bps: dict[str, Any], allowed: set[str]) -> str | None:
+    """Apply a posted portal action; its error message, or None when it was done."""
+    emu = get_emulator(current_app)
+    action = request.form.get("action", "")
+    sub = emu.get(request.form.get("subscription", ""))
+    if action not in _PORTAL_ACTIONS or sub is None or sub.get("customer") != bps["customer"]:
+        abort(400)
+    if action not in allowed:
+        abort(403)  # the configuration does not offer it; the page never showed it
+    try:
+        if action == "resume":
+            emu.resume(sub["id"])
+        else:
+            emu.cancel(sub["id"], at_period_end=action == "cancel_at_period_end")
+    except EmulatorError as exc:
+        return str(exc)
+    return None
 
 
 def _portal_row(sub: dict[str, Any]) -> dict[str, Any]:

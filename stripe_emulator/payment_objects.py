@@ -9,7 +9,9 @@ from .objects import PRIVATE, address, new_id, now, stripe_list
 
 # A charge's refunds: includable, not sent unless expanded since API 2022-11-15
 # (docs.stripe.com/changelog/2022-11-15/deprecates-charges-auto-expand).
-REFUNDS = PRIVATE + "refunds"
+# Stored on the charge; stripped from answers and payloads unless expanded, or for an endpoint
+# on an API version before 2022-11-15 (includable.py, versions.py).
+REFUNDS = "refunds"
 # How refunds of this charge behave, from the card that paid it (cards.REFUND_BEHAVIOUR).
 REFUND_BEHAVIOUR = PRIVATE + "refund_behaviour"
 

@@ -6,7 +6,8 @@ on import. `{id}` in a pattern matches one path segment and is passed to the han
 
 from __future__ import annotations
 
-from . import api_billing, api_core
+from . import api_billing, api_core, portal
+from . import webhook_endpoints as we
 from .routing import Router, RouteRow
 
 ROUTES: list[RouteRow] = [
@@ -19,7 +20,17 @@ ROUTES: list[RouteRow] = [
     ("GET", "/v1/checkout/sessions/{id}/line_items", api_core.session_line_items),
     ("POST", "/v1/checkout/sessions/{id}/expire", api_core.session_expire),
     ("GET", "/v1/checkout/sessions", api_core.session_list),
-    ("POST", "/v1/billing_portal/sessions", api_core.portal_create),
+    ("POST", "/v1/billing_portal/sessions", portal.session_create),
+    ("POST", "/v1/billing_portal/configurations", portal.configuration_create),
+    ("GET", "/v1/billing_portal/configurations/{id}", portal.configuration_retrieve),
+    ("POST", "/v1/billing_portal/configurations/{id}", portal.configuration_update),
+    ("GET", "/v1/billing_portal/configurations", portal.configuration_list),
+    ("POST", "/v1/webhook_endpoints", we.create),
+    ("GET", "/v1/webhook_endpoints/{id}", we.retrieve),
+    ("POST", "/v1/webhook_endpoints/{id}", we.update),
+    ("DELETE", "/v1/webhook_endpoints/{id}", we.delete),
+    ("GET", "/v1/webhook_endpoints", we.list_endpoints),
+    ("GET", "/v1/balance", api_core.balance_retrieve),
     ("GET", "/v1/events/{id}", api_core.event_retrieve),
     ("GET", "/v1/events", api_core.event_list),
     ("GET", "/v1/subscriptions/{id}", api_billing.sub_retrieve),

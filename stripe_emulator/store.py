@@ -1,8 +1,9 @@
 """The emulator's persistent state: one SQLite file shared by threads and processes.
 
-Objects are JSON documents keyed by id. The outbox holds events to deliver, the idempotency
-table holds cached API answers. Every read-modify-write runs inside `BEGIN IMMEDIATE`, so two
-processes (a web worker and a CLI command) never interleave their changes.
+Objects are JSON documents keyed by id. The outbox holds one row per (event, webhook endpoint)
+to deliver, the idempotency table holds cached API answers. Every read-modify-write runs inside
+`BEGIN IMMEDIATE`, so two processes (a web worker and a CLI command) never interleave their
+changes.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ CREATE INDEX IF NOT EXISTS objects_type ON objects (type, seq);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id TEXT NOT NULL,
+    endpoint_id TEXT,
     status TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at REAL NOT NULL,
@@ -56,7 +58,7 @@ CREATE TABLE IF NOT EXISTS settings (
 """
 
 OUTBOX_COLUMNS = (
-    "seq, event_id, status, attempts, next_attempt_at, claimed_by, claimed_until, "
+    "seq, event_id, endpoint_id, status, attempts, next_attempt_at, claimed_by, claimed_until, "
     "last_status, last_error, delivered_at"
 )
 
@@ -82,6 +84,10 @@ class Tx:
             (obj["id"], obj["object"], int(obj.get("created") or time.time()), json.dumps(obj)),
         )
         return obj
+
+    def delete(self, obj_id: str) -> None:
+        """Remove an object (a deleted webhook endpoint)."""
+        self.conn.execute("DELETE FROM objects WHERE id = ?", (obj_id,))
 
     def list(self, obj_type: str) -> list[dict[str, Any]]:
         """Return every object of a type, newest first as Stripe lists them."""
@@ -109,11 +115,20 @@ class Tx:
         self.set_setting(f"counter:{name}", str(value))
         return value
 
-    def enqueue(self, event_id: str, *, status: str = "pending") -> None:
-        """Queue an event for delivery (or record it as dropped)."""
+    def enqueue(self, event_id: str, endpoint_id: str, *, status: str = "pending") -> None:
+        """Queue an event for delivery to one endpoint (or record it as dropped)."""
         self.conn.execute(
-            "INSERT INTO outbox (event_id, status, next_attempt_at) VALUES (?, ?, ?)",
-            (event_id, status, time.time()),
+            "INSERT INTO outbox (event_id, endpoint_id, status, next_attempt_at) "
+            "VALUES (?, ?, ?, ?)",
+            (event_id, endpoint_id, status, time.time()),
+        )
+
+    def cancel_deliveries(self, endpoint_id: str, reason: str) -> None:
+        """Give up the pending deliveries to one endpoint (it was deleted)."""
+        self.conn.execute(
+            "UPDATE outbox SET status = 'failed', last_error = ? "
+            "WHERE endpoint_id = ? AND status = 'pending'",
+            (reason, endpoint_id),
         )
 
     def idempotent(self, api_key: str, key: str) -> tuple[str, str, str, int, str] | None:
@@ -149,6 +164,11 @@ class Store:
         # WAL lets readers proceed while a writer holds the lock; it is a property of the file.
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(_SCHEMA)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
+        if "endpoint_id" not in columns:
+            # A state file from before webhook endpoints: its rows name no endpoint, so they
+            # are delivered nowhere (see Emulator._prepare); new rows name theirs.
+            conn.execute("ALTER TABLE outbox ADD COLUMN endpoint_id TEXT")
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -194,25 +214,24 @@ class Store:
         finally:
             self._local.depth = 0
 
-    def claim_due(self, worker: str, lease: float) -> dict[str, Any] | None:
-        """Atomically take the oldest due outbox row for delivery, or None."""
+    def claim_due(self, worker: str, lease: float, limit: int = 1) -> list[dict[str, Any]]:
+        """Atomically take the oldest due outbox rows (up to `limit`) for delivery."""
         now = time.time()
         with self.transaction() as tx:
-            row = tx.conn.execute(
+            rows = tx.conn.execute(
                 f"SELECT {OUTBOX_COLUMNS} FROM outbox "  # noqa: S608 - constant column list
                 "WHERE (status = 'pending' AND next_attempt_at <= ?) "
-                "OR (status = 'delivering' AND claimed_until < ?) ORDER BY seq LIMIT 1",
-                (now, now),
-            ).fetchone()
-            if row is None:
-                return None
-            tx.conn.execute(
+                "OR (status = 'delivering' AND claimed_until < ?) ORDER BY seq LIMIT ?",
+                (now, now, limit),
+            ).fetchall()
+            tx.conn.executemany(
                 "UPDATE outbox SET status = 'delivering', claimed_by = ?, claimed_until = ?, "
                 "attempts = attempts + 1 WHERE seq = ?",
-                (worker, now + lease, row[0]),
+                [(worker, now + lease, row[0]) for row in rows],
             )
-        claimed = _outbox_row(row)
-        claimed["attempts"] += 1
+        claimed = [_outbox_row(row) for row in rows]
+        for row in claimed:
+            row["attempts"] += 1
         return claimed
 
     def finish_attempt(

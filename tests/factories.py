@@ -1,4 +1,7 @@
-"""Row factories: build valid rows with sensible defaults, override what a test cares about."""
+"""Row factories: build valid rows with sensible defaults, override what a test cares about.
+
+Also the few steps many tests take through the real forms: logging in, starting a Checkout.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import itertools
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from donations.accounts.passwords import hash_password
 from donations.articles.services import ArticleData, save_article
@@ -65,3 +69,17 @@ def login(client: Any, user: User | str, password: str = DEFAULT_PASSWORD) -> An
     response = client.post("/login", data=data)
     assert response.status_code == 302, response.get_data(as_text=True)
     return response
+
+
+def start_checkout(client: Any, **form: str) -> str:
+    """Start a Checkout through the real /support/checkout form; return the session id."""
+    data = {
+        "interval": "once",
+        "amount": "10",
+        "currency": "usd",
+        "attempt": "attempt-token-0123456789",
+    }
+    data.update(form)
+    response = client.post("/support/checkout", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return urlsplit(response.headers["Location"]).path.rsplit("/", 1)[1]

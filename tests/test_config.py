@@ -36,6 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
         ({"SITE_URL": "ftp://example.org"}, "SITE_URL"),
         ({"APP_ENV": "staging"}, "APP_ENV"),
         ({"APP_ENV": "production", "SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"STRIPE_EMULATOR_DELIVERY": "shuffled"}, "STRIPE_EMULATOR_DELIVERY"),
+        ({"STRIPE_EMULATOR_SEED": "lucky"}, "STRIPE_EMULATOR_SEED"),
     ],
 )
 def test_bad_setting_is_refused_naming_it(tmp_path, overrides, named):
@@ -63,6 +65,19 @@ def test_empty_stripe_key_means_emulator_with_a_stable_webhook_secret(tmp_path):
     assert first.config["STRIPE_WEBHOOK_SECRET"].startswith("whsec_")
     # Several processes (web workers, CLI) must agree on the secret the emulator signs with.
     assert first.config["STRIPE_WEBHOOK_SECRET"] == second.config["STRIPE_WEBHOOK_SECRET"]
+
+
+def test_emulator_delivery_mode_and_seed_reach_the_emulator(make_app):
+    default = make_app()
+    assert default.config["STRIPE_EMULATOR_DELIVERY"] == "ordered"
+    assert default.extensions["stripe_emulator"].deliverer.mode == "ordered"
+    chaos = make_app(STRIPE_EMULATOR_DELIVERY="Chaos", STRIPE_EMULATOR_SEED="42")
+    assert (chaos.config["STRIPE_EMULATOR_DELIVERY"], chaos.config["STRIPE_EMULATOR_SEED"]) == (
+        "chaos",
+        42,
+    )
+    deliverer = chaos.extensions["stripe_emulator"].deliverer
+    assert (deliverer.mode, deliverer.seed) == ("chaos", 42)
 
 
 def test_settings_come_from_the_environment(tmp_path, monkeypatch):

@@ -5,17 +5,31 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from flask import current_app, has_app_context
 from werkzeug.security import check_password_hash, generate_password_hash
 
 MIN_LENGTH = 10
 # Far above any passphrase a person types; stops megabyte "passwords" from tying up a worker.
 MAX_LENGTH = 1000
 COMMON_PASSWORDS = Path(__file__).with_name("common_passwords.txt")
+# werkzeug's full-cost scrypt (N=2**15, r=8, p=1: about a quarter of a second a hash).
+HASH_METHOD = "scrypt"
+
+
+def hash_method() -> str:
+    """The hashing method for new hashes: full-cost scrypt, except in a TESTING app that asks.
+
+    The test suite sets PASSWORD_HASH_METHOD to a cheap scrypt so that it does not spend
+    minutes hashing; outside TESTING the setting is ignored, so it can never weaken a real site.
+    """
+    if has_app_context() and current_app.testing:
+        return current_app.config.get("PASSWORD_HASH_METHOD") or HASH_METHOD
+    return HASH_METHOD
 
 
 def hash_password(password: str) -> str:
     """Hash a password with scrypt and a random salt (werkzeug's format)."""
-    return generate_password_hash(password, method="scrypt")
+    return generate_password_hash(password, method=hash_method())
 
 
 def verify_password(password_hash: str, password: str) -> bool:
@@ -24,13 +38,13 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 @cache
-def _dummy_hash() -> str:
-    return hash_password("an unused password that only equalises timing")
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash("an unused password that only equalises timing", method=method)
 
 
 def burn_verification_time(password: str) -> None:
     """Do the work of one real check, so unknown emails take as long as known ones."""
-    check_password_hash(_dummy_hash(), password)
+    check_password_hash(_dummy_hash(hash_method()), password)
 
 
 @cache

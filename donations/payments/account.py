@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from donations.payments.gateway import Gateway, PortalConfiguration, WebhookEndpoint
+from donations.payments.account_types import PORTAL_MARKER, WebhookEndpoint, portal_configuration
+from donations.payments.gateway import Gateway
 from donations.payments.ledger import HANDLERS
 
 # Exactly the event types our handlers apply; everything else would only fill the ledger.
 WEBHOOK_EVENTS: tuple[str, ...] = tuple(sorted(HANDLERS))
-# How `setup` recognises the portal configuration it made (Stripe's default one, saved in
-# the Dashboard, is also accepted by `check`).
-PORTAL_MARKER = {"created_by": "donations"}
 
 
 @dataclass
@@ -26,13 +24,6 @@ class SetupReport:
     lines: list[str] = field(default_factory=list)
     changed: bool = False
     secret: str | None = None
-
-
-def portal_configuration(configs: list[PortalConfiguration]) -> PortalConfiguration | None:
-    """The configuration portal sessions should use: ours first, else the account default."""
-    active = [c for c in configs if c.active]
-    ours = [c for c in active if c.metadata.get("created_by") == PORTAL_MARKER["created_by"]]
-    return (ours or [c for c in active if c.is_default] or [None])[0]
 
 
 def _endpoint_at(

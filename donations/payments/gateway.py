@@ -11,12 +11,17 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import stripe
 from flask import Flask, current_app
 
+from donations.payments.account_types import (
+    PortalConfiguration,
+    WebhookEndpoint,
+    portal_configuration,
+)
 from donations.payments.facts import EventFact, parse_event_object
 from donations.payments.metadata import ONCE, CheckoutMetadata, CustomerMetadata
 
@@ -111,28 +116,6 @@ def _translate(exc: stripe.StripeError) -> PaymentError:
     )
 
 
-@dataclass(frozen=True)
-class WebhookEndpoint:
-    """A webhook endpoint of the account; `secret` is known only right after creation."""
-
-    id: str
-    url: str
-    enabled_events: tuple[str, ...]
-    api_version: str | None
-    status: str
-    secret: str | None = None
-
-
-@dataclass(frozen=True)
-class PortalConfiguration:
-    """A Billing Portal configuration: Stripe refuses portal sessions without one."""
-
-    id: str
-    active: bool
-    is_default: bool
-    metadata: dict[str, str] = field(default_factory=dict)
-
-
 class Gateway:
     """Our operations on Stripe (or the emulator), each in the words of this product."""
 
@@ -142,6 +125,8 @@ class Gateway:
         self.client = client
         self.webhook_secret = webhook_secret
         self.key_namespace = key_namespace
+        # The portal configuration sessions name, looked up once (see create_portal).
+        self._portal_configuration_id: str | None = None
 
     def _create_once(self, service: Any, params: dict[str, Any], key: str) -> Any:
         """Create with an idempotency key scoped to this installation; never stuck on it.
@@ -219,14 +204,31 @@ class Gateway:
         return _session(session)
 
     def create_portal(self, customer_id: str, return_url: str) -> str:
-        """Create a Billing Portal session and return its URL."""
+        """Create a Billing Portal session, in the configuration `stripe setup` chose."""
+        params = {"customer": customer_id, "return_url": return_url}
         try:
-            portal = self.client.v1.billing_portal.sessions.create(
-                params={"customer": customer_id, "return_url": return_url}
-            )
+            chosen = self._portal_configuration()
+            try:
+                portal = self.client.v1.billing_portal.sessions.create(params={**params, **chosen})
+            except stripe.InvalidRequestError as exc:
+                if not chosen or exc.param != "configuration":
+                    raise
+                # The cached configuration was deactivated or deleted: choose again, once.
+                self._portal_configuration_id = None
+                chosen = self._portal_configuration()
+                portal = self.client.v1.billing_portal.sessions.create(params={**params, **chosen})
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
         return portal.url
+
+    def _portal_configuration(self) -> dict[str, str]:
+        """`{"configuration": id}` of the chosen configuration; {} if none (Stripe refuses)."""
+        if self._portal_configuration_id is None:
+            chosen = portal_configuration(self.portal_configurations())
+            self._portal_configuration_id = chosen.id if chosen else None
+        if self._portal_configuration_id is None:
+            return {}
+        return {"configuration": self._portal_configuration_id}
 
     def _pages(self, service: Any, params: dict[str, Any]) -> Iterator[Any]:
         params = {"limit": 100, **params}
@@ -283,7 +285,9 @@ class Gateway:
 
     def webhook_endpoints(self) -> list[WebhookEndpoint]:
         """Every webhook endpoint of the account."""
-        return [_endpoint(e) for e in self._pages(self.client.v1.webhook_endpoints, {})]
+        return [
+            WebhookEndpoint.from_sdk(e) for e in self._pages(self.client.v1.webhook_endpoints, {})
+        ]
 
     def create_webhook_endpoint(
         self, url: str, events: Iterable[str], api_version: str
@@ -291,7 +295,7 @@ class Gateway:
         """Create an endpoint in our API version; Stripe shows its secret only now."""
         params = {"url": url, "enabled_events": sorted(events), "api_version": api_version}
         try:
-            return _endpoint(self.client.v1.webhook_endpoints.create(params=params))
+            return WebhookEndpoint.from_sdk(self.client.v1.webhook_endpoints.create(params=params))
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
 
@@ -299,14 +303,16 @@ class Gateway:
         """Set an endpoint's events (Stripe cannot change its API version) and enable it."""
         params = {"enabled_events": sorted(events), "disabled": False}
         try:
-            return _endpoint(self.client.v1.webhook_endpoints.update(endpoint_id, params=params))
+            return WebhookEndpoint.from_sdk(
+                self.client.v1.webhook_endpoints.update(endpoint_id, params=params)
+            )
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
 
     def portal_configurations(self) -> list[PortalConfiguration]:
         """Every active Billing Portal configuration of the account."""
         service = self.client.v1.billing_portal.configurations
-        return [_portal_config(c) for c in self._pages(service, {"active": True})]
+        return [PortalConfiguration.from_sdk(c) for c in self._pages(service, {"active": True})]
 
     def create_portal_configuration(self, *, return_url: str, marker: dict[str, str]) -> str:
         """Create the portal configuration members use: cancel at period end, card, invoices."""
@@ -324,26 +330,6 @@ class Gateway:
             return self.client.v1.billing_portal.configurations.create(params=params).id
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
-
-
-def _endpoint(obj: Any) -> WebhookEndpoint:
-    return WebhookEndpoint(
-        id=obj.id,
-        url=obj.url,
-        enabled_events=tuple(obj.enabled_events or ()),
-        api_version=obj.api_version,
-        status=obj.status,
-        secret=getattr(obj, "secret", None),
-    )
-
-
-def _portal_config(obj: Any) -> PortalConfiguration:
-    return PortalConfiguration(
-        id=obj.id,
-        active=bool(obj.active),
-        is_default=bool(obj.is_default),
-        metadata=obj.metadata.to_dict() if obj.metadata else {},
-    )
 
 
 def build_client(app: Flask, http_client: Any | None = None) -> stripe.StripeClient:

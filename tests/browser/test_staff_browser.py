@@ -10,8 +10,7 @@ import pytest
 from donations.extensions import db
 from donations.models import StripeEvent, utcnow
 from tests.factories import DEFAULT_PASSWORD, make_user
-from tests.staff.factories import make_supporter, subscribe
-from tests.staff.test_events import subscription_event
+from tests.staff.factories import make_supporter, subscribe, subscription_event
 
 pytestmark = pytest.mark.browser
 

@@ -47,16 +47,32 @@ def emu_inbox() -> Inbox:
     return Inbox()
 
 
+WEBHOOK_URL = f"{SITE}/stripe/webhook"
+
+
+def register_endpoint(
+    emulator: Emulator, url: str = WEBHOOK_URL, events: tuple[str, ...] = ("*",), **params: Any
+) -> stripe.WebhookEndpoint:
+    """Register a webhook endpoint through the real SDK, as a host app would."""
+    client = stripe.StripeClient("sk_test_emulator", http_client=emulator.http_client)
+    return client.v1.webhook_endpoints.create(
+        params={"url": url, "enabled_events": list(events), **params}
+    )
+
+
 @pytest.fixture
 def emu_factory(tmp_path: Path, emu_inbox: Inbox) -> Iterator[Callable[..., Emulator]]:
-    """Build emulators on this test's state file (several = a restart or another process)."""
+    """Build emulators on this test's state file (several = a restart or another process).
+
+    Each registers an all-events endpoint at `endpoint_url` unless the state already has one
+    there (a second emulator on the file is a restart, not a new subscriber); None: none.
+    """
     made: list[Emulator] = []
 
-    def factory(**overrides: Any) -> Emulator:
+    def factory(endpoint_url: str | None = WEBHOOK_URL, **overrides: Any) -> Emulator:
         options: dict[str, Any] = {
             "site_url": SITE,
-            "webhook_url": f"{SITE}/stripe/webhook",
-            "webhook_secret": SECRET,
+            "signing_secret": SECRET,
             "api_version": API_VERSION,
             "transport": emu_inbox,
             "retry_base_seconds": 0.01,
@@ -68,6 +84,9 @@ def emu_factory(tmp_path: Path, emu_inbox: Inbox) -> Iterator[Callable[..., Emul
         path = options.pop("path", tmp_path / "stripe-emulator.sqlite3")
         emulator = Emulator(path, **options)
         made.append(emulator)
+        known = {e["url"] for e in emulator.list_objects("webhook_endpoint")}
+        if endpoint_url is not None and endpoint_url not in known:
+            register_endpoint(emulator, endpoint_url)
         return emulator
 
     yield factory
@@ -157,5 +176,6 @@ def emu_app(tmp_path: Path, emu_inbox: Inbox) -> Iterator[Flask]:
     )
     CSRFProtect(app)
     emulator = init_app(app)
+    register_endpoint(emulator)
     yield app
     emulator.close()

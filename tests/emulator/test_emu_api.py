@@ -232,19 +232,6 @@ def test_live_key_is_refused(emu: Emulator) -> None:
         client.v1.customers.list()
 
 
-def test_portal_session(emu_client: stripe.StripeClient) -> None:
-    customer = emu_client.v1.customers.create(params={"email": "p@example.com"})
-    portal = emu_client.v1.billing_portal.sessions.create(
-        params={"customer": customer.id, "return_url": f"{SITE}/account"}
-    )
-    assert isinstance(portal, stripe.billing_portal.Session)
-    assert portal.url == f"{SITE}/_emulator/portal/{portal.id}"
-    assert portal.return_url == f"{SITE}/account"
-    with pytest.raises(stripe.InvalidRequestError) as caught:
-        emu_client.v1.billing_portal.sessions.create(params={"customer": "cus_nope"})
-    assert caught.value.param == "customer"
-
-
 def test_events_list_filters(emu_client: stripe.StripeClient, emu: Emulator) -> None:
     customer = emu_client.v1.customers.create(params={"email": "e@example.com"})
     emu_client.v1.customers.update(customer.id, params={"name": "E"})

@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from typing import Any
 
+import pytest
 import stripe
 from flask import Flask
 
@@ -114,6 +115,7 @@ def test_portal_cancel_at_period_end_and_resume(emu_app: Flask, emu_inbox: Inbox
     session = _session(emu_app, customer_email="member@example.com")
     emu: Emulator = get_emulator(emu_app)
     emu.pay_checkout(session.id, "4242424242424242")
+    emu.create_default_portal_configuration()  # as saved in the Dashboard
     sdk = _client(emu_app)
     paid = sdk.v1.checkout.sessions.retrieve(session.id)
     portal = sdk.v1.billing_portal.sessions.create(
@@ -144,6 +146,40 @@ def test_portal_cancel_at_period_end_and_resume(emu_app: Flask, emu_inbox: Inbox
         f"/_emulator/portal/{portal.id}", data={"action": "cancel_now", "subscription": "sub_x"}
     )
     assert stranger.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("cancel", "shown", "refused"),
+    [
+        ({"enabled": True, "mode": "at_period_end"}, "Cancel at period end", "cancel_now"),
+        ({"enabled": True, "mode": "immediately"}, "Cancel now", "cancel_at_period_end"),
+        ({"enabled": False}, None, "cancel_now"),
+    ],
+)
+def test_portal_offers_only_what_its_configuration_enables(
+    emu_app: Flask, cancel: dict, shown: str | None, refused: str
+) -> None:
+    session = _session(emu_app, customer_email="member@example.com")
+    emu: Emulator = get_emulator(emu_app)
+    emu.pay_checkout(session.id, "4242424242424242")
+    sdk = _client(emu_app)
+    config = sdk.v1.billing_portal.configurations.create(
+        params={"features": {"subscription_cancel": cancel}}
+    )
+    paid = sdk.v1.checkout.sessions.retrieve(session.id)
+    portal = sdk.v1.billing_portal.sessions.create(
+        params={"customer": paid.customer, "configuration": config.id}
+    )
+    client = emu_app.test_client()
+    page = client.get(f"/_emulator/portal/{portal.id}").get_data(as_text=True)
+    for label in ("Cancel at period end", "Cancel now"):
+        assert (label in page) is (label == shown)
+    answer = client.post(
+        f"/_emulator/portal/{portal.id}",
+        data={"action": refused, "subscription": paid.subscription},
+    )
+    assert answer.status_code == 403
+    assert sdk.v1.subscriptions.retrieve(paid.subscription).status == "active"
 
 
 def test_cli_controls(emu_app: Flask, emu_inbox: Inbox) -> None:

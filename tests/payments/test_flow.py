@@ -2,51 +2,35 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from sqlalchemy import func, select
 
 from donations.membership.progress import get_progress, recount_members
 from donations.models import CheckoutAttempt, Donation, Membership, StripeEvent, User
-from tests.factories import login, make_user
-
-
-def _checkout(client, **form) -> str:
-    data = {
-        "interval": "once",
-        "amount": "10",
-        "currency": "usd",
-        "attempt": "attempt-token-0123456789",
-    }
-    data.update(form)
-    response = client.post("/support/checkout", data=data)
-    assert response.status_code == 303, response.get_data(as_text=True)
-    return urlsplit(response.headers["Location"]).path.rsplit("/", 1)[1]
+from tests.factories import login, make_user, start_checkout
 
 
 def test_membership_is_recorded_counted_and_confirmed(client, db, emulator):
     user = make_user(email="new.member@example.org")
     login(client, user)
-    session_id = _checkout(client, interval="month", amount="8", cover_fee="1", article="kalvesk")
+    session_id = start_checkout(
+        client, interval="month", amount="8", cover_fee="1", article="kalvesk"
+    )
     thanks = client.get(f"/support/thanks?session_id={session_id}").get_data(as_text=True)
     assert "Confirming your payment" in thanks and 'http-equiv="refresh"' in thanks
 
     redirect_url = emulator.pay_checkout(session_id, "4242424242424242")
     assert redirect_url == f"http://localhost/support/thanks?session_id={session_id}"
-    # What Stripe sends for a subscription through Checkout (shared/stripe-behaviour.md).
-    assert emulator.deliver_pending() == 12
+    # Stripe emits 12 events for a subscription through Checkout (shared/stripe-behaviour.md);
+    # our endpoint subscribes only to the ones our handlers use (set up at start, as
+    # `flask stripe setup` does), so the others are stored at Stripe and delivered nowhere.
+    assert emulator.deliver_pending() == 6
+    assert emulator.events("customer.created") and emulator.events("invoice.finalized")
 
     ledger = dict(db.session.execute(select(StripeEvent.type, StripeEvent.status)).all())
     assert ledger == {
-        "customer.created": "ignored",  # we made the customer ourselves; nothing to apply
         "customer.subscription.created": "processed",  # incomplete: not a member yet
-        "invoice.created": "ignored",
-        "invoice.finalized": "ignored",
-        "payment_intent.created": "ignored",
-        "payment_intent.succeeded": "ignored",
         "charge.succeeded": "processed",  # a membership charge: its invoice records it
         "invoice.paid": "processed",
-        "invoice.payment_succeeded": "ignored",
         "invoice_payment.paid": "processed",  # the payment intent of the membership payment
         "customer.subscription.updated": "processed",  # incomplete -> active
         "checkout.session.completed": "processed",
@@ -75,7 +59,7 @@ def test_membership_is_recorded_counted_and_confirmed(client, db, emulator):
 
 
 def test_anonymous_gift_is_recorded_without_inventing_a_supporter(client, db, emulator):
-    session_id = _checkout(client, amount="25", article="school-profile")
+    session_id = start_checkout(client, amount="25", article="school-profile")
     emulator.pay_checkout(session_id, "4242424242424242", email="giver@example.org")
     emulator.deliver_pending()
     donation = db.session.scalar(select(Donation))
@@ -93,7 +77,7 @@ def test_anonymous_gift_is_recorded_without_inventing_a_supporter(client, db, em
 def test_declined_card_records_nothing(client, db, emulator):
     from stripe_emulator import CardDeclined
 
-    session_id = _checkout(client)
+    session_id = start_checkout(client)
     try:
         emulator.pay_checkout(session_id, "4000000000000002", email="x@example.org")
     except CardDeclined as exc:

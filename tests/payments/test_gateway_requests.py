@@ -124,7 +124,9 @@ def test_membership_request_has_the_exact_parameters(client, db, recorder, inter
     assert headers["Idempotency-Key"].startswith("checkout-")
 
 
-def test_portal_request_names_the_customer_and_return_url(client, db, recorder):
+def test_portal_request_names_the_customer_return_url_and_configuration(
+    client, db, recorder, emulator
+):
     from donations.models import Membership
 
     user = make_user(stripe_customer_id=None)
@@ -154,4 +156,13 @@ def test_portal_request_names_the_customer_and_return_url(client, db, recorder):
     assert response.status_code == 303
     assert "/_emulator/portal/" in response.headers["Location"]
     _, _, params = recorder.last("/v1/billing_portal/sessions")
-    assert params == {"customer": user.stripe_customer_id, "return_url": "http://localhost/account"}
+    (ours,) = [
+        c["id"]
+        for c in emulator.list_objects("billing_portal.configuration")
+        if c["metadata"] == {"created_by": "donations"}
+    ]
+    assert params == {
+        "customer": user.stripe_customer_id,
+        "return_url": "http://localhost/account",
+        "configuration": ours,  # the one `stripe setup` made; Stripe refuses sessions without
+    }

@@ -1,4 +1,4 @@
-"""Staff-test factories: supporters, memberships through the webhook functions, payments.
+"""Staff-test factories: supporters, memberships through the webhook functions, payments, events.
 
 Memberships go through records.apply_subscription, the function webhooks use, so every
 change writes its dated MemberChange and moves the live counter exactly as in production.
@@ -7,11 +7,19 @@ change writes its dated MemberChange and moves the live counter exactly as in pr
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+import json
+from datetime import UTC, datetime, timedelta
 
 from donations.extensions import db
 from donations.membership.records import apply_subscription
-from donations.models import Donation, FailedPayment, Membership, PaymentAdjustment, User
+from donations.models import (
+    Donation,
+    FailedPayment,
+    Membership,
+    PaymentAdjustment,
+    StripeEvent,
+    User,
+)
 from donations.payments.facts import SubscriptionFact
 from donations.payments.metadata import CheckoutMetadata
 
@@ -152,6 +160,66 @@ def make_failed_payment(membership: Membership, at: datetime, attempts: int = 1)
         attempt_count=attempts,
         failed_at=at,
         created_at=at,
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+# --- webhook events in the ledger -----------------------------------------------------
+
+# When the ledger's test events happened.
+EVENT_TIME = datetime(2026, 11, 1, 9, tzinfo=UTC)
+
+
+def subscription_event(event_id: str, user_id: int | str = 1) -> dict:
+    """A customer.subscription.created event as Stripe sends it (the fields we read)."""
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": "customer.subscription.created",
+        "created": int(EVENT_TIME.timestamp()),
+        "livemode": False,
+        "data": {
+            "object": {
+                "id": "sub_replayed",
+                "object": "subscription",
+                "customer": "cus_replayed",
+                "status": "active",
+                "currency": "usd",
+                "start_date": int(EVENT_TIME.timestamp()),
+                "metadata": {"user_id": str(user_id), "note": "<script>alert(1)</script>"},
+                "items": {
+                    "data": [
+                        {
+                            "current_period_end": int(EVENT_TIME.timestamp()) + 86400 * 30,
+                            "quantity": 1,
+                            "price": {
+                                "unit_amount": 800,
+                                "currency": "usd",
+                                "recurring": {"interval": "month"},
+                            },
+                        }
+                    ]
+                },
+            }
+        },
+    }
+
+
+def store(event: dict, status: str, error: str | None = None) -> StripeEvent:
+    """Put an event into the ledger as if it had been received."""
+    row = StripeEvent(
+        stripe_event_id=event["id"],
+        type=event["type"],
+        created=EVENT_TIME,
+        livemode=False,
+        payload=json.dumps(event),
+        status=status,
+        error=error,
+        attempts=1,
+        object_id=event["data"]["object"]["id"],
+        customer_id="cus_replayed",
     )
     db.session.add(row)
     db.session.commit()

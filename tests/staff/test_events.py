@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -12,62 +10,7 @@ from sqlalchemy import select
 from donations.extensions import db
 from donations.models import Membership, StripeEvent
 from tests.factories import login, make_user
-
-T = datetime(2026, 11, 1, 9, tzinfo=UTC)
-
-
-def subscription_event(event_id: str, user_id: int | str = 1) -> dict:
-    """A customer.subscription.created event as Stripe sends it (the fields we read)."""
-    return {
-        "id": event_id,
-        "object": "event",
-        "type": "customer.subscription.created",
-        "created": int(T.timestamp()),
-        "livemode": False,
-        "data": {
-            "object": {
-                "id": "sub_replayed",
-                "object": "subscription",
-                "customer": "cus_replayed",
-                "status": "active",
-                "currency": "usd",
-                "start_date": int(T.timestamp()),
-                "metadata": {"user_id": str(user_id), "note": "<script>alert(1)</script>"},
-                "items": {
-                    "data": [
-                        {
-                            "current_period_end": int(T.timestamp()) + 86400 * 30,
-                            "quantity": 1,
-                            "price": {
-                                "unit_amount": 800,
-                                "currency": "usd",
-                                "recurring": {"interval": "month"},
-                            },
-                        }
-                    ]
-                },
-            }
-        },
-    }
-
-
-def store(event: dict, status: str, error: str | None = None) -> StripeEvent:
-    """Put an event into the ledger as if it had been received."""
-    row = StripeEvent(
-        stripe_event_id=event["id"],
-        type=event["type"],
-        created=T,
-        livemode=False,
-        payload=json.dumps(event),
-        status=status,
-        error=error,
-        attempts=1,
-        object_id=event["data"]["object"]["id"],
-        customer_id="cus_replayed",
-    )
-    db.session.add(row)
-    db.session.commit()
-    return row
+from tests.staff.factories import store, subscription_event
 
 
 def test_the_ledger_lists_and_filters_events(staff_client):
