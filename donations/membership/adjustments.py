@@ -39,23 +39,42 @@ def _adjustment(payment_intent_id: str) -> PaymentAdjustment:
     )
 
 
+def _in_charge_total(refund: Refund, charge_at: datetime) -> bool | None:
+    """Whether a charge's total at `charge_at` counted this refund; None when the refund began
+    or ended in that very second, which leaves it open."""
+    if refund.created > charge_at:
+        return False
+    if refund.created < charge_at:
+        if refund_counts(refund.status) or refund.fact_at > charge_at:
+            return True  # under way then (it may have failed since)
+        if refund.fact_at < charge_at:
+            return False  # failed or canceled before
+    return None
+
+
 def refunded_total(
     charge_total: int | None, charge_at: datetime | None, refunds: Iterable[Refund]
 ) -> int:
     """The amount refunded, from the newest charge total and each refund's newest status.
 
-    A charge total counts every refund under way at its moment. A refund created after it
-    adds its amount while it counts; one the total counted that failed or was canceled
-    after that moment gives its amount back. Without a charge total, the refunds add up.
+    A charge total counts every refund under way at its moment. From there, a refund it did
+    not count adds its amount while it counts, and one it counted that failed or was canceled
+    since gives it back. Without a charge total, the refunds add up.
     """
+    refunds = sorted(refunds, key=lambda r: r.stripe_refund_id)  # the same answer every time
     if charge_at is None or charge_total is None:
         return sum(r.amount for r in refunds if refund_counts(r.status))
+    counted = [r for r in refunds if _in_charge_total(r, charge_at)]
+    # Same-second refunds were counted in the total if it has room for them.
+    room = charge_total - sum(r.amount for r in counted)
+    for refund in refunds:
+        if _in_charge_total(refund, charge_at) is None and refund.amount <= room:
+            counted.append(refund)
+            room -= refund.amount
     total = charge_total
     for refund in refunds:
-        if refund.created > charge_at:
-            total += refund.amount if refund_counts(refund.status) else 0
-        elif not refund_counts(refund.status) and refund.fact_at > charge_at:
-            total -= refund.amount
+        if (refund in counted) != refund_counts(refund.status):
+            total += refund.amount if refund_counts(refund.status) else -refund.amount
     return max(total, 0)
 
 
