@@ -40,8 +40,10 @@ def _adjustment(payment_intent_id: str) -> PaymentAdjustment:
 
 
 def _in_charge_total(refund: Refund, charge_at: datetime) -> bool | None:
-    """Whether a charge's total at `charge_at` counted this refund; None when the refund began
-    or ended in that very second, which leaves it open."""
+    """Whether the charge total at `charge_at` counted this refund (None: can't tell).
+
+    A refund that began or ended in that very second leaves it open.
+    """
     if refund.created > charge_at:
         return False
     if refund.created < charge_at:

@@ -121,12 +121,12 @@ class Donation(Base):
 
 
 class InvoicePayment(Base):
-    """Which payment intent paid an invoice: told by `invoice_payment.paid` (or, in older
-    API versions, by the invoice itself), in either order with `invoice.paid`.
+    """Which payment intent paid an invoice, told in either order with `invoice.paid`.
 
-    Kept apart from donations so a payment of an invoice that is not a membership's (a
-    one-off invoice made in the Dashboard) records nothing else; its row is also the lock
-    both events take first, so neither misses the other's write.
+    `invoice_payment.paid` tells it (in older API versions, the invoice itself). Kept apart
+    from donations so a payment of an invoice that is not a membership's (a one-off invoice
+    made in the Dashboard) records nothing else; its row is also the lock both events take
+    first, so neither misses the other's write.
     """
 
     __tablename__ = "invoice_payments"

@@ -113,7 +113,6 @@ class InvoiceFact:
     # False when the invoice carries no copy of the subscription's metadata (older layouts):
     # then only the subscription id links the payment to its membership.
     has_metadata: bool = True
-    charge_id: str | None = None
     # `payments` appears only when an API call expands it, never in a webhook: `stripe sync`
     # reads it, the webhook handlers must not.
     expanded_payments: tuple[InvoicePaymentFact, ...] = ()
@@ -127,7 +126,6 @@ class InvoiceFact:
             customer_id=obj_id(d.get("customer")),
             subscription_id=payload.invoice_subscription(d),
             payment_intent_id=payload.invoice_payment_intent(d),
-            charge_id=payload.invoice_charge(d),
             status=d.get("status"),
             billing_reason=d.get("billing_reason"),
             amount_paid=int(d.get("amount_paid") or 0),

@@ -243,8 +243,10 @@ class Gateway:
             raise _translate(exc) from exc
 
     def iter_objects(self, kind: str, **params: Any) -> Iterator[Any]:
-        """Yield every object of a kind (customers, subscriptions, invoices, charges, refunds,
-        checkout_sessions) page by page, parsed into our facts."""
+        """Yield every object of a kind, page by page, parsed into our facts.
+
+        Kinds: customers, subscriptions, invoices, charges, refunds, checkout_sessions.
+        """
         services = {
             "customers": self.client.v1.customers,
             "subscriptions": self.client.v1.subscriptions,

@@ -7,8 +7,8 @@ created, so a site receives the current layout (2025-03-31 basil and later) or a
 - a subscription's period: on its items (current) or at the top (older);
 - an invoice's subscription and its metadata: under `parent.subscription_details` (current),
   at the top with `subscription_details.metadata` (2023-2024), or at the top with no metadata;
-- an invoice's payment intent and charge: at the top in older layouts only (the current
-  layout names them in `invoice_payment` objects);
+- an invoice's payment intent: at the top in older layouts only (the current layout names
+  it in `invoice_payment` objects);
 - a subscription item's billing: `price` (2020 on), else `plan`; very old subscriptions
   carry `plan` and `quantity` at the top.
 
@@ -117,8 +117,3 @@ def invoice_subscription_metadata(inv: dict[str, Any]) -> dict[str, Any] | None:
 def invoice_payment_intent(inv: dict[str, Any]) -> str | None:
     """The invoice's payment intent, named on the invoice only in older layouts."""
     return obj_id(inv.get("payment_intent"))
-
-
-def invoice_charge(inv: dict[str, Any]) -> str | None:
-    """The invoice's charge, named on the invoice only in older layouts."""
-    return obj_id(inv.get("charge"))
