@@ -1,4 +1,4 @@
-"""flask commands: demo content and article import (see the README's command list)."""
+"""flask commands: demo content, article import and membership upkeep (see the README)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from donations.accounts.cli import create_staff
 from donations.articles.importer import import_articles, markdown_files
 from donations.extensions import db
 from donations.membership.demo import seed_members
+from donations.membership.grace import recheck_grace
 from donations.membership.progress import get_progress
+from donations.models import utcnow
 from donations.payments.cli import stripe_cli
 
 DEMO_DIR = Path(__file__).resolve().parent / "articles" / "demo"
 
 articles_cli = AppGroup("articles", help="Manage articles.")
+members_cli = AppGroup("members", help="Membership upkeep.")
 
 
 @click.command("seed-demo")
@@ -66,9 +69,21 @@ def import_command(path: Path) -> None:
         raise SystemExit(1)
 
 
+@members_cli.command("expire-grace")
+def expire_grace_command() -> None:
+    """End the grace of past_due memberships whose MEMBER_GRACE_DAYS ran out (run daily)."""
+    changed = recheck_grace(utcnow())
+    db.session.commit()
+    click.echo(
+        f"{changed} past-due membership{'s' if changed != 1 else ''} updated; "
+        f"{get_progress().members:,} members."
+    )
+
+
 def register(app: Flask) -> None:
     """Attach every command group to the app."""
     app.cli.add_command(seed_demo)
     app.cli.add_command(articles_cli)
+    app.cli.add_command(members_cli)
     app.cli.add_command(create_staff)
     app.cli.add_command(stripe_cli)

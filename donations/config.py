@@ -48,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_USE_TLS": "1",
     "MAIL_FROM": "",
     "ARTICLES_PER_PAGE": "10",
+    "MEMBER_GRACE_DAYS": "21",
 }
 
 
@@ -62,6 +63,16 @@ def _positive_int(name: str, value: Any) -> int:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}") from None
     if number <= 0:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    return number
+
+
+def _non_negative_int(name: str, value: Any) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number of 0 or more, got {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"{name} must be a whole number of 0 or more, got {value!r}")
     return number
 
 
@@ -207,6 +218,9 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
         "ARTICLES_PER_PAGE", settings["ARTICLES_PER_PAGE"]
     )
     settings["MAIL_PORT"] = _positive_int("MAIL_PORT", settings["MAIL_PORT"])
+    settings["MEMBER_GRACE_DAYS"] = _non_negative_int(
+        "MEMBER_GRACE_DAYS", settings["MEMBER_GRACE_DAYS"]
+    )
     settings["MAIL_USE_TLS"] = is_true(settings["MAIL_USE_TLS"])
     settings["DONATION_CURRENCIES"] = _currencies(settings["DONATION_CURRENCIES"])
     settings["SITE_URL"] = _site_url(settings["SITE_URL"])

@@ -62,3 +62,54 @@ def test_downgrade_to_nothing_and_back_works(tmp_path, empty_database_url):
             counter = conn.execute(text("SELECT id, members FROM member_counter")).all()
         db.engine.dispose()
     assert counter == [(1, 0)]
+
+
+def test_upgrading_a_database_with_records_keeps_and_completes_them(tmp_path, empty_database_url):
+    """Records written before 0005 come through: links, disputes, periods, totals, grace."""
+    app = create_app({**base_config(tmp_path), "DATABASE_URL": empty_database_url})
+    t = "'2026-11-01 10:00:00'"
+    with app.app_context():
+        upgrade(revision="0004")
+        with db.engine.begin() as conn:
+            for sql in (
+                "INSERT INTO users (id, name, is_staff, stripe_customer_id, created_at) "
+                f"VALUES (1, '', false, 'cus_1', {t})",
+                "INSERT INTO memberships (id, user_id, stripe_subscription_id, status, interval, "
+                "amount, currency, cancel_at_period_end, created_at, updated_at) VALUES "
+                f"(1, 1, 'sub_1', 'past_due', 'month', 800, 'usd', false, {t}, {t})",
+                "INSERT INTO recurring_totals (currency, interval, amount, memberships) "
+                "VALUES ('usd', 'month', 800, 1)",
+                "INSERT INTO donations (stripe_payment_intent_id, stripe_invoice_id, kind, amount,"
+                " fee_amount, currency, paid_at, created_at) VALUES "
+                f"('pi_1', 'in_1', 'membership_first', 800, 0, 'usd', {t}, {t}), "
+                f"('pi_2', NULL, 'gift', 2500, 0, 'usd', {t}, {t})",
+                "INSERT INTO payment_adjustments (stripe_payment_intent_id, amount_refunded, "
+                f"disputed, dispute_status, updated_at) VALUES ('pi_1', 300, false, NULL, {t}), "
+                f"('pi_2', 0, true, 'lost', {t})",
+            ):
+                conn.execute(text(sql))
+        upgrade()
+        with db.engine.connect() as conn:
+            links = conn.execute(
+                text("SELECT stripe_invoice_id, stripe_payment_intent_id FROM invoice_payments")
+            ).all()
+            adjustments = conn.execute(
+                text(
+                    "SELECT stripe_payment_intent_id, amount_refunded, charge_amount_refunded,"
+                    " amount_disputed FROM payment_adjustments ORDER BY stripe_payment_intent_id"
+                )
+            ).all()
+            membership = conn.execute(
+                text("SELECT interval_count, grace_ends_at, grace_expired FROM memberships")
+            ).one()
+            totals = conn.execute(
+                text(
+                    "SELECT currency, interval, interval_count, amount, memberships FROM "
+                    "recurring_totals"
+                )
+            ).all()
+        db.engine.dispose()
+    assert links == [("in_1", "pi_1")]
+    assert adjustments == [("pi_1", 300, 300, 0), ("pi_2", 0, None, 2500)]
+    assert (membership[0], membership[1], bool(membership[2])) == (1, None, False)
+    assert totals == [("usd", "month", 1, 800, 1)]

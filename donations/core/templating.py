@@ -18,12 +18,18 @@ def _human_date(value: datetime | None) -> str:
     return f"{value:%-d %B %Y}" if value else ""
 
 
+def _period(interval: str, count: int = 1) -> str:
+    """A billing period in words: month, 3 months, year, 2 years."""
+    return interval if count == 1 else f"{count} {interval}s"
+
+
 def register(app: Flask) -> None:
     """Register filters and the site-wide template globals."""
     app.add_template_filter(format_money, "money")
     app.add_template_filter(major, "major")
     app.add_template_filter(_iso, "iso")
     app.add_template_filter(_human_date, "human_date")
+    app.add_template_filter(_period, "period")
     app.add_template_filter(lambda n: f"{n:,}", "thousands")
     settings = app.config
     app.add_template_global(settings["SITE_NAME"], "site_name")

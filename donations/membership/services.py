@@ -21,17 +21,14 @@ class MembershipView:
     """One membership as its member sees it."""
 
     status: str
+    is_member: bool  # the member rule, grace included (Membership.is_member)
     interval: str
+    interval_count: int
     amount: int
     currency: str
     cancel_at_period_end: bool
     current_period_end: datetime | None
     ended_at: datetime | None
-
-    @property
-    def is_member(self) -> bool:
-        """True while it makes its holder a member."""
-        return SubscriptionStatus(self.status).is_member
 
     @property
     def past_due(self) -> bool:
@@ -49,7 +46,9 @@ def memberships_of(user_id: int) -> list[MembershipView]:
     return [
         MembershipView(
             status=m.status,
+            is_member=m.is_member,
             interval=m.interval,
+            interval_count=m.interval_count,
             amount=m.amount,
             currency=m.currency,
             cancel_at_period_end=m.cancel_at_period_end,

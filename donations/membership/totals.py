@@ -1,4 +1,5 @@
-"""Recurring totals: member memberships per (currency, interval, amount), kept at write time."""
+"""Recurring totals: member memberships per (currency, interval, count, amount), kept at write
+time."""
 
 from __future__ import annotations
 
@@ -8,18 +9,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from donations.extensions import db
 from donations.models import Membership, RecurringTotal
 
-Key = tuple[str, str, int]  # currency, interval, amount
+Key = tuple[str, str, int, int]  # currency, interval, interval_count, amount
 
 
 def billing_key(membership: Membership) -> Key | None:
     """What a membership adds to the totals: its billing, or None when it isn't a member."""
     if not membership.is_member:
         return None
-    return (membership.currency, membership.interval, membership.amount)
+    return (membership.currency, membership.interval, membership.interval_count, membership.amount)
 
 
 def _add(key: Key, delta: int) -> None:
-    currency, interval, amount = key
+    currency, interval, interval_count, amount = key
     if delta < 0:
         # An UPDATE, not an upsert: the check constraint would refuse an inserted -1 row
         # before the conflict is even looked at.
@@ -28,6 +29,7 @@ def _add(key: Key, delta: int) -> None:
             .where(
                 RecurringTotal.currency == currency,
                 RecurringTotal.interval == interval,
+                RecurringTotal.interval_count == interval_count,
                 RecurringTotal.amount == amount,
             )
             .values(memberships=RecurringTotal.memberships + delta)
@@ -37,11 +39,15 @@ def _add(key: Key, delta: int) -> None:
         return
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(RecurringTotal).values(
-        currency=currency, interval=interval, amount=amount, memberships=delta
+        currency=currency,
+        interval=interval,
+        interval_count=interval_count,
+        amount=amount,
+        memberships=delta,
     )
     db.session.execute(
         statement.on_conflict_do_update(
-            index_elements=["currency", "interval", "amount"],
+            index_elements=["currency", "interval", "interval_count", "amount"],
             set_={"memberships": RecurringTotal.memberships + statement.excluded.memberships},
         )
     )
@@ -59,12 +65,16 @@ def move(before: Key | None, after: Key | None) -> None:
 
 def totals_from_scratch() -> dict[Key, int]:
     """Recount the totals from the memberships themselves."""
-    rows = db.session.execute(
-        select(Membership.currency, Membership.interval, Membership.amount, func.count())
-        .where(Membership.is_member)
-        .group_by(Membership.currency, Membership.interval, Membership.amount)
+    columns = (
+        Membership.currency,
+        Membership.interval,
+        Membership.interval_count,
+        Membership.amount,
     )
-    return {(c, i, a): n for c, i, a, n in rows}
+    rows = db.session.execute(
+        select(*columns, func.count()).where(Membership.is_member).group_by(*columns)
+    )
+    return {(c, i, k, a): n for c, i, k, a, n in rows}
 
 
 def maintained_totals() -> dict[Key, int]:
@@ -73,19 +83,20 @@ def maintained_totals() -> dict[Key, int]:
         select(
             RecurringTotal.currency,
             RecurringTotal.interval,
+            RecurringTotal.interval_count,
             RecurringTotal.amount,
             RecurringTotal.memberships,
         ).where(RecurringTotal.memberships > 0)
     )
-    return {(c, i, a): n for c, i, a, n in rows}
+    return {(c, i, k, a): n for c, i, k, a, n in rows}
 
 
 def rebuild() -> None:
     """Replace the totals with a recount (after bulk loads that bypass the transitions)."""
     db.session.execute(delete(RecurringTotal))
     rows = [
-        {"currency": c, "interval": i, "amount": a, "memberships": n}
-        for (c, i, a), n in totals_from_scratch().items()
+        {"currency": c, "interval": i, "interval_count": k, "amount": a, "memberships": n}
+        for (c, i, k, a), n in totals_from_scratch().items()
     ]
     if rows:
         db.session.execute(insert(RecurringTotal), rows)

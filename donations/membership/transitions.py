@@ -9,9 +9,12 @@ change in the same transaction, and so do the recurring totals behind the revenu
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import select, update
 
 from donations.extensions import db
@@ -42,6 +45,7 @@ class MembershipState:
     started_at: datetime | None
     ended_at: datetime | None
     source_article: str | None = None
+    interval_count: int = 1
 
 
 def lock_person(user_id: int) -> None:
@@ -70,25 +74,54 @@ def apply_state(membership: Membership, state: MembershipState, at: datetime) ->
     if not _is_newer(membership, state, at):
         log.info("ignoring an older fact (%s) for %s", at.isoformat(), membership)
         return False
+    with counted_change(membership, at):
+        membership.status = state.status
+        membership.interval = state.interval
+        membership.interval_count = state.interval_count
+        membership.amount = state.amount
+        membership.currency = state.currency
+        membership.cancel_at_period_end = state.cancel_at_period_end
+        membership.current_period_end = state.current_period_end
+        membership.started_at = state.started_at
+        membership.ended_at = state.ended_at
+        if state.source_article:
+            membership.source_article = state.source_article
+        membership.fact_at = at
+        membership.grace_ends_at, membership.grace_expired = grace_window(
+            state.status, state.current_period_end, at, utcnow()
+        )
+    return True
+
+
+def grace_window(
+    status: str, period_end: datetime | None, fact_at: datetime | None, now: datetime
+) -> tuple[datetime | None, bool]:
+    """When a past_due membership's grace ends, and whether it has (design notes §2, §4).
+
+    Stripe may leave a subscription past due for good; it stops counting MEMBER_GRACE_DAYS
+    after its period end (after the fact, when the period end is unknown).
+    """
+    start = period_end or fact_at
+    if status != SubscriptionStatus.PAST_DUE or start is None:
+        return None, False
+    ends = start + timedelta(days=current_app.config["MEMBER_GRACE_DAYS"])
+    return ends, ends <= now
+
+
+@contextmanager
+def counted_change(membership: Membership, at: datetime) -> Iterator[None]:
+    """Change a locked membership inside; the counter, history and totals follow it.
+
+    The caller has locked the person (lock_person) and the membership row.
+    """
     was_member = has_active_membership(membership.user_id)
     billed_before = totals.billing_key(membership)
-    membership.status = state.status
-    membership.interval = state.interval
-    membership.amount = state.amount
-    membership.currency = state.currency
-    membership.cancel_at_period_end = state.cancel_at_period_end
-    membership.current_period_end = state.current_period_end
-    membership.started_at = state.started_at
-    membership.ended_at = state.ended_at
-    if state.source_article:
-        membership.source_article = state.source_article
-    membership.fact_at = at
+    yield
     db.session.flush()
     totals.move(billed_before, totals.billing_key(membership))
     now_member = has_active_membership(membership.user_id)
     if was_member != now_member:
         record_member_change(membership.user_id, membership.id, +1 if now_member else -1, at)
-    return True
 
 
 def record_member_change(user_id: int, membership_id: int | None, delta: int, at: datetime) -> None:

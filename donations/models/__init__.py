@@ -14,7 +14,9 @@ from donations.models.payments import (
     CheckoutAttempt,
     Donation,
     FailedPayment,
+    InvoicePayment,
     PaymentAdjustment,
+    Refund,
 )
 from donations.models.statuses import (
     CLOSED_DISPUTE_STATUSES,
@@ -22,6 +24,7 @@ from donations.models.statuses import (
     SUBSCRIPTION_STATUSES,
     TERMINAL_STATUSES,
     DisputeStatus,
+    RefundStatus,
     SubscriptionStatus,
 )
 from donations.models.sync import SyncRun
@@ -40,11 +43,14 @@ __all__ = [
     "DisputeStatus",
     "Donation",
     "FailedPayment",
+    "InvoicePayment",
     "MemberChange",
     "MemberCounter",
     "Membership",
     "PaymentAdjustment",
     "RecurringTotal",
+    "Refund",
+    "RefundStatus",
     "StripeEvent",
     "SubscriptionStatus",
     "SyncRun",

@@ -21,6 +21,8 @@ class StripeEvent(Base):
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         Index("ix_stripe_events_status_received_at", "status", "received_at"),
         Index("ix_stripe_events_type_received_at", "type", "received_at"),
+        # The dashboard's check for events shaped in another API version reads only this.
+        Index("ix_stripe_events_received_at_api_version", "received_at", "api_version"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -28,6 +30,8 @@ class StripeEvent(Base):
     type: Mapped[str] = mapped_column(String(100))
     created: Mapped[datetime]  # when Stripe created the event
     livemode: Mapped[bool]
+    # The API version Stripe shaped the payload in: the endpoint's, fixed at its creation.
+    api_version: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[str | None] = mapped_column(String(255), index=True)
     customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
     payload: Mapped[str] = mapped_column(Text)  # the raw JSON body, as signed

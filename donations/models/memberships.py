@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    and_,
     event,
     exists,
 )
@@ -31,6 +32,7 @@ class Membership(Base):
     __table_args__ = (
         CheckConstraint(sql_in("status", SUBSCRIPTION_STATUSES), name="status_known"),
         CheckConstraint(sql_in("interval", INTERVALS), name="interval_known"),
+        CheckConstraint("interval_count >= 1", name="interval_count_positive"),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
         CheckConstraint("length(currency) = 3 AND currency = lower(currency)", name="currency_iso"),
         Index("ix_memberships_user_id_status", "user_id", "status"),
@@ -52,7 +54,9 @@ class Membership(Base):
     stripe_subscription_id: Mapped[str] = mapped_column(String(255), unique=True)
     status: Mapped[str] = mapped_column(String(32))
     interval: Mapped[str] = mapped_column(String(8))
-    amount: Mapped[int]  # minor units per interval, including any fee the member covers
+    # Stripe's interval_count: a quarterly plan is interval "month", interval_count 3.
+    interval_count: Mapped[int] = mapped_column(default=1)
+    amount: Mapped[int]  # minor units per billing period, including any fee the member covers
     currency: Mapped[str] = mapped_column(String(3))
     cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
     current_period_end: Mapped[datetime | None]
@@ -62,21 +66,26 @@ class Membership(Base):
     stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255))
     # Stripe's `created` of the newest event applied: older facts never overwrite newer ones.
     fact_at: Mapped[datetime | None]
+    # While past_due: when the grace (MEMBER_GRACE_DAYS after the period end) runs out, and
+    # whether it has. Stored, so the member rule reads the same in SQL and in Python and the
+    # live counter moves exactly when this flag does (membership.grace keeps it in time).
+    grace_ends_at: Mapped[datetime | None]
+    grace_expired: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     # The member rule (design notes §2), in Python and in SQL side by side: a person is a
-    # member when at least one of their memberships is.
+    # member when at least one of their memberships is; a past_due one only in its grace.
     @hybrid_property
     def is_member(self) -> bool:
         """True when this membership makes its supporter a member."""
-        return self.status in MEMBER_STATUSES
+        return self.status in MEMBER_STATUSES and not self.grace_expired
 
     @is_member.inplace.expression
     @classmethod
     def _is_member_expression(cls) -> ColumnElement[bool]:
         # Sorted: the same SQL text (and statement cache key) in every process.
-        return cls.status.in_(sorted(MEMBER_STATUSES))
+        return and_(cls.status.in_(sorted(MEMBER_STATUSES)), cls.grace_expired.is_(False))
 
     @classmethod
     def person_is_member(cls, user_id: int | ColumnElement[int]) -> Exists:
@@ -140,7 +149,7 @@ event.listen(
 
 
 class RecurringTotal(Base):
-    """How many member memberships bill one amount, per currency and interval.
+    """How many member memberships bill one amount, per currency and billing period.
 
     Kept in step with every membership change (like MemberCounter), so the dashboard's
     recurring revenue reads a handful of rows instead of every membership.
@@ -150,12 +159,17 @@ class RecurringTotal(Base):
     __table_args__ = (
         CheckConstraint("memberships >= 0", name="memberships_not_negative"),
         CheckConstraint(sql_in("interval", INTERVALS), name="interval_known"),
+        CheckConstraint("interval_count >= 1", name="interval_count_positive"),
     )
 
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     interval: Mapped[str] = mapped_column(String(8), primary_key=True)
+    interval_count: Mapped[int] = mapped_column(primary_key=True)
     amount: Mapped[int] = mapped_column(primary_key=True)
     memberships: Mapped[int] = mapped_column(default=0)
 
     def __repr__(self) -> str:
-        return f"<RecurringTotal {self.memberships}x {self.amount} {self.currency}/{self.interval}>"
+        return (
+            f"<RecurringTotal {self.memberships}x {self.amount} {self.currency}"
+            f"/{self.interval_count} {self.interval}>"
+        )

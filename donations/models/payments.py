@@ -8,10 +8,12 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from donations.models.base import Base, sql_in, utcnow
+from donations.models.statuses import RefundStatus
 
 DONATION_KINDS = ("gift", "membership_first", "membership_renewal")
 CHECKOUT_INTERVALS = ("once", "month", "year")
 CHECKOUT_STATUSES = ("open", "complete", "failed", "expired")
+REFUND_STATUSES = tuple(RefundStatus)
 
 
 class CheckoutAttempt(Base):
@@ -99,9 +101,14 @@ class Donation(Base):
         return self.adjustment.amount_refunded if self.adjustment else 0
 
     @property
+    def amount_disputed(self) -> int:
+        """Minor units a dispute holds back: from its opening until it is won (all if lost)."""
+        return self.adjustment.amount_disputed if self.adjustment else 0
+
+    @property
     def net_amount(self) -> int:
-        """What we keep after refunds, in minor units."""
-        return self.amount - self.amount_refunded
+        """What we keep after refunds and disputes, in minor units."""
+        return self.amount - self.amount_refunded - self.amount_disputed
 
     @property
     def disputed(self) -> bool:
@@ -113,18 +120,51 @@ class Donation(Base):
         return f"<Donation {self.kind} {self.amount} {self.currency} {key}>"
 
 
+class InvoicePayment(Base):
+    """Which payment intent paid an invoice, told in either order with `invoice.paid`.
+
+    `invoice_payment.paid` tells it (in older API versions, the invoice itself). Kept apart
+    from donations so a payment of an invoice that is not a membership's (a one-off invoice
+    made in the Dashboard) records nothing else; its row is also the lock both events take
+    first, so neither misses the other's write.
+    """
+
+    __tablename__ = "invoice_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stripe_invoice_id: Mapped[str] = mapped_column(String(255), unique=True)
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255))
+    paid_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<InvoicePayment {self.stripe_invoice_id} {self.stripe_payment_intent_id}>"
+
+
 class PaymentAdjustment(Base):
-    """Refunds and disputes of one payment intent: totals only grow, closed disputes stick."""
+    """Refunds and disputes of one payment intent, as far as facts in any order tell.
+
+    `amount_refunded` is kept from two kinds of fact (membership.adjustments): the newest
+    charge we saw (Stripe's running total at that moment) and each refund with its status.
+    """
 
     __tablename__ = "payment_adjustments"
-    __table_args__ = (CheckConstraint("amount_refunded >= 0", name="refund_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("amount_refunded >= 0", name="refund_not_negative"),
+        CheckConstraint("amount_disputed >= 0", name="dispute_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     stripe_payment_intent_id: Mapped[str] = mapped_column(String(255), unique=True)
     stripe_charge_id: Mapped[str | None] = mapped_column(String(255), index=True)
     amount_refunded: Mapped[int] = mapped_column(default=0)
+    # The newest charge fact: its amount_refunded, and the Stripe time it was true at.
+    charge_amount_refunded: Mapped[int | None]
+    charge_fact_at: Mapped[datetime | None]
     disputed: Mapped[bool] = mapped_column(default=False)
     dispute_status: Mapped[str | None] = mapped_column(String(40))
+    # The disputed amount while Stripe holds it back (DisputeStatus.withholds_funds), else 0.
+    amount_disputed: Mapped[int] = mapped_column(default=0)
     dispute_fact_at: Mapped[datetime | None]  # Stripe time of the dispute fact applied
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -132,6 +172,31 @@ class PaymentAdjustment(Base):
         return (
             f"<PaymentAdjustment {self.stripe_payment_intent_id} refunded={self.amount_refunded}>"
         )
+
+
+class Refund(Base):
+    """One refund with its own status; repeats and late facts are safe (keyed by its id)."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        CheckConstraint(sql_in("status", REFUND_STATUSES), name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stripe_refund_id: Mapped[str] = mapped_column(String(255), unique=True)
+    # Known from the refund itself, or later from its charge (older refunds name no intent).
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    stripe_charge_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(24))
+    created: Mapped[datetime]  # when Stripe created the refund
+    fact_at: Mapped[datetime]  # Stripe time of the newest fact applied
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Refund {self.stripe_refund_id} {self.amount} {self.status}>"
 
 
 class FailedPayment(Base):

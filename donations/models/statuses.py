@@ -1,4 +1,4 @@
-"""Stripe's subscription and dispute statuses, and the rules about them (design notes §2).
+"""Stripe's subscription, dispute and refund statuses, and the rules about them (design §2).
 
 Plain Python with no Flask, SQLAlchemy or stripe import, so the models, the membership
 services, the staff statistics and `stripe sync` all read the same rules. The database
@@ -7,6 +7,7 @@ keeps the plain strings; a StrEnum member equals (and hashes like) its string.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -77,13 +78,97 @@ class DisputeStatus(StrEnum):
 
     @property
     def is_closed(self) -> bool:
-        """True once the dispute has an outcome; a closed dispute stays closed."""
-        return self in (DisputeStatus.WON, DisputeStatus.LOST, DisputeStatus.WARNING_CLOSED)
+        """True once the dispute has an outcome (prevented: stopped before a chargeback)."""
+        return self in (
+            DisputeStatus.WON,
+            DisputeStatus.LOST,
+            DisputeStatus.WARNING_CLOSED,
+            DisputeStatus.PREVENTED,
+        )
+
+    @property
+    def is_appeal(self) -> bool:
+        """True while a lost decision is appealed: the one way a closed dispute reopens."""
+        return self in (DisputeStatus.APPEAL_NEEDS_RESPONSE, DisputeStatus.APPEAL_UNDER_REVIEW)
+
+    @property
+    def withholds_funds(self) -> bool:
+        """True while Stripe holds the disputed amount back from us.
+
+        A formal dispute takes the money when it opens and returns it only when won; an
+        inquiry (warning_*) and a prevented dispute never take it.
+        """
+        return self in (
+            DisputeStatus.NEEDS_RESPONSE,
+            DisputeStatus.UNDER_REVIEW,
+            DisputeStatus.APPEAL_NEEDS_RESPONSE,
+            DisputeStatus.APPEAL_UNDER_REVIEW,
+            DisputeStatus.LOST,
+        )
+
+    @property
+    def rank(self) -> int:
+        """Where the status sits in a dispute's life (breaks ties between facts)."""
+        return _DISPUTE_RANK[self]
+
+
+_DISPUTE_RANK = {
+    DisputeStatus.WARNING_NEEDS_RESPONSE: 0,
+    DisputeStatus.WARNING_UNDER_REVIEW: 1,
+    DisputeStatus.WARNING_CLOSED: 2,
+    DisputeStatus.NEEDS_RESPONSE: 2,
+    DisputeStatus.UNDER_REVIEW: 3,
+    DisputeStatus.PREVENTED: 4,
+    DisputeStatus.WON: 4,
+    DisputeStatus.LOST: 4,
+    DisputeStatus.APPEAL_NEEDS_RESPONSE: 5,
+    DisputeStatus.APPEAL_UNDER_REVIEW: 6,
+}
+
+
+def dispute_fact_wins(
+    current: str | None, current_at: datetime | None, new: str, at: datetime
+) -> bool:
+    """Whether a dispute fact replaces the one we hold, whatever order they came in.
+
+    A closed outcome sticks against the open statuses before it; only an appeal (of a lost
+    decision) reopens it, and only when it is newer. Otherwise the newer fact wins.
+    """
+    if current is None or current_at is None:
+        return True
+    held, told = DisputeStatus(current), DisputeStatus(new)
+    if told.is_closed and not held.is_closed and not held.is_appeal:
+        return True
+    if held.is_closed and not told.is_closed and not told.is_appeal:
+        return False
+    if at != current_at:
+        return at > current_at
+    return told.rank >= held.rank
 
 
 CLOSED_DISPUTE_STATUSES = frozenset(s for s in DisputeStatus if s.is_closed)
 
 
-def dispute_is_closed(status: str | None) -> bool:
-    """True for a closed dispute status; an unknown or missing status counts as open."""
-    return status in CLOSED_DISPUTE_STATUSES
+class RefundStatus(StrEnum):
+    """Every status Stripe gives a refund; a failed or canceled one gives the money back."""
+
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def is_final(self) -> bool:
+        """True when nothing later changes it: the money went back to the charge."""
+        return self in (RefundStatus.FAILED, RefundStatus.CANCELED)
+
+    @property
+    def rank(self) -> int:
+        """Where the status sits in a refund's life (breaks ties between facts)."""
+        return 2 if self.is_final else 1 if self is RefundStatus.SUCCEEDED else 0
+
+
+def refund_counts(status: str) -> bool:
+    """True while a refund takes money off its payment: pending, requires_action, succeeded."""
+    return not RefundStatus(status).is_final

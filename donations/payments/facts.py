@@ -1,7 +1,8 @@
 """Stripe facts in our own types: what an event or an API object tells us, nothing more.
 
 Built from the SDK's verified objects by the gateway; read by the membership services,
-which never see a `stripe` type. Field paths follow Stripe's current API layout.
+which never see a `stripe` type. Payloads of every API version read the same way: where
+the layout moved, payments.payload knows both places.
 """
 
 from __future__ import annotations
@@ -10,30 +11,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from donations.payments import payload
 from donations.payments.metadata import CheckoutMetadata
+from donations.payments.money_facts import ChargeFact, DisputeFact, RefundFact
+from donations.payments.payload import dig, listed, obj_id, ts
 
-
-def _ts(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(value), UTC) if value else None
-
-
-def _id(value: Any) -> str | None:
-    if isinstance(value, dict):
-        return value.get("id")
-    return value or None
-
-
-def _dig(data: dict[str, Any], *path: str | int) -> Any:
-    for key in path:
-        if isinstance(data, dict):
-            data = data.get(key)  # type: ignore[assignment]
-        elif isinstance(data, list) and isinstance(key, int) and len(data) > key:
-            data = data[key]
-        else:
-            return None
-        if data is None:
-            return None
-    return data
+__all__ = [
+    "ChargeFact",
+    "CheckoutFact",
+    "DisputeFact",
+    "EventFact",
+    "InvoiceFact",
+    "InvoicePaymentFact",
+    "RefundFact",
+    "SubscriptionFact",
+    "parse_event_object",
+]
 
 
 @dataclass(frozen=True)
@@ -51,169 +44,25 @@ class SubscriptionFact:
     amount: int
     currency: str
     metadata: CheckoutMetadata = field(default_factory=CheckoutMetadata)
+    interval_count: int = 1  # a quarterly plan is interval "month" times 3
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SubscriptionFact:
-        """Read a subscription (period end on its first item; at the top before basil)."""
-        item = _dig(d, "items", "data", 0) or {}
-        price = item.get("price") or {}
+        """Read a subscription object, in the current layout or an older one."""
+        billing = payload.billing(d)
         return cls(
             id=d["id"],
-            customer_id=_id(d.get("customer")),
+            customer_id=obj_id(d.get("customer")),
             status=d["status"],
             cancel_at_period_end=bool(d.get("cancel_at_period_end")),
-            current_period_end=_ts(item.get("current_period_end") or d.get("current_period_end")),
-            started_at=_ts(d.get("start_date")),
-            ended_at=_ts(d.get("ended_at")),
-            interval=_dig(price, "recurring", "interval"),
-            amount=int(price.get("unit_amount") or 0) * int(item.get("quantity") or 1),
-            currency=(d.get("currency") or price.get("currency") or "").lower(),
+            current_period_end=payload.period_end(d),
+            started_at=ts(d.get("start_date")),
+            ended_at=ts(d.get("ended_at")),
+            interval=billing.interval,
+            interval_count=billing.interval_count,
+            amount=billing.amount,
+            currency=billing.currency,
             metadata=CheckoutMetadata.from_stripe(d.get("metadata")),
-        )
-
-
-@dataclass(frozen=True)
-class InvoiceFact:
-    """An invoice of a subscription: what was paid, for which subscription."""
-
-    id: str
-    customer_id: str | None
-    subscription_id: str | None
-    payment_intent_id: str | None
-    status: str | None
-    billing_reason: str | None
-    amount_paid: int
-    amount_due: int
-    currency: str
-    email: str | None
-    paid_at: datetime | None
-    attempt_count: int = 0
-    metadata: CheckoutMetadata = field(default_factory=CheckoutMetadata)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> InvoiceFact:
-        """Read an invoice (subscription in parent.subscription_details; at the top pre-basil)."""
-        details = _dig(d, "parent", "subscription_details") or d.get("subscription_details") or {}
-        payments = _dig(d, "payments", "data") or []
-        intent = next(
-            (_id(_dig(p, "payment", "payment_intent")) for p in payments if p.get("payment")),
-            None,
-        )
-        return cls(
-            id=d["id"],
-            customer_id=_id(d.get("customer")),
-            subscription_id=_id(details.get("subscription") or d.get("subscription")),
-            payment_intent_id=intent or _id(d.get("payment_intent")),
-            status=d.get("status"),
-            billing_reason=d.get("billing_reason"),
-            amount_paid=int(d.get("amount_paid") or 0),
-            amount_due=int(d.get("amount_due") or 0),
-            currency=(d.get("currency") or "").lower(),
-            email=d.get("customer_email"),
-            paid_at=_ts(_dig(d, "status_transitions", "paid_at")) or _ts(d.get("created")),
-            attempt_count=int(d.get("attempt_count") or 0),
-            metadata=CheckoutMetadata.from_stripe(details.get("metadata")),
-        )
-
-
-@dataclass(frozen=True)
-class CheckoutFact:
-    """A Checkout Session at completion (or expiry)."""
-
-    id: str
-    mode: str
-    status: str | None
-    payment_status: str | None
-    customer_id: str | None
-    email: str | None
-    client_reference_id: str | None
-    subscription_id: str | None
-    payment_intent_id: str | None
-    amount_total: int
-    currency: str
-    created: datetime | None
-    metadata: CheckoutMetadata = field(default_factory=CheckoutMetadata)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> CheckoutFact:
-        """Read a checkout.session object."""
-        return cls(
-            id=d["id"],
-            mode=d.get("mode") or "payment",
-            status=d.get("status"),
-            payment_status=d.get("payment_status"),
-            customer_id=_id(d.get("customer")),
-            email=_dig(d, "customer_details", "email") or d.get("customer_email"),
-            client_reference_id=d.get("client_reference_id"),
-            subscription_id=_id(d.get("subscription")),
-            payment_intent_id=_id(d.get("payment_intent")),
-            amount_total=int(d.get("amount_total") or 0),
-            currency=(d.get("currency") or "").lower(),
-            created=_ts(d.get("created")),
-            metadata=CheckoutMetadata.from_stripe(d.get("metadata")),
-        )
-
-    @property
-    def is_paid(self) -> bool:
-        """True once Checkout has the money, or there was nothing to pay."""
-        return self.payment_status in ("paid", "no_payment_required")
-
-
-@dataclass(frozen=True)
-class ChargeFact:
-    """A charge: a payment's money movement, with refunds and disputes."""
-
-    id: str
-    payment_intent_id: str | None
-    customer_id: str | None
-    amount: int
-    amount_refunded: int
-    currency: str
-    status: str | None
-    disputed: bool
-    email: str | None
-    created: datetime | None
-    metadata: CheckoutMetadata = field(default_factory=CheckoutMetadata)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ChargeFact:
-        """Read a charge object."""
-        return cls(
-            id=d["id"],
-            payment_intent_id=_id(d.get("payment_intent")),
-            customer_id=_id(d.get("customer")),
-            amount=int(d.get("amount") or 0),
-            amount_refunded=int(d.get("amount_refunded") or 0),
-            currency=(d.get("currency") or "").lower(),
-            status=d.get("status"),
-            disputed=bool(d.get("disputed")),
-            email=_dig(d, "billing_details", "email") or d.get("receipt_email"),
-            created=_ts(d.get("created")),
-            metadata=CheckoutMetadata.from_stripe(d.get("metadata")),
-        )
-
-
-@dataclass(frozen=True)
-class DisputeFact:
-    """A dispute (chargeback) on a charge."""
-
-    id: str
-    charge_id: str | None
-    payment_intent_id: str | None
-    status: str
-    amount: int
-    currency: str
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DisputeFact:
-        """Read a dispute object."""
-        return cls(
-            id=d["id"],
-            charge_id=_id(d.get("charge")),
-            payment_intent_id=_id(d.get("payment_intent")),
-            status=d.get("status") or "",
-            amount=int(d.get("amount") or 0),
-            currency=(d.get("currency") or "").lower(),
         )
 
 
@@ -234,13 +83,110 @@ class InvoicePaymentFact:
         """Read an invoice_payment object."""
         return cls(
             id=d["id"],
-            invoice_id=_id(d.get("invoice")) or "",
-            payment_intent_id=_id(_dig(d, "payment", "payment_intent")),
+            invoice_id=obj_id(d.get("invoice")) or "",
+            payment_intent_id=obj_id(dig(d, "payment", "payment_intent")),
             amount_paid=int(d.get("amount_paid") or 0),
             currency=(d.get("currency") or "").lower(),
             status=d.get("status"),
-            paid_at=_ts(_dig(d, "status_transitions", "paid_at")) or _ts(d.get("created")),
+            paid_at=ts(dig(d, "status_transitions", "paid_at")) or ts(d.get("created")),
         )
+
+
+@dataclass(frozen=True)
+class InvoiceFact:
+    """An invoice: what was paid, and for which subscription (None for a one-off invoice)."""
+
+    id: str
+    customer_id: str | None
+    subscription_id: str | None
+    # Named on the invoice in older API versions only; else invoice_payment.paid names it.
+    payment_intent_id: str | None
+    status: str | None
+    billing_reason: str | None
+    amount_paid: int
+    amount_due: int
+    currency: str
+    email: str | None
+    paid_at: datetime | None
+    attempt_count: int = 0
+    metadata: CheckoutMetadata = field(default_factory=CheckoutMetadata)
+    # False when the invoice carries no copy of the subscription's metadata (older layouts):
+    # then only the subscription id links the payment to its membership.
+    has_metadata: bool = True
+    # `payments` appears only when an API call expands it, never in a webhook: `stripe sync`
+    # reads it, the webhook handlers must not.
+    expanded_payments: tuple[InvoicePaymentFact, ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> InvoiceFact:
+        """Read an invoice object, in the current layout or an older one."""
+        metadata = payload.invoice_subscription_metadata(d)
+        return cls(
+            id=d["id"],
+            customer_id=obj_id(d.get("customer")),
+            subscription_id=payload.invoice_subscription(d),
+            payment_intent_id=payload.invoice_payment_intent(d),
+            status=d.get("status"),
+            billing_reason=d.get("billing_reason"),
+            amount_paid=int(d.get("amount_paid") or 0),
+            amount_due=int(d.get("amount_due") or 0),
+            currency=(d.get("currency") or "").lower(),
+            email=d.get("customer_email"),
+            paid_at=ts(dig(d, "status_transitions", "paid_at")) or ts(d.get("created")),
+            attempt_count=int(d.get("attempt_count") or 0),
+            metadata=CheckoutMetadata.from_stripe(metadata),
+            has_metadata=bool(metadata),
+            expanded_payments=tuple(
+                InvoicePaymentFact.from_dict({"invoice": d["id"], **p})
+                for p in listed(d, "payments")
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class CheckoutFact:
+    """A Checkout Session at completion (or expiry)."""
+
+    id: str
+    mode: str
+    status: str | None
+    payment_status: str | None
+    customer_id: str | None
+    email: str | None
+    client_reference_id: str | None
+    subscription_id: str | None
+    payment_intent_id: str | None
+    amount_total: int
+    currency: str
+    created: datetime | None
+    metadata: CheckoutMetadata = field(default_factory=CheckoutMetadata)
+    # The payment intent's creation, known only when an API call expanded it (sync).
+    paid_at: datetime | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CheckoutFact:
+        """Read a checkout.session object."""
+        return cls(
+            id=d["id"],
+            mode=d.get("mode") or "payment",
+            status=d.get("status"),
+            payment_status=d.get("payment_status"),
+            customer_id=obj_id(d.get("customer")),
+            email=dig(d, "customer_details", "email") or d.get("customer_email"),
+            client_reference_id=d.get("client_reference_id"),
+            subscription_id=obj_id(d.get("subscription")),
+            payment_intent_id=obj_id(d.get("payment_intent")),
+            amount_total=int(d.get("amount_total") or 0),
+            currency=(d.get("currency") or "").lower(),
+            created=ts(d.get("created")),
+            metadata=CheckoutMetadata.from_stripe(d.get("metadata")),
+            paid_at=ts(dig(d, "payment_intent", "created")),
+        )
+
+    @property
+    def is_paid(self) -> bool:
+        """True once Checkout has the money, or there was nothing to pay."""
+        return self.payment_status in ("paid", "no_payment_required")
 
 
 PARSERS = {
@@ -249,6 +195,7 @@ PARSERS = {
     "invoice": InvoiceFact.from_dict,
     "checkout.session": CheckoutFact.from_dict,
     "charge": ChargeFact.from_dict,
+    "refund": RefundFact.from_dict,
     "dispute": DisputeFact.from_dict,
 }
 
@@ -269,6 +216,8 @@ class EventFact:
     livemode: bool
     object: dict[str, Any]
     raw: str | None = None
+    # The API version Stripe shaped the payload in (the endpoint's, fixed at its creation).
+    api_version: str | None = None
 
     @property
     def object_id(self) -> str | None:
@@ -280,7 +229,7 @@ class EventFact:
         """The Stripe customer the event concerns, when it names one."""
         if self.object.get("object") == "customer":
             return self.object.get("id")
-        return _id(self.object.get("customer"))
+        return obj_id(self.object.get("customer"))
 
     @classmethod
     def from_payload(cls, d: dict[str, Any], raw: str | None) -> EventFact:
@@ -289,10 +238,11 @@ class EventFact:
             return cls(
                 id=str(d["id"]),
                 type=str(d["type"]),
-                created=_ts(d["created"]) or datetime.fromtimestamp(0, UTC),
+                created=ts(d["created"]) or datetime.fromtimestamp(0, UTC),
                 livemode=bool(d.get("livemode")),
                 object=dict(d["data"]["object"]),
                 raw=raw,
+                api_version=str(d["api_version"]) if d.get("api_version") else None,
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a Stripe event: missing {exc}") from None

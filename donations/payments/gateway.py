@@ -191,8 +191,10 @@ class Gateway:
             params["submit_type"] = "donate"
             params["payment_intent_data"] = {"metadata": request.metadata()}
             if not request.customer_id:
-                # A customer id lets us recognise a returning giver without matching emails.
-                params["customer_creation"] = "always"
+                # A guest's gift needs no customer: "always" made a new one per gift (Stripe
+                # never matches them by email), so it recognised nobody and only filled the
+                # supporter list. The gift is kept by its payment intent either way.
+                params["customer_creation"] = "if_required"
         try:
             session = self._create_once(
                 self.client.v1.checkout.sessions, params, request.idempotency_key
@@ -241,13 +243,16 @@ class Gateway:
             raise _translate(exc) from exc
 
     def iter_objects(self, kind: str, **params: Any) -> Iterator[Any]:
-        """Yield every object of a kind (customers, subscriptions, invoices, charges,
-        checkout_sessions) page by page, parsed into our facts."""
+        """Yield every object of a kind, page by page, parsed into our facts.
+
+        Kinds: customers, subscriptions, invoices, charges, refunds, checkout_sessions.
+        """
         services = {
             "customers": self.client.v1.customers,
             "subscriptions": self.client.v1.subscriptions,
             "invoices": self.client.v1.invoices,
             "charges": self.client.v1.charges,
+            "refunds": self.client.v1.refunds,
             "checkout_sessions": self.client.v1.checkout.sessions,
         }
         for obj in self._pages(services[kind], params):

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from donations.extensions import db
-from donations.membership import records
+from donations.membership import adjustments, invoices, records
 from donations.membership.locking import insert_if_absent, locked
 from donations.models import StripeEvent, utcnow
 from donations.payments.facts import EventFact, parse_event_object
@@ -25,14 +25,21 @@ HANDLERS = {
     "customer.subscription.deleted": records.apply_subscription,
     "customer.subscription.paused": records.apply_subscription,
     "customer.subscription.resumed": records.apply_subscription,
-    "invoice.paid": records.apply_invoice_paid,
-    "invoice.payment_failed": records.apply_invoice_failed,
-    "invoice_payment.paid": records.apply_invoice_payment,
-    "charge.succeeded": records.apply_charge,
-    "charge.refunded": records.apply_charge,
-    "charge.dispute.created": records.apply_dispute,
-    "charge.dispute.updated": records.apply_dispute,
-    "charge.dispute.closed": records.apply_dispute,
+    "invoice.paid": invoices.apply_invoice_paid,
+    "invoice.payment_failed": invoices.apply_invoice_failed,
+    "invoice_payment.paid": invoices.apply_invoice_payment,
+    "charge.succeeded": adjustments.apply_charge,
+    "charge.refunded": adjustments.apply_charge,
+    # Each refund in its own status: a failed or canceled one gives the money back.
+    "refund.created": adjustments.apply_refund,
+    "refund.updated": adjustments.apply_refund,
+    "refund.failed": adjustments.apply_refund,
+    "charge.refund.updated": adjustments.apply_refund,
+    "charge.dispute.created": adjustments.apply_dispute,
+    "charge.dispute.updated": adjustments.apply_dispute,
+    "charge.dispute.closed": adjustments.apply_dispute,
+    "charge.dispute.funds_withdrawn": adjustments.apply_dispute,
+    "charge.dispute.funds_reinstated": adjustments.apply_dispute,
 }
 
 
@@ -54,6 +61,7 @@ def _record(fact: EventFact) -> None:
             "type": fact.type,
             "created": fact.created,
             "livemode": fact.livemode,
+            "api_version": fact.api_version,
             "object_id": fact.object_id,
             "customer_id": fact.customer_id,
             "payload": fact.raw or json.dumps({"id": fact.id}),

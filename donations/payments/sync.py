@@ -16,24 +16,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from donations.extensions import db
-from donations.membership import records
-from donations.membership.supporters import supporter_for
-from donations.models import (
-    INTERVALS,
-    CheckoutAttempt,
-    Donation,
-    Membership,
-    PaymentAdjustment,
-    SyncRun,
-    User,
-    utcnow,
-)
-from donations.payments.facts import ChargeFact, CheckoutFact, InvoiceFact, SubscriptionFact
+from donations.membership.grace import recheck_grace
+from donations.models import SyncRun, utcnow
 from donations.payments.gateway import Gateway
-from donations.payments.metadata import CustomerMetadata
+from donations.payments.sync_steps import (
+    Change,
+    sync_charge,
+    sync_checkout,
+    sync_customer,
+    sync_invoice,
+    sync_refund,
+    sync_subscription,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +39,6 @@ DEFAULT_DAYS = 90
 MAX_STORED_CHANGES = 200
 
 Progress = Callable[[str, int], None]
-# One reconciliation step returns (counter key, human description) for each change it made.
-Change = tuple[str, str]
 
 
 @dataclass
@@ -67,166 +62,6 @@ class SyncReport:
         self.changes.append(change[1])
 
 
-# --- the steps: each compares, then applies the webhook function only when something differs
-
-
-def sync_customer(obj: dict[str, Any], now: datetime) -> list[Change]:
-    """Make sure a Stripe customer is a supporter (linked to the account it names, if any)."""
-    customer_id = obj.get("id")
-    if not customer_id or obj.get("deleted"):
-        return []
-    if db.session.scalar(select(User.id).where(User.stripe_customer_id == customer_id)):
-        return []
-    user_id = CustomerMetadata.from_stripe(obj.get("metadata")).user_id
-    user = supporter_for(user_id=user_id, customer_id=customer_id, email=obj.get("email"))
-    if user is None or user.stripe_customer_id != customer_id:
-        return []
-    if user.has_login:
-        return [("supporters_linked", f"customer {customer_id} linked to account {user.id}")]
-    return [("supporters_created", f"supporter {user.id} created for customer {customer_id}")]
-
-
-def _membership_state(m: Membership | None) -> tuple[Any, ...] | None:
-    if m is None:
-        return None
-    return (
-        m.status,
-        m.interval,
-        m.amount,
-        m.currency,
-        m.cancel_at_period_end,
-        m.current_period_end,
-        m.ended_at,
-    )
-
-
-def _fact_state(fact: SubscriptionFact) -> tuple[Any, ...]:
-    return (
-        fact.status,
-        fact.interval,
-        fact.amount,
-        fact.currency,
-        fact.cancel_at_period_end,
-        fact.current_period_end,
-        fact.ended_at,
-    )
-
-
-def sync_subscription(fact: SubscriptionFact, now: datetime) -> list[Change]:
-    """Create or repair a membership from the subscription's current state."""
-    current = db.session.scalar(
-        select(Membership).where(Membership.stripe_subscription_id == fact.id)
-    )
-    before = _membership_state(current)
-    if before == _fact_state(fact) or fact.interval not in INTERVALS:
-        return []
-    # The API gives the state as of now, newer than any event we may have missed.
-    membership = records.apply_subscription(fact, now)
-    after = _membership_state(membership)
-    if membership is None or after == before:
-        return []
-    if before is None:
-        return [("memberships_created", f"membership {fact.id} created ({fact.status})")]
-    return [("memberships_updated", f"membership {fact.id}: {before[0]} -> {after[0]}")]
-
-
-def sync_invoice(fact: InvoiceFact, now: datetime) -> list[Change]:
-    """Record a paid membership invoice we have no (or a wrong) donation for."""
-    if fact.amount_paid <= 0 or not fact.subscription_id:
-        return []
-    kind = records.invoice_kind(fact)
-    donation = db.session.scalar(select(Donation).where(Donation.stripe_invoice_id == fact.id))
-    if donation is not None and (
-        donation.amount,
-        donation.currency,
-        donation.kind,
-        bool(donation.stripe_payment_intent_id or not fact.payment_intent_id),
-    ) == (fact.amount_paid, fact.currency, kind, True):
-        return []
-    records.apply_invoice_paid(fact, fact.paid_at or now)
-    verb = "created" if donation is None else "repaired"
-    return [
-        (
-            f"donations_{verb}",
-            f"{kind} payment {fact.id} {verb} ({fact.amount_paid} {fact.currency})",
-        )
-    ]
-
-
-def sync_checkout(fact: CheckoutFact, now: datetime) -> list[Change]:
-    """Complete our Checkout attempt and record a gift a lost webhook should have recorded."""
-    if not fact.is_paid:
-        return []
-    attempt = db.session.scalar(
-        select(CheckoutAttempt).where(CheckoutAttempt.stripe_session_id == fact.id)
-    )
-    gift_missing = (
-        fact.mode == "payment"
-        and fact.payment_intent_id is not None
-        and db.session.scalar(
-            select(Donation.id).where(Donation.stripe_payment_intent_id == fact.payment_intent_id)
-        )
-        is None
-    )
-    attempt_open = attempt is None or attempt.status != "complete"
-    if not (gift_missing or attempt_open):
-        return []
-    records.apply_checkout(fact, fact.created or now)
-    changes: list[Change] = []
-    if attempt_open:
-        changes.append(("checkouts_completed", f"checkout {fact.id} marked complete"))
-    if gift_missing:
-        changes.append(
-            (
-                "donations_created",
-                f"gift {fact.payment_intent_id} created ({fact.amount_total} {fact.currency})",
-            )
-        )
-    return changes
-
-
-def sync_charge(fact: ChargeFact, now: datetime) -> list[Change]:
-    """Record a gift's charge we missed, and refunds we have not heard of."""
-    if not fact.payment_intent_id or fact.status == "failed":
-        return []
-    refunded = (
-        db.session.scalar(
-            select(PaymentAdjustment.amount_refunded).where(
-                PaymentAdjustment.stripe_payment_intent_id == fact.payment_intent_id
-            )
-        )
-        or 0
-    )
-    refund_missing = fact.amount_refunded > refunded
-    gift_missing = (
-        fact.metadata.is_gift
-        and db.session.scalar(
-            select(Donation.id).where(Donation.stripe_payment_intent_id == fact.payment_intent_id)
-        )
-        is None
-    )
-    if not (refund_missing or gift_missing):
-        return []
-    records.apply_charge(fact, fact.created or now)
-    changes: list[Change] = []
-    if gift_missing:
-        changes.append(
-            (
-                "donations_created",
-                f"gift {fact.payment_intent_id} created ({fact.amount} {fact.currency})",
-            )
-        )
-    if refund_missing:
-        changes.append(
-            (
-                "refunds_updated",
-                f"refund of {fact.payment_intent_id}: {refunded} -> {fact.amount_refunded}"
-                f" {fact.currency}",
-            )
-        )
-    return changes
-
-
 def _steps(
     since: datetime,
 ) -> list[tuple[str, dict[str, Any], Callable[[Any, datetime], list[Change]]]]:
@@ -234,9 +69,15 @@ def _steps(
     return [
         ("customers", {}, sync_customer),
         ("subscriptions", {"status": "all"}, sync_subscription),
-        ("invoices", {"status": "paid", **recent}, sync_invoice),
-        ("checkout_sessions", {"status": "complete", **recent}, sync_checkout),
+        ("invoices", {"status": "paid", **recent, "expand": ["data.payments"]}, sync_invoice),
+        (
+            "checkout_sessions",
+            # The payment intent's `created` is when a gift was paid (the session is older).
+            {"status": "complete", **recent, "expand": ["data.payment_intent"]},
+            sync_checkout,
+        ),
         ("charges", recent, sync_charge),
+        ("refunds", recent, sync_refund),
     ]
 
 
@@ -290,16 +131,25 @@ def run_sync(
                     if progress is not None:
                         progress(kind, seen)
                 report.examined += len(batch)
-                if dry_run:
-                    db.session.rollback()
-                else:
-                    db.session.commit()
+                _end_batch(dry_run)
+        # Graces also run out with no event; the counter must follow (membership.grace).
+        _open_batch(run_id, report.examined)
+        for _ in range(recheck_grace(utcnow())):
+            report.counts["grace_updated"] += 1
+        _end_batch(dry_run)
     except Exception as exc:  # the run row must say why it stopped
         db.session.rollback()
         log.exception("stripe sync stopped")
         report.error = f"{type(exc).__name__}: {exc}"
     _finish(run_id, report)
     return report
+
+
+def _end_batch(dry_run: bool) -> None:
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
 
 
 def _open_batch(run_id: int, examined: int) -> None:

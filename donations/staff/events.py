@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from donations.extensions import db
 from donations.models import EVENT_STATUSES, StripeEvent
@@ -15,6 +17,7 @@ from donations.pagination import paginate
 from donations.payments.ledger import Outcome, replay
 
 PER_PAGE = 50
+VERSION_WINDOW_DAYS = 7
 
 
 class ReplayRefused(ValueError):
@@ -82,3 +85,33 @@ def replay_failed(stripe_event_id: str, *, livemode: bool) -> Outcome:
             f"{stripe_event_id} is {event.status}; only failed events are replayed."
         )
     return replay(stripe_event_id, livemode=livemode)
+
+
+@dataclass(frozen=True)
+class VersionDrift:
+    """Events of the last days shaped in an API version other than the pinned one."""
+
+    version: str
+    events: int
+    pinned: str
+    days: int = VERSION_WINDOW_DAYS
+
+
+def other_api_versions(now: datetime) -> list[VersionDrift]:
+    """Recent events in another API version than ours, per version (one indexed query).
+
+    An endpoint keeps the version it was created with, so these mean an old endpoint is
+    still in use: `flask stripe setup` makes one on the pinned version.
+    """
+    pinned = current_app.config["STRIPE_API_VERSION"]
+    rows = db.session.execute(
+        select(StripeEvent.api_version, func.count())
+        .where(
+            StripeEvent.received_at >= now - timedelta(days=VERSION_WINDOW_DAYS),
+            StripeEvent.api_version.is_not(None),
+            StripeEvent.api_version != pinned,
+        )
+        .group_by(StripeEvent.api_version)
+        .order_by(StripeEvent.api_version)
+    ).all()
+    return [VersionDrift(version, count, pinned) for version, count in rows]

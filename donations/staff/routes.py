@@ -122,7 +122,12 @@ def event(event_id: str):
     row = get_event(event_id)
     if row is None:
         abort(404)
-    return render_template("staff/event.html", event=row, payload=pretty_payload(row))
+    return render_template(
+        "staff/event.html",
+        event=row,
+        payload=pretty_payload(row),
+        api_version=current_app.config["STRIPE_API_VERSION"],
+    )
 
 
 @bp.post("/events/<event_id>/replay")

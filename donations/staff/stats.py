@@ -14,6 +14,7 @@ from sqlalchemy import Date, case, cast, func, select
 from donations.extensions import db
 from donations.membership.progress import Progress, get_progress
 from donations.models import MemberChange
+from donations.staff.events import VersionDrift, other_api_versions
 from donations.staff.stats_money import GiftTotal, Revenue, gifts_since, recurring_revenue
 from donations.staff.stats_people import (
     ArticleSource,
@@ -91,6 +92,7 @@ class Dashboard:
     past_due: PastDueList
     sources: list[ArticleSource]
     last_sync: SyncSummary | None
+    api_versions: list[VersionDrift]
 
 
 def day_start(day: date) -> datetime:
@@ -172,7 +174,7 @@ def parse_range(value: str | None) -> int:
 
 
 def dashboard(now: datetime, range_days: int = DEFAULT_RANGE) -> Dashboard:
-    """Compute the whole dashboard for `now` (about eight indexed queries in all)."""
+    """Compute the whole dashboard for `now` (about nine indexed queries in all)."""
     progress = get_progress()
     month_ago = day_start(now.astimezone(UTC).date() - timedelta(days=CHURN_DAYS - 1))
     return Dashboard(
@@ -185,4 +187,5 @@ def dashboard(now: datetime, range_days: int = DEFAULT_RANGE) -> Dashboard:
         past_due=past_due(),
         sources=sources_since(month_ago),
         last_sync=last_sync(),
+        api_versions=other_api_versions(now),
     )

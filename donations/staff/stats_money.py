@@ -41,36 +41,42 @@ class Revenue:
 
 @dataclass(frozen=True)
 class GiftTotal:
-    """One-time gifts in one currency: how many, gross, refunded and net (minor units)."""
+    """One-time gifts in one currency: how many, gross, refunded, held by disputes, net."""
 
     currency: str
     count: int
     gross: int
     refunded: int
+    disputed: int = 0
 
     @property
     def net(self) -> int:
-        """Gross minus refunds."""
-        return self.gross - self.refunded
+        """Gross minus refunds and what disputes hold back (minor units)."""
+        return self.gross - self.refunded - self.disputed
 
 
-def monthly_amount(amount: int, interval: str) -> int:
-    """A membership's amount per month: yearly amounts / 12, rounded half up to minor units."""
-    return (amount + MONTHS_PER_YEAR // 2) // MONTHS_PER_YEAR if interval == "year" else amount
+def monthly_amount(amount: int, interval: str, interval_count: int = 1) -> int:
+    """A membership's amount per month, rounded half up to minor units.
+
+    A period is interval_count months or years: a quarterly plan (month x 3) bills a third
+    of its amount per month, a yearly one a twelfth.
+    """
+    months = interval_count * (MONTHS_PER_YEAR if interval == "year" else 1)
+    return (amount + months // 2) // months
 
 
 def recurring_revenue() -> Revenue:
     """MRR per currency over memberships in member statuses (one small query).
 
     It reads the recurring totals kept at write time (membership.totals): one row per
-    currency, interval and amount, so each amount is rounded to a monthly figure exactly as
-    one membership's would be, and the cost does not grow with the number of members.
+    currency, billing period and amount, so each amount is rounded to a monthly figure
+    exactly as one membership's would be, and the cost does not grow with the number of members.
     """
     per_currency: dict[str, list[int]] = {}
     per_interval: dict[str, int] = {}
-    for (currency, interval, amount), count in maintained_totals().items():
+    for (currency, interval, interval_count, amount), count in maintained_totals().items():
         entry = per_currency.setdefault(currency, [0, 0])
-        entry[0] += monthly_amount(amount, interval) * count
+        entry[0] += monthly_amount(amount, interval, interval_count) * count
         entry[1] += count
         per_interval[interval] = per_interval.get(interval, 0) + count
     return Revenue(
@@ -82,8 +88,15 @@ def recurring_revenue() -> Revenue:
 def gifts_since(since: datetime) -> list[GiftTotal]:
     """One-time gifts paid at or after `since`, per currency, with refunds (one query)."""
     refunded = func.coalesce(PaymentAdjustment.amount_refunded, 0)
+    disputed = func.coalesce(PaymentAdjustment.amount_disputed, 0)
     rows = db.session.execute(
-        select(Donation.currency, func.count(), func.sum(Donation.amount), func.sum(refunded))
+        select(
+            Donation.currency,
+            func.count(),
+            func.sum(Donation.amount),
+            func.sum(refunded),
+            func.sum(disputed),
+        )
         .outerjoin(
             PaymentAdjustment,
             PaymentAdjustment.stripe_payment_intent_id == Donation.stripe_payment_intent_id,
@@ -92,4 +105,4 @@ def gifts_since(since: datetime) -> list[GiftTotal]:
         .group_by(Donation.currency)
         .order_by(Donation.currency)
     ).all()
-    return [GiftTotal(c, n, int(g or 0), int(r or 0)) for c, n, g, r in rows]
+    return [GiftTotal(c, n, int(g or 0), int(r or 0), int(d or 0)) for c, n, g, r, d in rows]

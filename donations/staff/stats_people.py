@@ -36,6 +36,7 @@ class PastDue:
     amount: int
     currency: str
     interval: str
+    interval_count: int
     since: datetime | None
     current_period_end: datetime | None
 
@@ -112,6 +113,7 @@ def past_due(limit: int = PAST_DUE_LIMIT) -> PastDueList:
             amount=m.amount,
             currency=m.currency,
             interval=m.interval,
+            interval_count=m.interval_count,
             since=first_failure or m.fact_at,
             current_period_end=m.current_period_end,
         )

@@ -18,6 +18,9 @@ import stripe
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "stripe"
 API_VERSION = "2026-10-28.endive"
+# Far ahead, so a past_due membership of these tests is within its grace (MEMBER_GRACE_DAYS
+# after the period end) whenever the suite runs; grace tests choose their own period ends.
+PERIOD_END = 2_000_000_000
 
 
 @cache
@@ -80,10 +83,11 @@ class World:
         *,
         user_id: int | None = None,
         interval: str = "month",
+        interval_count: int = 1,
         amount: int = 800,
         currency: str = "usd",
         cancel_at_period_end: bool = False,
-        period_end: int = 1_792_000_000,
+        period_end: int = PERIOD_END,
         article: str | None = None,
     ) -> dict[str, Any]:
         """A subscription object in the given state."""
@@ -95,7 +99,7 @@ class World:
             metadata["article"] = article
         item = sub["items"]["data"][0]
         item["price"].update(unit_amount=amount, currency=currency)
-        item["price"]["recurring"]["interval"] = interval
+        item["price"]["recurring"].update(interval=interval, interval_count=interval_count)
         item.update(current_period_end=period_end, quantity=1, subscription=sub_id)
         sub["items"]["data"] = [item]
         sub.update(
@@ -121,11 +125,10 @@ class World:
         currency: str = "usd",
         reason: str = "subscription_cycle",
         paid: bool = True,
-        payment_intent: str | None = None,
         user_id: int | None = None,
         attempt_count: int = 1,
     ) -> dict[str, Any]:
-        """An invoice of a subscription, paid or failed."""
+        """An invoice of a subscription, paid or failed (its payment intent is not on it)."""
         inv = fixture("invoice")
         metadata = {"interval": "month", "fee_amount": "0"}
         if user_id is not None:
@@ -153,22 +156,32 @@ class World:
                 "voided_at": None,
             },
         )
-        if payment_intent:
-            inv["payments"] = {
-                "object": "list",
-                "has_more": False,
-                "url": "/v1/invoice_payments",
-                "data": [
-                    {
-                        "object": "invoice_payment",
-                        "id": f"inpay_{inv_id}",
-                        "invoice": inv_id,
-                        "status": "paid" if paid else "open",
-                        "payment": {"type": "payment_intent", "payment_intent": payment_intent},
-                    }
-                ],
-            }
         return inv
+
+    def invoice_payment(
+        self,
+        inv_id: str,
+        payment_intent: str,
+        *,
+        amount: int = 800,
+        currency: str = "usd",
+        paid_at: int = 1_790_000_000,
+    ) -> dict[str, Any]:
+        """The InvoicePayment of `invoice_payment.paid`: which payment intent paid an invoice."""
+        return {
+            "id": f"inpay_{inv_id}",
+            "object": "invoice_payment",
+            "amount_paid": amount,
+            "amount_requested": amount,
+            "created": paid_at,
+            "currency": currency,
+            "invoice": inv_id,
+            "is_default": True,
+            "livemode": False,
+            "payment": {"type": "payment_intent", "payment_intent": payment_intent},
+            "status": "paid",
+            "status_transitions": {"canceled_at": None, "paid_at": paid_at},
+        }
 
     def checkout(
         self,
@@ -246,6 +259,29 @@ class World:
             created=1_790_000_100,
         )
         return ch
+
+    def refund(
+        self,
+        re_id: str,
+        charge: str,
+        payment_intent: str | None,
+        status: str = "succeeded",
+        *,
+        amount: int = 1000,
+        created: int = 1_790_000_200,
+    ) -> dict[str, Any]:
+        """A refund of (part of) a charge, in the given status."""
+        re = fixture("refund")
+        re.update(
+            id=re_id,
+            charge=charge,
+            payment_intent=payment_intent,
+            status=status,
+            amount=amount,
+            currency="usd",
+            created=created,
+        )
+        return re
 
     def dispute(
         self, dp_id: str, charge: str, payment_intent: str, status: str, amount: int = 1000

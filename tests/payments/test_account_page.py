@@ -81,7 +81,6 @@ def test_payment_history_shows_refunds(app, client, member):
                 "cus_1",
                 reason="subscription_create",
                 user_id=member.id,
-                payment_intent="pi_1",
                 amount=800,
             ),
         ),

@@ -111,19 +111,21 @@ def test_related_events_of_one_subscription_at_once_end_right(live_server):
                     "cus_1",
                     reason="subscription_create",
                     user_id=user.id,
-                    payment_intent="pi_1",
                 ),
             ),
+            # Its link to the payment intent, at the same moment as the invoice itself.
+            world.event("invoice_payment.paid", world.invoice_payment("in_1", "pi_1")),
             world.event("customer.subscription.updated", sub("active", cancel_at_period_end=True)),
         ]
         statuses = _post_all_at_once(
             live_server.url, app.config["STRIPE_WEBHOOK_SECRET"], events * 2
         )
         db.session.expire_all()
-        assert statuses == [200] * 10
+        assert statuses == [200] * 12
         membership = db.session.scalar(select(Membership))
         assert (membership.status, membership.cancel_at_period_end) == ("active", True)
-        assert _count(Donation) == 1 and _count(StripeEvent) == 5
+        assert _count(Donation) == 1 and _count(StripeEvent) == 6
+        assert db.session.scalar(select(Donation.stripe_payment_intent_id)) == "pi_1"
         assert (
             db.session.scalar(select(User.stripe_customer_id).where(User.id == user.id)) == "cus_1"
         )

@@ -65,7 +65,7 @@ def test_gift_request_has_the_exact_parameters(client, db, recorder):
     assert params == {
         "mode": "payment",
         "submit_type": "donate",
-        "customer_creation": "always",
+        "customer_creation": "if_required",
         "line_items[0][price_data][currency]": "gbp",
         # £12.50 + fee: (1250 + 20) / 0.971 = 1307.9 → 1308 pence, of which 58 cover the fee.
         "line_items[0][price_data][unit_amount]": "1308",

@@ -46,7 +46,9 @@ EVERY_DISPUTE_STATUS = {
     "lost",
     "prevented",
 }
-CLOSED_DISPUTE = {"won", "lost", "warning_closed"}
+# `prevented` (API 2025-08-27): Stripe blocked or resolved it before it became a chargeback;
+# it is final, like the outcomes.
+CLOSED_DISPUTE = {"won", "lost", "warning_closed", "prevented"}
 
 
 def test_the_enums_name_every_status_stripe_has():

@@ -20,7 +20,7 @@ from donations.models import (
     User,
 )
 from tests.factories import make_user
-from tests.payments.stripe_events import World, post_event, signature_header
+from tests.payments.stripe_events import PERIOD_END, World, post_event, signature_header
 
 
 @pytest.fixture
@@ -241,7 +241,7 @@ def test_subscription_lifecycle_moves_the_count(client, db, world, secret):
     assert membership.status == "canceled" and membership.ended_at is not None
     assert membership.source_article == "a-1"
     assert get_progress().members == 0 == recount_members()
-    assert membership.current_period_end.timestamp() == 1_792_000_000
+    assert membership.current_period_end.timestamp() == PERIOD_END
     deltas = db.session.scalars(select(MemberChange.delta).order_by(MemberChange.id)).all()
     assert deltas == [1, -1]
 
@@ -402,62 +402,6 @@ def test_gift_from_checkout_and_charge_is_one_donation(client, db, world, secret
     assert donation.stripe_checkout_session_id == "cs_1" and donation.source_article == "x-y"
 
 
-def test_invoice_paid_records_first_and_renewal_payments(client, db, world, secret):
-    user = make_user()
-    first = world.invoice(
-        "in_1",
-        "sub_1",
-        "cus_1",
-        reason="subscription_create",
-        user_id=user.id,
-        payment_intent="pi_1",
-    )
-    renewal = world.invoice("in_2", "sub_1", "cus_1", user_id=user.id, payment_intent="pi_2")
-    _send(client, secret, world.event("invoice.paid", first))
-    _send(client, secret, world.event("invoice.paid", renewal))
-    rows = db.session.execute(
-        select(
-            Donation.kind,
-            Donation.stripe_invoice_id,
-            Donation.stripe_payment_intent_id,
-            Donation.user_id,
-        ).order_by(Donation.id)
-    ).all()
-    assert rows == [
-        ("membership_first", "in_1", "pi_1", user.id),
-        ("membership_renewal", "in_2", "pi_2", user.id),
-    ]
-
-
-def test_invoice_payment_links_a_payment_intent_in_either_order(client, db, world, secret):
-    _send(
-        client,
-        secret,
-        world.event(
-            "invoice_payment.paid",
-            {
-                "id": "inpay_1",
-                "object": "invoice_payment",
-                "invoice": "in_1",
-                "amount_paid": 800,
-                "currency": "usd",
-                "status": "paid",
-                "payment": {"type": "payment_intent", "payment_intent": "pi_1"},
-                "status_transitions": {"paid_at": 1_790_000_000},
-            },
-        ),
-    )
-    _send(
-        client,
-        secret,
-        world.event(
-            "invoice.paid", world.invoice("in_1", "sub_1", "cus_1", reason="subscription_create")
-        ),
-    )
-    donation = db.session.scalar(select(Donation))
-    assert (donation.kind, donation.stripe_payment_intent_id) == ("membership_first", "pi_1")
-
-
 def test_failed_renewal_is_visible_to_staff(client, db, world, secret):
     failed = world.invoice("in_3", "sub_1", "cus_1", paid=False, attempt_count=2)
     _send(client, secret, world.event("invoice.payment_failed", failed))
@@ -489,23 +433,6 @@ def test_refunds_full_and_partial_reduce_the_donation(client, db, world, secret)
     )
     db.session.expire_all()
     assert db.session.scalar(select(Donation)).net_amount == 0
-
-
-def test_membership_refund_arriving_first_still_reaches_the_payment(client, db, world, secret):
-    _send(
-        client,
-        secret,
-        world.event(
-            "charge.refunded", world.charge("ch_1", "pi_1", amount=800, refunded=800, gift=False)
-        ),
-    )
-    _send(
-        client,
-        secret,
-        world.event("invoice.paid", world.invoice("in_1", "sub_1", "cus_1", payment_intent="pi_1")),
-    )
-    donation = db.session.scalar(select(Donation))
-    assert donation.kind == "membership_renewal" and donation.net_amount == 0
 
 
 def test_disputes_mark_the_payment_and_closed_outcomes_stick(client, db, world, secret):

@@ -56,6 +56,7 @@ def _fact(membership_id: str, user: User, status: str, at: datetime, **values) -
         started_at=values.get("started_at", at),
         ended_at=at if status in ("canceled", "incomplete_expired") else None,
         interval=interval,
+        interval_count=values.get("interval_count", 1),
         amount=values.get("amount", 800),
         currency=values.get("currency", "usd"),
         metadata=CheckoutMetadata.from_stripe(metadata),

@@ -16,6 +16,7 @@ from donations.models import (
     PaymentAdjustment,
     SyncRun,
 )
+from donations.payments.account import WEBHOOK_EVENTS
 from tests.factories import login, make_user, start_checkout
 
 
@@ -123,3 +124,57 @@ def test_dashboard_shows_the_last_sync(app, client, runner, db, emulator, staff_
     runner.invoke(args=["stripe", "sync", "--dry-run"])
     html = staff_client.get("/staff/").get_data(as_text=True)
     assert "Last dry run started" in html and "would change 0" in html
+
+
+def test_sync_links_a_membership_payment_to_its_intent_and_applies_its_refund(
+    app, client, runner, db, emulator
+):
+    login(client, make_user(email="member.refund@example.org"))
+    emulator.set_drop_deliveries(True)
+    emulator.pay_checkout(start_checkout(client, interval="month", amount="8"), "4242424242424242")
+    charge = emulator.list_objects("charge")[0]
+    emulator.refund(charge["id"], 300)
+    emulator.set_drop_deliveries(False)
+    # Everything arrives but the link from invoice to payment intent and the refund.
+    lost = ("invoice_payment.paid", "charge.refunded", "charge.refund.updated")
+    for event in emulator.events():
+        kind = event["type"]
+        if kind in WEBHOOK_EVENTS and kind not in lost and not kind.startswith("refund."):
+            emulator.resend(event["id"])
+    emulator.deliver_pending()
+    donation = db.session.scalar(select(Donation))
+    assert (donation.stripe_payment_intent_id, donation.amount_refunded) == (None, 0)
+
+    result = runner.invoke(args=["stripe", "sync"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    donation = db.session.scalar(select(Donation))
+    assert donation.stripe_payment_intent_id == charge["payment_intent"]
+    assert (donation.kind, donation.amount_refunded, donation.net_amount) == (
+        "membership_first",
+        300,
+        500,
+    )
+
+
+def test_sync_gives_back_a_refund_that_failed_while_webhooks_were_lost(
+    app, client, runner, db, emulator
+):
+    emulator.pay_checkout(
+        start_checkout(client, amount="25"), "4242424242424242", email="g@example.org"
+    )
+    charge = emulator.list_objects("charge")[0]
+    refund = emulator.refund(charge["id"], 1000)
+    emulator.deliver_pending()
+    assert db.session.scalar(select(Donation)).net_amount == 1500
+    emulator.set_drop_deliveries(True)
+    emulator.fail_refund(refund["id"])
+    emulator.deliver_pending()
+
+    result = runner.invoke(args=["stripe", "sync"])
+    assert result.exit_code == 0, result.output
+    assert "refunds_updated" in result.output
+    db.session.expire_all()
+    donation = db.session.scalar(select(Donation))
+    assert (donation.amount_refunded, donation.net_amount) == (0, 2500)
+    assert runner.invoke(args=["stripe", "sync"]).output.count("changed: nothing.") == 1
