@@ -15,7 +15,13 @@ from donations.extensions import db
 from donations.membership.progress import Progress, get_progress
 from donations.models import MemberChange
 from donations.staff.events import VersionDrift, other_api_versions
-from donations.staff.stats_money import GiftTotal, Revenue, gifts_since, recurring_revenue
+from donations.staff.stats_money import (
+    GiftTotal,
+    Revenue,
+    gifts_since,
+    membership_payments_since,
+    recurring_revenue,
+)
 from donations.staff.stats_people import (
     ArticleSource,
     PastDueList,
@@ -89,6 +95,7 @@ class Dashboard:
     history: MemberHistory
     revenue: Revenue
     gifts: list[GiftTotal]
+    membership_payments: list[GiftTotal]
     past_due: PastDueList
     sources: list[ArticleSource]
     last_sync: SyncSummary | None
@@ -184,6 +191,7 @@ def dashboard(now: datetime, range_days: int = DEFAULT_RANGE) -> Dashboard:
         history=member_history(now, range_days, progress.members),
         revenue=recurring_revenue(),
         gifts=gifts_since(month_ago),
+        membership_payments=membership_payments_since(month_ago),
         past_due=past_due(),
         sources=sources_since(month_ago),
         last_sync=last_sync(),

@@ -1,4 +1,4 @@
-"""Money on the dashboard: monthly recurring revenue and one-time gifts (pure queries)."""
+"""Money on the dashboard: recurring revenue, gifts and membership payments (pure queries)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class Revenue:
 
 @dataclass(frozen=True)
 class GiftTotal:
-    """One-time gifts in one currency: how many, gross, refunded, held by disputes, net."""
+    """Payments in one currency: how many, gross, refunded, held by disputes, net."""
 
     currency: str
     count: int
@@ -86,7 +86,17 @@ def recurring_revenue() -> Revenue:
 
 
 def gifts_since(since: datetime) -> list[GiftTotal]:
-    """One-time gifts paid at or after `since`, per currency, with refunds (one query)."""
+    """One-time gifts paid at or after `since`, per currency, net of refunds and disputes."""
+    return _payments_since(since, Donation.kind == "gift")
+
+
+def membership_payments_since(since: datetime) -> list[GiftTotal]:
+    """First and renewal payments of memberships since `since`, per currency, net."""
+    return _payments_since(since, Donation.kind != "gift")
+
+
+def _payments_since(since: datetime, kind) -> list[GiftTotal]:
+    """Payments of one kind since `since`, per currency, with refunds and disputes (one query)."""
     refunded = func.coalesce(PaymentAdjustment.amount_refunded, 0)
     disputed = func.coalesce(PaymentAdjustment.amount_disputed, 0)
     rows = db.session.execute(
@@ -101,7 +111,7 @@ def gifts_since(since: datetime) -> list[GiftTotal]:
             PaymentAdjustment,
             PaymentAdjustment.stripe_payment_intent_id == Donation.stripe_payment_intent_id,
         )
-        .where(Donation.kind == "gift", Donation.paid_at >= since)
+        .where(kind, Donation.paid_at >= since)
         .group_by(Donation.currency)
         .order_by(Donation.currency)
     ).all()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
@@ -106,3 +108,51 @@ def test_billing_portal_is_for_members_only(client, db, emulator):
     login(client, make_user())
     response = client.post("/account/billing")
     assert response.status_code == 303 and response.headers["Location"] == "/account"
+
+
+def _delivered_payloads(emulator) -> list[dict[str, Any]]:
+    """Record every payload the emulator delivers to the app, and still deliver it."""
+    seen: list[dict[str, Any]] = []
+    inner = emulator.deliverer.transport
+
+    def transport(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+        seen.append(json.loads(body))
+        return inner(url, body, headers, timeout)
+
+    emulator.deliverer.transport = transport
+    return seen
+
+
+def _stat(html: str, name: str) -> str:
+    (value,) = re.findall(rf'data-stat="{name}">([^<]*)<', html)
+    return value
+
+
+def test_a_refunded_membership_payment_shows_its_net_to_staff(client, db, emulator):
+    payloads = _delivered_payloads(emulator)
+    member = make_user(email="refunded.member@example.org")
+    login(client, member)
+    session_id = start_checkout(client, interval="month", amount="8")
+    emulator.pay_checkout(session_id, "4242424242424242")
+    emulator.deliver_pending()
+    # One client: the app context the fixture holds keeps Flask-Login's user in `g`.
+    client.post("/logout")
+    staff = client
+    login(staff, make_user(email="desk@example.org", is_staff=True))
+    (charge,) = emulator.list_objects("charge")
+
+    for amount, net in ((300, "$5"), (None, "$0")):  # in part, then the rest
+        emulator.refund(charge["id"], amount)
+        emulator.deliver_pending()
+        page = staff.get(f"/staff/members/{member.id}").get_data(as_text=True)
+        assert _stat(page, "donation-net") == net
+        board = staff.get("/staff/").get_data(as_text=True)
+        assert _stat(board, "payments-count-usd") == "1"
+        assert _stat(board, "payments-net-usd") == net
+
+    types = {p["type"] for p in payloads}
+    assert {"invoice.paid", "invoice_payment.paid", "refund.created", "charge.refunded"} <= types
+    # Stripe never puts the expandable invoice.payments in a webhook (design §8).
+    invoices = [p["data"]["object"] for p in payloads if p["data"]["object"]["object"] == "invoice"]
+    assert invoices and all("payments" not in invoice for invoice in invoices)
+    assert all("refunds" not in p["data"]["object"] for p in payloads)
