@@ -11,7 +11,6 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import stripe
@@ -23,7 +22,15 @@ from donations.payments.account_types import (
     portal_configuration,
 )
 from donations.payments.facts import EventFact, parse_event_object
-from donations.payments.metadata import ONCE, CheckoutMetadata, CustomerMetadata
+from donations.payments.metadata import CustomerMetadata
+from donations.payments.types import (
+    CardDeclined,
+    CheckoutRequest,
+    CheckoutSession,
+    InvalidWebhook,
+    PaymentError,
+    PaymentUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,62 +40,6 @@ STRIPE_API_VERSION = "2026-10-28.endive"
 EMULATOR_API_KEY = "sk_test_emulator"
 NETWORK_RETRIES = 2
 WEBHOOK_TOLERANCE_SECONDS = 300
-
-
-class PaymentError(Exception):
-    """A payment problem with a message a reader can be shown as it is."""
-
-
-class PaymentUnavailable(PaymentError):
-    """Stripe could not be reached or refused us; nothing the reader did wrong."""
-
-
-class CardDeclined(PaymentError):
-    """The card was declined or is invalid."""
-
-
-class InvalidWebhook(ValueError):
-    """A webhook whose signature, timestamp or JSON is not acceptable."""
-
-
-@dataclass(frozen=True)
-class CheckoutRequest:
-    """What to ask Stripe Checkout for, in our words."""
-
-    interval: str  # once | month | year (metadata.ONCE for a gift)
-    amount: int  # gross minor units per payment
-    currency: str
-    product_name: str
-    success_url: str  # must contain {CHECKOUT_SESSION_ID}
-    cancel_url: str
-    idempotency_key: str
-    fee_amount: int = 0
-    user_id: int | None = None
-    customer_id: str | None = None
-    email: str | None = None
-    article: str | None = None
-
-    @property
-    def mode(self) -> str:
-        """Stripe's Checkout mode for this interval."""
-        return "payment" if self.interval == ONCE else "subscription"
-
-    def metadata(self) -> dict[str, str]:
-        """Metadata copied onto the session, subscription or payment intent."""
-        return CheckoutMetadata(
-            interval=self.interval,
-            fee_amount=self.fee_amount,
-            user_id=self.user_id,
-            article=self.article,
-        ).to_stripe()
-
-
-@dataclass(frozen=True)
-class CheckoutSession:
-    """A Checkout Session as we need it: its id to record the attempt, its URL to go to."""
-
-    id: str
-    url: str | None
 
 
 def _session(obj: stripe.checkout.Session) -> CheckoutSession:

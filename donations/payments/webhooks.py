@@ -7,8 +7,9 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 
 from donations.extensions import csrf, db
-from donations.payments.gateway import InvalidWebhook, get_gateway
+from donations.payments.gateway import get_gateway
 from donations.payments.ledger import receive
+from donations.payments.types import InvalidWebhook
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from flask_login import current_user, login_required
 
 from donations.extensions import db, limiter
 from donations.membership.progress import get_progress
-from donations.payments.gateway import PaymentError, PaymentUnavailable
+from donations.payments.types import PaymentError, PaymentUnavailable
 from donations.support import page
 from donations.support.forms import SupportForm
 from donations.support.services import (

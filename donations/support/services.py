@@ -12,12 +12,8 @@ from donations.extensions import db
 from donations.membership.services import has_active_membership
 from donations.models import CheckoutAttempt, Membership, User, utcnow
 from donations.money import currency, format_money, to_minor
-from donations.payments.gateway import (
-    CheckoutRequest,
-    CheckoutSession,
-    PaymentError,
-    get_gateway,
-)
+from donations.payments.gateway import get_gateway
+from donations.payments.types import CheckoutRequest, CheckoutSession, PaymentError
 from donations.support.options import action_label, fee_for
 
 
