@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from donations.models import Donation, PaymentAdjustment, StripeEvent
 from donations.staff.stats_money import gifts_since
-from tests.payments.stripe_events import World, post_event
+from tests.payments.stripe_events import World
 
 GIFT = 2500
 HELD = {"needs_response", "under_review", "appeal_needs_response", "appeal_under_review", "lost"}
@@ -27,21 +27,6 @@ EVERY_STATUS = (
         "prevented",
     }
 )
-
-
-@pytest.fixture
-def world() -> World:
-    return World()
-
-
-@pytest.fixture
-def send(app, client):
-    def send(event):
-        response = post_event(client, event, app.config["STRIPE_WEBHOOK_SECRET"])
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return response
-
-    return send
 
 
 def _gift(world: World, send) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from donations.models import Donation, User
 from tests.factories import make_user
-from tests.payments.stripe_events import World, post_event
+from tests.payments.stripe_events import World
 
 OPENED = 1_790_000_000  # the reader opened Checkout …
 PAID = OPENED + 3 * 3600  # … and paid three hours later
@@ -17,20 +17,6 @@ PAID = OPENED + 3 * 3600  # … and paid three hours later
 
 def _at(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
-
-
-@pytest.fixture
-def world() -> World:
-    return World()
-
-
-@pytest.fixture
-def send(app, client):
-    def send(event):
-        response = post_event(client, event, app.config["STRIPE_WEBHOOK_SECRET"])
-        assert response.status_code == 200, response.get_data(as_text=True)
-
-    return send
 
 
 def _completed(world: World, **kw) -> dict:

@@ -14,22 +14,6 @@ from sqlalchemy import func, select
 from donations.models import Donation, FailedPayment, User
 from tests.factories import make_user
 from tests.payments.layouts import old_invoice, old_subscription
-from tests.payments.stripe_events import World, post_event
-
-
-@pytest.fixture
-def world() -> World:
-    return World()
-
-
-@pytest.fixture
-def send(app, client):
-    def send(event):
-        response = post_event(client, event, app.config["STRIPE_WEBHOOK_SECRET"])
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return response
-
-    return send
 
 
 def _donations(db):

@@ -15,24 +15,9 @@ from sqlalchemy import select
 from donations import models
 from donations.models import Donation
 from tests.payments.layouts import old_charge
-from tests.payments.stripe_events import World, post_event
+from tests.payments.stripe_events import World
 
 GIFT = 5000
-
-
-@pytest.fixture
-def world() -> World:
-    return World()
-
-
-@pytest.fixture
-def send(app, client):
-    def send(event):
-        response = post_event(client, event, app.config["STRIPE_WEBHOOK_SECRET"])
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return response
-
-    return send
 
 
 def _gift(world: World, send) -> None:

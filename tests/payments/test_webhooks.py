@@ -20,12 +20,7 @@ from donations.models import (
     User,
 )
 from tests.factories import make_user
-from tests.payments.stripe_events import PERIOD_END, World, post_event, signature_header
-
-
-@pytest.fixture
-def world() -> World:
-    return World()
+from tests.payments.stripe_events import PERIOD_END, post_event, signature_header
 
 
 @pytest.fixture
