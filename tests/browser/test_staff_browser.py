@@ -67,6 +67,7 @@ def test_staff_read_the_dashboard_find_a_member_and_replay_a_failed_event(newsro
     page.get_by_role("navigation", name="Staff").get_by_role("link", name="Supporters").click()
     page.get_by_label("Search").fill("INES@example")
     page.get_by_role("button", name="Search").click()
+    page.wait_for_url("**/staff/members?*q=INES*")  # count only once the results page is in
     rows = page.locator("#supporters tbody tr")
     assert rows.count() == 1 and "Ines Member" in rows.inner_text()
     rows.get_by_role("link", name="Ines Member").click()
