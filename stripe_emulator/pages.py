@@ -168,8 +168,14 @@ def portal(bps_id: str) -> Any:
         if error is None:
             done = request.form.get("action", "")
             return redirect(url_for("emulator.portal", bps_id=bps_id, done=done), code=303)
+    page = _portal_page(bps, allowed, error)
+    return (page, 409) if error else page
+
+
+def _portal_page(bps: dict[str, Any], allowed: set[str], error: str | None) -> str:
+    """The portal page: the customer's subscriptions and the actions the configuration allows."""
     emu = get_emulator(current_app)
-    page = render_template(
+    return render_template(
         "emulator/portal.html",
         site_name=_site_name(),
         customer=emu.get(bps["customer"]) or {},
@@ -183,7 +189,6 @@ def portal(bps_id: str) -> Any:
         done=_DONE.get(request.args.get("done", "")),
         error=error,
     )
-    return (page, 409) if error else page
 
 
 def _portal_action(bps: dict[str, Any], allowed: set[str]) -> str | None:
