@@ -34,6 +34,8 @@ def test_home_is_paginated(app, client, db):
     # Out-of-range pages clamp to the last and first page rather than fail or show nothing.
     beyond = client.get("/?page=99").get_data(as_text=True)
     assert titles[0] in beyond and "Page 3 of 3" in beyond
+    huge = client.get("/?page=9223372036854775807")  # beyond a 64-bit OFFSET: still the last
+    assert huge.status_code == 200 and "Page 3 of 3" in huge.get_data(as_text=True)
     before = client.get("/?page=-4").get_data(as_text=True)
     assert titles[4] in before and "Page 1 of 3" in before
 

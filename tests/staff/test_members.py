@@ -177,3 +177,9 @@ def test_csv_lines_are_produced_one_at_a_time():
     assert next(lines) == "n\r\n"
     assert next(lines) == "0\r\n"
     assert list(lines) == ["1\r\n", "2\r\n"]
+
+
+@pytest.mark.parametrize("path", ["/staff/members", "/staff/events", "/staff/articles"])
+def test_a_page_number_beyond_any_offset_shows_the_last_page(staff_client, path):
+    response = staff_client.get(f"{path}?page=9223372036854775807")
+    assert response.status_code == 200
