@@ -60,7 +60,11 @@ def check_command(webhook_url: str | None) -> None:
 def replay_command(event_id: str) -> None:
     """Reprocess one stored event (for example one that failed) from its stored payload."""
     try:
-        outcome = replay(event_id, livemode=not current_app.config["STRIPE_TEST_MODE"])
+        outcome = replay(
+            event_id,
+            livemode=not current_app.config["STRIPE_TEST_MODE"],
+            installation=current_app.config["INSTALLATION_TAG"],
+        )
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()

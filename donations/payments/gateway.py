@@ -79,6 +79,11 @@ class Gateway:
         # The portal configuration sessions name, looked up once (see create_portal).
         self._portal_configuration_id: str | None = None
 
+    @property
+    def installation(self) -> str | None:
+        """The tag this installation writes on what it creates at Stripe (None: untagged)."""
+        return self.key_namespace or None
+
     def _create_once(self, service: Any, params: dict[str, Any], key: str) -> Any:
         """Create with an idempotency key scoped to this installation; never stuck on it.
 
@@ -104,7 +109,7 @@ class Gateway:
         params = {
             "email": email,
             "name": name or None,
-            "metadata": CustomerMetadata(user_id=user_id).to_stripe(),
+            "metadata": CustomerMetadata(user_id=user_id, site=self.installation).to_stripe(),
         }
         try:
             # One key per person (`key`): if the checkout after this fails and our transaction
@@ -126,7 +131,7 @@ class Gateway:
             "line_items": [{"price_data": price, "quantity": 1}],
             "success_url": request.success_url,
             "cancel_url": request.cancel_url,
-            "metadata": request.metadata(),
+            "metadata": request.metadata(self.installation),
         }
         if request.user_id is not None:
             params["client_reference_id"] = str(request.user_id)
@@ -137,10 +142,10 @@ class Gateway:
         if request.mode == "subscription":
             price["recurring"] = {"interval": request.interval}
             # Subscription events must link back to us without a call to the API.
-            params["subscription_data"] = {"metadata": request.metadata()}
+            params["subscription_data"] = {"metadata": request.metadata(self.installation)}
         else:
             params["submit_type"] = "donate"
-            params["payment_intent_data"] = {"metadata": request.metadata()}
+            params["payment_intent_data"] = {"metadata": request.metadata(self.installation)}
             if not request.customer_id:
                 # A guest's gift needs no customer: "always" made a new one per gift (Stripe
                 # never matches them by email), so it recognised nobody and only filled the
@@ -300,13 +305,19 @@ def build_client(app: Flask, http_client: Any | None = None) -> stripe.StripeCli
 
 def init_app(app: Flask) -> None:
     """Attach the gateway to the app (after the emulator, when it is in use)."""
+    app.config["INSTALLATION_TAG"] = key_namespace(app.config)
     app.extensions["payments_gateway"] = Gateway(
-        build_client(app), app.config["STRIPE_WEBHOOK_SECRET"], key_namespace(app.config)
+        build_client(app), app.config["STRIPE_WEBHOOK_SECRET"], app.config["INSTALLATION_TAG"]
     )
 
 
 def key_namespace(config: Any) -> str:
-    """A short tag for this installation's idempotency keys (site and secret differ per env)."""
+    """A short tag for this installation (site and secret differ per env).
+
+    It scopes our idempotency keys, and it is the installation tag we write in the metadata
+    of what we create at Stripe (metadata.SITE), so that environments sharing one account
+    tell their objects apart (design notes §8). Also in `app.config["INSTALLATION_TAG"]`.
+    """
     seed = f"{config['SITE_URL']}|{config['SECRET_KEY']}".encode()
     return "d" + hashlib.sha256(seed).hexdigest()[:12]
 

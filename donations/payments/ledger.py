@@ -11,6 +11,7 @@ from donations.membership import adjustments, invoices, records
 from donations.membership.locking import insert_if_absent, locked
 from donations.models import StripeEvent, utcnow
 from donations.payments.facts import EventFact, parse_event_object
+from donations.payments.metadata import is_foreign, site_of
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def _record(fact: EventFact) -> None:
     )
 
 
-def _apply(row: StripeEvent, fact: EventFact, livemode: bool) -> Outcome:
+def _apply(row: StripeEvent, fact: EventFact, livemode: bool, installation: str) -> Outcome:
     """Run the handler inside a savepoint: its effects go, the ledger row stays."""
     row.attempts += 1
     handler = HANDLERS.get(fact.type)
@@ -84,9 +85,20 @@ def _apply(row: StripeEvent, fact: EventFact, livemode: bool) -> Outcome:
         return _finish(row, "ignored", "livemode does not match this site")
     if handler is None:
         return _finish(row, "ignored")
+    obj = parse_event_object(fact.object)
+    if is_foreign(site := site_of(obj), installation):
+        # Another environment on the same Stripe account (dev and staging on one test
+        # account): its user ids are not ours, and its supporters are not ours to count.
+        log.warning(
+            "event %s is about an object of installation %s, not ours (%s); ignored",
+            fact.id,
+            site,
+            installation,
+        )
+        return _finish(row, "ignored", f"made by another installation ({site})")
     try:
         with db.session.begin_nested():
-            handler(parse_event_object(fact.object), fact.created)
+            handler(obj, fact.created)
     except Exception as exc:
         log.exception("event %s (%s) failed", fact.id, fact.type)
         return _finish(row, "failed", f"{type(exc).__name__}: {exc}")
@@ -101,21 +113,25 @@ def _finish(row: StripeEvent, status: str, error: str | None = None) -> Outcome:
     return Outcome(status=status, error=error)
 
 
-def receive(fact: EventFact, *, livemode: bool) -> Outcome:
-    """Store a verified event (once) and process it unless it was already done."""
+def receive(fact: EventFact, *, livemode: bool, installation: str) -> Outcome:
+    """Store a verified event (once) and process it unless it was already done.
+
+    `installation` is our tag (payments.gateway.key_namespace): an event about an object
+    another installation tagged is stored as ignored.
+    """
     _record(fact)
     # The lock makes a concurrent copy wait here until the first one has committed.
     row = locked(StripeEvent, StripeEvent.stripe_event_id, fact.id)
     assert row is not None
     if row.status in ("processed", "ignored"):
         return Outcome(status=row.status, duplicate=True)
-    return _apply(row, fact, livemode)
+    return _apply(row, fact, livemode, installation)
 
 
-def replay(stripe_event_id: str, *, livemode: bool) -> Outcome:
+def replay(stripe_event_id: str, *, livemode: bool, installation: str) -> Outcome:
     """Process a stored event again from its stored payload (for failed ones)."""
     row = locked(StripeEvent, StripeEvent.stripe_event_id, stripe_event_id)
     if row is None:
         raise LookupError(f"no stored event {stripe_event_id}")
     fact = EventFact.from_payload(json.loads(row.payload), raw=row.payload)
-    return _apply(row, fact, livemode)
+    return _apply(row, fact, livemode, installation)

@@ -17,6 +17,9 @@ INTERVAL = "interval"
 FEE_AMOUNT = "fee_amount"
 USER_ID = "user_id"
 ARTICLE = "article"
+# The installation that wrote it (payments.gateway.installation_tag): environments often share
+# one Stripe account, and each must leave the others' objects alone (design notes §8).
+SITE = "site"
 
 ONCE = "once"  # the interval of a one-time gift; memberships are "month" or "year"
 
@@ -24,6 +27,14 @@ ONCE = "once"  # the interval of a one-time gift; memberships are "month" or "ye
 def parse_user_id(value: str | None) -> int | None:
     """Our user id from a Stripe string (metadata, client_reference_id); None if it is not one."""
     return int(value) if value and value.isdecimal() else None
+
+
+def is_foreign(site: str | None, ours: str) -> bool:
+    """True when an object was written by another installation: it carries a tag, not ours.
+
+    An object with no tag (written before tags, or in the Dashboard) is not foreign.
+    """
+    return site is not None and site != ours
 
 
 def _strings(mapping: Mapping[str, Any] | None) -> dict[str, str]:
@@ -39,6 +50,7 @@ class CheckoutMetadata:
     fee_amount: int = 0  # minor units of the amount that cover the fee; 0 when unreadable
     user_id: int | None = None
     article: str | None = None
+    site: str | None = None  # the installation that wrote it; None on older objects
 
     @property
     def is_gift(self) -> bool:
@@ -55,6 +67,8 @@ class CheckoutMetadata:
             data[USER_ID] = str(self.user_id)
         if self.article:
             data[ARTICLE] = self.article
+        if self.site:
+            data[SITE] = self.site
         return data
 
     @classmethod
@@ -68,20 +82,38 @@ class CheckoutMetadata:
             user_id=parse_user_id(data.get(USER_ID)),
             # Kept as Stripe has it: we only ever write a non-empty article.
             article=data.get(ARTICLE),
+            site=data.get(SITE) or None,
         )
 
 
 @dataclass(frozen=True)
 class CustomerMetadata:
-    """What we write on a Stripe customer we create: the account it belongs to."""
+    """What we write on a Stripe customer we create: the account it belongs to, and where."""
 
     user_id: int | None = None
+    site: str | None = None  # the installation that created it; None on older customers
 
     def to_stripe(self) -> dict[str, str]:
         """The customer's metadata to send to Stripe."""
-        return {USER_ID: str(self.user_id)} if self.user_id is not None else {}
+        data: dict[str, str] = {}
+        if self.user_id is not None:
+            data[USER_ID] = str(self.user_id)
+        if self.site:
+            data[SITE] = self.site
+        return data
 
     @classmethod
     def from_stripe(cls, mapping: Mapping[str, Any] | None) -> CustomerMetadata:
         """Read it back from a customer object."""
-        return cls(user_id=parse_user_id(_strings(mapping).get(USER_ID)))
+        data = _strings(mapping)
+        return cls(user_id=parse_user_id(data.get(USER_ID)), site=data.get(SITE) or None)
+
+
+def site_of(obj: Any) -> str | None:
+    """The installation tag of a fact (its metadata) or of a raw Stripe object; None if none."""
+    metadata = getattr(obj, "metadata", None)
+    if isinstance(metadata, CheckoutMetadata | CustomerMetadata):
+        return metadata.site
+    if isinstance(obj, Mapping):
+        return _strings(obj.get("metadata")).get(SITE) or None
+    return None

@@ -22,6 +22,7 @@ from donations.extensions import db
 from donations.membership.grace import recheck_grace
 from donations.models import SyncRun, utcnow
 from donations.payments.gateway import Gateway
+from donations.payments.metadata import is_foreign, site_of
 from donations.payments.sync_steps import (
     Change,
     sync_charge,
@@ -40,6 +41,10 @@ MAX_STORED_CHANGES = 200
 
 Progress = Callable[[str, int], None]
 
+# Counted in a report, but not changes: objects we could not apply, and other sites' objects.
+OTHER_INSTALLATION = "other_installation"
+NOT_CHANGES = ("failed", OTHER_INSTALLATION)
+
 
 @dataclass
 class SyncReport:
@@ -54,7 +59,7 @@ class SyncReport:
     @property
     def changed(self) -> int:
         """Records created or repaired (failures not included)."""
-        return sum(n for key, n in self.counts.items() if key != "failed")
+        return sum(n for key, n in self.counts.items() if key not in NOT_CHANGES)
 
     def add(self, change: Change) -> None:
         """Count one change and keep its description."""
@@ -93,9 +98,21 @@ def _batches(objects: Iterator[Any], size: int) -> Iterator[list[Any]]:
 
 
 def _apply_one(
-    step: Callable[[Any, datetime], list[Change]], obj: Any, now: datetime, report: SyncReport
+    step: Callable[[Any, datetime], list[Change]],
+    obj: Any,
+    now: datetime,
+    report: SyncReport,
+    installation: str,
 ) -> None:
-    """Run one step in a savepoint: an object we cannot apply is reported, the rest go on."""
+    """Run one step in a savepoint: an object we cannot apply is reported, the rest go on.
+
+    An object another installation tagged (one Stripe account shared by environments) is
+    left alone: its user ids are not ours, and its customers are not our supporters.
+    """
+    if is_foreign(site := site_of(obj), installation):
+        log.info("sync skips %s: made by installation %s", getattr(obj, "id", "?"), site)
+        report.counts[OTHER_INSTALLATION] += 1
+        return
     try:
         with db.session.begin_nested():
             for change in step(obj, now):
@@ -119,6 +136,7 @@ def run_sync(
     db.session.commit()
     run_id = run.id
     report = SyncReport(dry_run=dry_run)
+    installation = gateway.key_namespace
     now = utcnow()
     try:
         for kind, params, step in _steps(now - timedelta(days=days)):
@@ -126,7 +144,7 @@ def run_sync(
             for batch in _batches(gateway.iter_objects(kind, **params), batch_size):
                 _open_batch(run_id, report.examined)
                 for obj in batch:
-                    _apply_one(step, obj, now, report)
+                    _apply_one(step, obj, now, report, installation)
                     seen += 1
                     if progress is not None:
                         progress(kind, seen)

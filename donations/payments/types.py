@@ -49,13 +49,14 @@ class CheckoutRequest:
         """Stripe's Checkout mode for this interval."""
         return "payment" if self.interval == ONCE else "subscription"
 
-    def metadata(self) -> dict[str, str]:
-        """Metadata copied onto the session, subscription or payment intent."""
+    def metadata(self, site: str | None = None) -> dict[str, str]:
+        """Metadata copied onto the session, subscription or payment intent (tagged `site`)."""
         return CheckoutMetadata(
             interval=self.interval,
             fee_amount=self.fee_amount,
             user_id=self.user_id,
             article=self.article,
+            site=site,
         ).to_stripe()
 
 

@@ -32,7 +32,7 @@ def stripe_webhook():
         log.warning("refused webhook: %s", exc)
         return jsonify(error=str(exc)), 400
     livemode = not current_app.config["STRIPE_TEST_MODE"]
-    outcome = receive(fact, livemode=livemode)
+    outcome = receive(fact, livemode=livemode, installation=current_app.config["INSTALLATION_TAG"])
     db.session.commit()
     if outcome.status == "failed":
         # Stripe retries on any non-2xx; the event is kept for `stripe replay` too.

@@ -84,7 +84,9 @@ def replay_failed(stripe_event_id: str, *, livemode: bool) -> Outcome:
         raise ReplayRefused(
             f"{stripe_event_id} is {event.status}; only failed events are replayed."
         )
-    return replay(stripe_event_id, livemode=livemode)
+    return replay(
+        stripe_event_id, livemode=livemode, installation=current_app.config["INSTALLATION_TAG"]
+    )
 
 
 @dataclass(frozen=True)

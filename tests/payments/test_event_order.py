@@ -292,7 +292,7 @@ def recount_totals() -> dict[tuple[str, str, int, int], int]:
 def _apply(events: list[dict]) -> None:
     for event in events:
         payload = json.dumps(event)
-        receive(EventFact.from_payload(event, raw=payload), livemode=False)
+        receive(EventFact.from_payload(event, raw=payload), livemode=False, installation="dours")
         db.session.commit()
         # The maintained count and revenue totals equal a recount after every single event.
         assert get_progress().members == recount_members()

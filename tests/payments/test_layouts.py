@@ -69,7 +69,11 @@ def _history(user_id: int, old: bool) -> list[dict]:
 
 def _apply(events: list[dict]) -> dict:
     for event in events:
-        outcome = receive(EventFact.from_payload(event, raw=json.dumps(event)), livemode=False)
+        outcome = receive(
+            EventFact.from_payload(event, raw=json.dumps(event)),
+            livemode=False,
+            installation="dours",
+        )
         assert outcome.status == "processed", (event["type"], outcome)
     return snapshot_records()
 

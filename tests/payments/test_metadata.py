@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from donations.payments.facts import parse_event_object
-from donations.payments.metadata import CheckoutMetadata, CustomerMetadata
+from donations.payments.metadata import CheckoutMetadata, CustomerMetadata, is_foreign, site_of
 from tests.payments.stripe_events import World
 
 
@@ -72,3 +72,35 @@ def test_every_object_checkout_writes_to_reads_back_the_contract():
     assert facts["checkout.session"].metadata == CheckoutMetadata("once", 75, 3, "a-1")
     assert facts["charge"].metadata == CheckoutMetadata("once", 75, 3)
     assert facts["charge"].metadata.is_gift and not facts["invoice"].metadata.is_gift
+
+
+def test_the_installation_tag_is_written_as_site_on_checkouts_and_customers():
+    metadata = CheckoutMetadata(interval="month", fee_amount=0, user_id=3, site="d0123abcd4567")
+    assert metadata.to_stripe() == {
+        "interval": "month",
+        "fee_amount": "0",
+        "user_id": "3",
+        "site": "d0123abcd4567",
+    }
+    assert CheckoutMetadata.from_stripe(metadata.to_stripe()) == metadata
+    customer = CustomerMetadata(user_id=9, site="d0123abcd4567")
+    assert customer.to_stripe() == {"user_id": "9", "site": "d0123abcd4567"}
+    assert CustomerMetadata.from_stripe(customer.to_stripe()) == customer
+    assert CustomerMetadata.from_stripe({"user_id": "9", "site": ""}).site is None
+
+
+@pytest.mark.parametrize(
+    ("obj", "site"),
+    [
+        ({"object": "customer", "metadata": {"site": "dA"}}, "dA"),
+        ({"object": "customer", "metadata": {"user_id": "1"}}, None),
+        ({"object": "customer"}, None),
+    ],
+)
+def test_the_tag_is_read_from_raw_objects_and_facts(obj, site):
+    assert site_of(obj) == site
+    assert site_of(parse_event_object(obj)) == site
+
+
+def test_only_another_tag_is_foreign_not_a_missing_one():
+    assert is_foreign("dA", "dB") and not is_foreign("dA", "dA") and not is_foreign(None, "dB")
