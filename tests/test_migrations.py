@@ -100,7 +100,10 @@ def test_upgrading_a_database_with_records_keeps_and_completes_them(tmp_path, em
                 )
             ).all()
             membership = conn.execute(
-                text("SELECT interval_count, grace_ends_at, grace_expired FROM memberships")
+                text(
+                    "SELECT interval_count, grace_ends_at, grace_expired, past_due_since "
+                    "FROM memberships"
+                )
             ).one()
             totals = conn.execute(
                 text(
@@ -111,5 +114,10 @@ def test_upgrading_a_database_with_records_keeps_and_completes_them(tmp_path, em
         db.engine.dispose()
     assert links == [("in_1", "pi_1")]
     assert adjustments == [("pi_1", 300, 300, 0), ("pi_2", 0, None, 2500)]
-    assert (membership[0], membership[1], bool(membership[2])) == (1, None, False)
+    assert (membership[0], membership[1], bool(membership[2]), membership[3]) == (
+        1,
+        None,
+        False,
+        None,
+    )
     assert totals == [("usd", "month", 1, 800, 1)]

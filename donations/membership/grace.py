@@ -16,7 +16,12 @@ from sqlalchemy import select
 
 from donations.extensions import db
 from donations.membership.locking import locked
-from donations.membership.transitions import counted_change, grace_window, lock_person
+from donations.membership.transitions import (
+    counted_change,
+    estimated_past_due_since,
+    grace_window,
+    lock_person,
+)
 from donations.models import Membership, SubscriptionStatus
 
 log = logging.getLogger(__name__)
@@ -26,8 +31,8 @@ def recheck_grace(now: datetime) -> int:
     """Bring every past_due membership's grace up to date; return how many changed.
 
     Past-due memberships are few (Stripe retries for weeks, not years), so all are read:
-    that also applies a changed MEMBER_GRACE_DAYS and fills cut-offs missing after the
-    migration that added them.
+    that also applies a changed MEMBER_GRACE_DAYS and fills cut-offs (and past_due_since)
+    missing after the migrations that added them.
     """
     rows = db.session.execute(
         select(Membership.id, Membership.user_id).where(
@@ -40,13 +45,17 @@ def recheck_grace(now: datetime) -> int:
         membership = locked(Membership, Membership.id, membership_id)
         if membership is None or membership.status != SubscriptionStatus.PAST_DUE:
             continue  # a newer fact got there first
-        ends, expired = grace_window(
-            membership.status, membership.current_period_end, membership.fact_at, now
-        )
-        if (membership.grace_ends_at, membership.grace_expired) == (ends, expired):
+        since = membership.past_due_since or estimated_past_due_since(membership)
+        ends, expired = grace_window(membership.status, since, now)
+        if (membership.past_due_since, membership.grace_ends_at, membership.grace_expired) == (
+            since,
+            ends,
+            expired,
+        ):
             continue
         # The history is dated when the grace ran out, not when this job noticed.
         with counted_change(membership, ends if expired and ends else now):
+            membership.past_due_since = since
             membership.grace_ends_at, membership.grace_expired = ends, expired
         log.info("grace of %s: ends %s, expired=%s", membership, ends, expired)
         changed += 1

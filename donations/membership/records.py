@@ -61,6 +61,7 @@ def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | Non
         amount=fact.amount,
         currency=fact.currency,
         cancel_at_period_end=fact.cancel_at_period_end,
+        current_period_start=fact.current_period_start,
         current_period_end=fact.current_period_end,
         started_at=fact.started_at,
         ended_at=fact.ended_at,

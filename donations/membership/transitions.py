@@ -8,6 +8,7 @@ change in the same transaction, and so do the recurring totals behind the revenu
 
 from __future__ import annotations
 
+import calendar
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +47,7 @@ class MembershipState:
     ended_at: datetime | None
     source_article: str | None = None
     interval_count: int = 1
+    current_period_start: datetime | None = None
 
 
 def lock_person(user_id: int) -> None:
@@ -74,6 +76,7 @@ def apply_state(membership: Membership, state: MembershipState, at: datetime) ->
     if not _is_newer(membership, state, at):
         log.info("ignoring an older fact (%s) for %s", at.isoformat(), membership)
         return False
+    since = _past_due_since(membership, state, at)
     with counted_change(membership, at):
         membership.status = state.status
         membership.interval = state.interval
@@ -86,25 +89,60 @@ def apply_state(membership: Membership, state: MembershipState, at: datetime) ->
         membership.ended_at = state.ended_at
         if state.source_article:
             membership.source_article = state.source_article
+        membership.past_due_since = since
         membership.fact_at = at
         membership.grace_ends_at, membership.grace_expired = grace_window(
-            state.status, state.current_period_end, at, utcnow()
+            state.status, since, utcnow()
         )
     return True
 
 
+def _past_due_since(
+    membership: Membership, state: MembershipState, at: datetime
+) -> datetime | None:
+    """When the last paid period ended, for a membership the fact leaves past_due.
+
+    Stripe opens the next period before it charges for it, so when a renewal fails the current
+    period is the unpaid one and its start is the end of the last paid period (the fact's time
+    when Stripe names no period). Later past_due facts may move the period on again: the date
+    set when the membership became past_due stays.
+    """
+    if state.status != SubscriptionStatus.PAST_DUE:
+        return None
+    if membership.status == SubscriptionStatus.PAST_DUE and membership.fact_at is not None:
+        kept = membership.past_due_since or estimated_past_due_since(membership)
+        if kept is not None:
+            return kept
+    return state.current_period_start or at
+
+
+def estimated_past_due_since(membership: Membership) -> datetime | None:
+    """For a past_due membership recorded before past_due_since was (migration 0011).
+
+    Its current period is the unpaid one, so the last paid one ended a billing period before
+    its end; with no period known, the last fact's time.
+    """
+    end = membership.current_period_end
+    if end is None:
+        return membership.fact_at
+    months = membership.interval_count * (12 if membership.interval == "year" else 1)
+    year, month = divmod(end.year * 12 + end.month - 1 - months, 12)
+    day = min(end.day, calendar.monthrange(year, month + 1)[1])
+    return end.replace(year=year, month=month + 1, day=day)
+
+
 def grace_window(
-    status: str, period_end: datetime | None, fact_at: datetime | None, now: datetime
+    status: str, past_due_since: datetime | None, now: datetime
 ) -> tuple[datetime | None, bool]:
     """When a past_due membership's grace ends, and whether it has (design notes §2, §4).
 
-    Stripe may leave a subscription past due for good; it stops counting MEMBER_GRACE_DAYS
-    after its period end (after the fact, when the period end is unknown).
+    Stripe may leave a subscription past due for good, moving its period on; it stops counting
+    MEMBER_GRACE_DAYS after its last paid period ended (past_due_since), whatever Stripe's
+    current period says.
     """
-    start = period_end or fact_at
-    if status != SubscriptionStatus.PAST_DUE or start is None:
+    if status != SubscriptionStatus.PAST_DUE or past_due_since is None:
         return None, False
-    ends = start + timedelta(days=current_app.config["MEMBER_GRACE_DAYS"])
+    ends = past_due_since + timedelta(days=current_app.config["MEMBER_GRACE_DAYS"])
     return ends, ends <= now
 
 

@@ -66,9 +66,13 @@ class Membership(Base):
     stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255))
     # Stripe's `created` of the newest event applied: older facts never overwrite newer ones.
     fact_at: Mapped[datetime | None]
-    # While past_due: when the grace (MEMBER_GRACE_DAYS after the period end) runs out, and
-    # whether it has. Stored, so the member rule reads the same in SQL and in Python and the
-    # live counter moves exactly when this flag does (membership.grace keeps it in time).
+    # While past_due: when its last paid period ended (Stripe opens the next period before
+    # charging for it, so this is the start of the unpaid period when the renewal failed; kept
+    # while later facts keep it past_due, cleared when it leaves past_due) ...
+    past_due_since: Mapped[datetime | None]
+    # ... when the grace (MEMBER_GRACE_DAYS after past_due_since) runs out, and whether it
+    # has. Stored, so the member rule reads the same in SQL and in Python and the live
+    # counter moves exactly when this flag does (membership.grace keeps it in time).
     grace_ends_at: Mapped[datetime | None]
     grace_expired: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -45,6 +45,9 @@ class SubscriptionFact:
     currency: str
     metadata: CheckoutMetadata = field(default_factory=CheckoutMetadata)
     interval_count: int = 1  # a quarterly plan is interval "month" times 3
+    # Stripe opens a period before charging for it: a past_due subscription's current period
+    # is the unpaid one, and its start is when the last paid period ended.
+    current_period_start: datetime | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SubscriptionFact:
@@ -55,6 +58,7 @@ class SubscriptionFact:
             customer_id=obj_id(d.get("customer")),
             status=d["status"],
             cancel_at_period_end=bool(d.get("cancel_at_period_end")),
+            current_period_start=payload.period_start(d),
             current_period_end=payload.period_end(d),
             started_at=ts(d.get("start_date")),
             ended_at=ts(d.get("ended_at")),

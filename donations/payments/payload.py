@@ -72,6 +72,11 @@ def first_item(sub: dict[str, Any]) -> dict[str, Any]:
     return dig(sub, "items", "data", 0) or {}
 
 
+def period_start(sub: dict[str, Any]) -> datetime | None:
+    """Start of the current period: on the item (current), else at the top (older)."""
+    return ts(first_item(sub).get("current_period_start") or sub.get("current_period_start"))
+
+
 def period_end(sub: dict[str, Any]) -> datetime | None:
     """End of the current period: on the item (current), else at the top (older)."""
     return ts(first_item(sub).get("current_period_end") or sub.get("current_period_end"))

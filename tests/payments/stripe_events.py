@@ -21,6 +21,7 @@ API_VERSION = "2026-10-28.endive"
 # Far ahead, so a past_due membership of these tests is within its grace (MEMBER_GRACE_DAYS
 # after the period end) whenever the suite runs; grace tests choose their own period ends.
 PERIOD_END = 2_000_000_000
+PERIOD_DAYS = {"month": 30, "year": 365}
 
 
 @cache
@@ -89,8 +90,15 @@ class World:
         cancel_at_period_end: bool = False,
         period_end: int = PERIOD_END,
         article: str | None = None,
+        period_start: int | None = None,
     ) -> dict[str, Any]:
-        """A subscription object in the given state."""
+        """A subscription object in the given state.
+
+        Its current period starts `period_start`, by default one period (30 or 365 days per
+        interval_count) before `period_end`.
+        """
+        if period_start is None:
+            period_start = period_end - interval_count * PERIOD_DAYS.get(interval, 30) * 86_400
         sub = fixture("subscription")
         metadata = {"interval": interval, "fee_amount": "0"}
         if user_id is not None:
@@ -100,7 +108,12 @@ class World:
         item = sub["items"]["data"][0]
         item["price"].update(unit_amount=amount, currency=currency)
         item["price"]["recurring"].update(interval=interval, interval_count=interval_count)
-        item.update(current_period_end=period_end, quantity=1, subscription=sub_id)
+        item.update(
+            current_period_start=period_start,
+            current_period_end=period_end,
+            quantity=1,
+            subscription=sub_id,
+        )
         sub["items"]["data"] = [item]
         sub.update(
             id=sub_id,

@@ -32,8 +32,11 @@ from tests.payments.stripe_events import PERIOD_END, World
 # Design notes §2, copied: a member has a membership in one of these statuses.
 MEMBER_STATUSES_BY_THE_DESIGN = ("active", "trialing", "past_due")
 # Design notes §2 and §4: past_due counts until MEMBER_GRACE_DAYS (21 by default) after the
-# period end, even if Stripe leaves the subscription past due.
+# end of its last paid period, even if Stripe leaves the subscription past due. Stripe opens
+# a period before it charges for it, so a past_due subscription's current period is the unpaid
+# one: the paid one ended a period before Stripe's period end (the World's periods are 30 days).
 GRACE = timedelta(days=21)
+PERIOD = timedelta(days=30)
 LONG_AGO = 1_780_000_000  # a period that ended months before any run of this suite
 
 # What can happen to a membership after sign-up, as steps of a script.
@@ -49,6 +52,8 @@ SCRIPTS = [
     ["signup", "refund_first", "delete"],
     ["signup", "fail_long_ago", "recover"],
     ["signup", "fail_long_ago", "fail_final"],
+    ["signup", "fail_weeks_ago", "recover"],
+    ["signup", "fail_weeks_ago"],
     ["incomplete", "expire"],
     ["signup", "dispute_first", "dispute_lost"],
 ]
@@ -159,6 +164,10 @@ def _history(world: World, person: Person, user_id: int | None) -> list[dict]:
                 s("active")
             elif step == "fail_long_ago":  # Stripe left it past due; the grace ran out
                 s("past_due", period_end=LONG_AGO)
+            elif step == "fail_weeks_ago":
+                # The unpaid period ends in days, but the paid one ended more than GRACE ago.
+                soon = int((utcnow() + PERIOD - GRACE - timedelta(days=5)).timestamp())
+                s("past_due", period_end=soon)
             elif step == "fail_final":
                 s("unpaid")
             elif step == "cancel_at_end":
@@ -263,7 +272,8 @@ def _members_by_the_design() -> list[Membership]:
     """Memberships that make a member by the design's rule, written out here (not the code's).
 
     A status in MEMBER_STATUSES_BY_THE_DESIGN; a past_due one only until GRACE after its
-    period end (or after the fact, when Stripe named no period end).
+    last paid period ended: a PERIOD before the (unpaid) current period's end, or the fact
+    when Stripe named no period.
     """
     now = utcnow()
     return [
@@ -271,7 +281,8 @@ def _members_by_the_design() -> list[Membership]:
         for m in db.session.scalars(
             select(Membership).where(Membership.status.in_(MEMBER_STATUSES_BY_THE_DESIGN))
         )
-        if m.status != "past_due" or (m.current_period_end or m.fact_at) + GRACE > now
+        if m.status != "past_due"
+        or ((m.current_period_end - PERIOD) if m.current_period_end else m.fact_at) + GRACE > now
     ]
 
 

@@ -50,6 +50,7 @@ def _fact(membership_id: str, user: User, status: str, at: datetime, **values) -
         customer_id=user.stripe_customer_id,
         status=status,
         cancel_at_period_end=values.get("cancel_at_period_end", False),
+        current_period_start=values.get("current_period_start"),
         current_period_end=values.get(
             "current_period_end", at + timedelta(days=365 if interval == "year" else 30)
         ),
@@ -94,8 +95,20 @@ def subscribe(
 
 
 def change_status(membership: Membership, status: str, at: datetime) -> Membership:
-    """Stripe says the membership moved to `status` at `at` (e.g. canceled, past_due)."""
+    """Stripe says the membership moved to `status` at `at` (e.g. canceled, past_due).
+
+    A renewal that fails (past_due) is for the next period, which Stripe opens at the end of
+    the paid one before it charges for it.
+    """
     user = db.session.get(User, membership.user_id)
+    period: dict[str, datetime | None] = {"current_period_end": membership.current_period_end}
+    if status == "past_due" and membership.status != "past_due" and membership.current_period_end:
+        paid_until = membership.current_period_end
+        period = {
+            "current_period_start": paid_until,
+            "current_period_end": paid_until
+            + timedelta(days=365 if membership.interval == "year" else 30),
+        }
     fact = _fact(
         membership.stripe_subscription_id,
         user,
@@ -105,7 +118,7 @@ def change_status(membership: Membership, status: str, at: datetime) -> Membersh
         amount=membership.amount,
         currency=membership.currency,
         started_at=membership.started_at,
-        current_period_end=membership.current_period_end,
+        **period,
     )
     changed = apply_subscription(fact, at)
     db.session.commit()
