@@ -77,9 +77,9 @@ def register_payments(app: Flask) -> None:
         gateway.init_app(app)
         return
     # Imported only here: production code never loads the emulator.
-    import stripe_emulator
+    from stripe_emulator import init_app as init_emulator
 
-    emulator = stripe_emulator.init_app(app)
+    emulator = init_emulator(app)
     gateway.init_app(app)
     # As `flask stripe setup` does on a real account: the emulator sends events only to an
     # endpoint registered for them, and portal sessions need a configuration. Nothing

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from donations.accounts.passwords import hash_password
 from donations.articles.services import ArticleData, save_article
 from donations.extensions import db
-from donations.models import Article, User
+from donations.models import Article, Membership, User
 
 _counter = itertools.count(1)
 
@@ -57,6 +57,22 @@ def make_user(
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def make_membership(user: User, **fields: Any) -> Membership:
+    """An active $8 monthly membership of `user`, committed; keyword arguments override."""
+    values: dict[str, Any] = {
+        "stripe_subscription_id": "sub_x",
+        "status": "active",
+        "interval": "month",
+        "amount": 800,
+        "currency": "usd",
+        **fields,
+    }
+    membership = Membership(user_id=user.id, **values)
+    db.session.add(membership)
+    db.session.commit()
+    return membership
 
 
 def login(client: Any, user: User | str, password: str = DEFAULT_PASSWORD) -> Any:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from donations.models import CheckoutAttempt, Membership
-from tests.factories import login, make_user
+from tests.factories import login, make_membership, make_user
 
 ATTEMPT = "attempt-token-0123456789"
 
@@ -171,17 +171,7 @@ def test_membership_needs_login_and_returns_to_the_choice(client, db, emulator, 
 
 def test_second_membership_is_refused_and_sent_to_the_account(client, db, emulator):
     user = make_user()
-    db.session.add(
-        Membership(
-            user_id=user.id,
-            stripe_subscription_id="sub_existing",
-            status="active",
-            interval="month",
-            amount=800,
-            currency="usd",
-        )
-    )
-    db.session.commit()
+    make_membership(user, stripe_subscription_id="sub_existing")
     login(client, user)
     response = client.post("/support/checkout", data=_form(interval="year", amount="80"))
     assert response.status_code == 303

@@ -8,7 +8,7 @@ import pytest
 import stripe
 
 from donations.payments.gateway import Gateway, build_client
-from tests.factories import login, make_user
+from tests.factories import login, make_membership, make_user
 
 
 class Recorder(stripe.HTTPClient):
@@ -127,7 +127,6 @@ def test_membership_request_has_the_exact_parameters(client, db, recorder, inter
 def test_portal_request_names_the_customer_return_url_and_configuration(
     client, db, recorder, emulator
 ):
-    from donations.models import Membership
 
     user = make_user(stripe_customer_id=None)
     login(client, user)
@@ -141,17 +140,7 @@ def test_portal_request_names_the_customer_return_url_and_configuration(
         },
     )
     db.session.refresh(user)
-    db.session.add(
-        Membership(
-            user_id=user.id,
-            stripe_subscription_id="sub_x",
-            status="active",
-            interval="month",
-            amount=800,
-            currency="usd",
-        )
-    )
-    db.session.commit()
+    make_membership(user)
     response = client.post("/account/billing")
     assert response.status_code == 303
     assert "/_emulator/portal/" in response.headers["Location"]

@@ -25,7 +25,7 @@ from donations.payments.account import WEBHOOK_EVENTS
 from donations.payments.gateway import STRIPE_API_VERSION, Gateway
 from stripe_emulator import Emulator
 from tests.conftest import base_config
-from tests.factories import login, make_user
+from tests.factories import login, make_membership, make_user
 
 OTHER_URL = "https://donate.example.org/stripe/webhook"
 NO_DEFAULT = "No configuration provided and your test mode default configuration has not been"
@@ -126,17 +126,7 @@ def test_a_portal_session_needs_a_configuration_but_the_apps_billing_link_works(
     with pytest.raises(stripe.InvalidRequestError, match=NO_DEFAULT):
         sdk.v1.billing_portal.sessions.create(params={"customer": customer.id})
     user = make_user(email="member@example.org", stripe_customer_id=customer.id)
-    db.session.add(
-        Membership(
-            user_id=user.id,
-            stripe_subscription_id="sub_x",
-            status="active",
-            interval="month",
-            amount=800,
-            currency="usd",
-        )
-    )
-    db.session.commit()
+    make_membership(user)
     login(client, user)
     response = client.post("/account/billing")
     assert response.status_code == 303
@@ -149,17 +139,7 @@ def test_the_portal_configuration_is_looked_up_once_and_again_when_it_is_gone(
     sdk = _sdk(emulator)
     customer = sdk.v1.customers.create(params={"email": "member@example.org"})
     user = make_user(email="member@example.org", stripe_customer_id=customer.id)
-    db.session.add(
-        Membership(
-            user_id=user.id,
-            stripe_subscription_id="sub_x",
-            status="active",
-            interval="month",
-            amount=800,
-            currency="usd",
-        )
-    )
-    db.session.commit()
+    make_membership(user)
     login(client, user)
     calls = _count_requests(monkeypatch)
     assert client.post("/account/billing").status_code == 303
