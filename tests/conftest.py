@@ -300,7 +300,9 @@ def emulator(app: Flask) -> Any:
     webhook_client = app.test_client()
 
     def transport(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
-        return webhook_client.post("/stripe/webhook", data=body, headers=headers).status_code
+        response = webhook_client.post("/stripe/webhook", data=body, headers=headers)
+        response.close()  # as a server does: runs what the app sends after the response
+        return response.status_code
 
     emu.deliverer.transport = transport
     return emu

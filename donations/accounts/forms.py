@@ -61,3 +61,12 @@ class ResetPasswordForm(AccountForm):
     """The new password."""
 
     password = PasswordField("New password", [InputRequired("Choose a new password.")])
+
+
+class ClaimForm(AccountForm):
+    """A password and optional name for the account a paid membership becomes."""
+
+    password = PasswordField("Choose a password")
+    name = StringField(
+        "Name (optional)", [Length(max=200, message="Keep your name under 200 characters.")]
+    )

@@ -7,8 +7,14 @@ from datetime import timedelta
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from donations.accounts import limits, services
-from donations.accounts.forms import ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
+from donations.accounts import claims, limits, services
+from donations.accounts.forms import (
+    ClaimForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ResetPasswordForm,
+    SignupForm,
+)
 from donations.accounts.redirects import safe_next
 from donations.extensions import db
 from donations.mail import send_after_response
@@ -137,3 +143,25 @@ def reset_password(token: str):
     if form.form_errors:
         return render_template("accounts/reset_invalid.html"), 400
     return render_template("accounts/reset.html", form=form, token=token), _form_status(form)
+
+
+@bp.route("/account/claim/<token>", methods=["GET", "POST"])
+@limits.per_ip(limits.RESET_PER_IP)
+def claim_membership(token: str):
+    """Pay first, account after: the emailed link makes (or joins) the account; logs in."""
+    form = ClaimForm()
+    found = claims.claim_for_token(token)
+    if found is not None and form.validate_on_submit():
+        outcome = claims.claim(token, form.password.data or "", form.name.data or "")
+        if outcome.user is not None:
+            db.session.commit()
+            _start_session(outcome.user)
+            flash("Your membership is on your account now. Thank you!", "success")
+            return redirect(url_for(".account"))
+        form.add_errors(outcome.errors)
+        found = None if "token" in outcome.errors else found
+    if found is None:
+        return render_template("accounts/claim_invalid.html"), 400
+    return render_template(
+        "accounts/claim.html", form=form, claim=found, token=token
+    ), _form_status(form)

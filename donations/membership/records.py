@@ -104,9 +104,16 @@ def apply_checkout(fact: CheckoutFact, at: datetime) -> CheckoutAttempt | None:
             "user_id": supporter.id if supporter else None,
         },
     )
+    if attempt.user_id is None and supporter is not None:
+        # Paid without an account: Checkout's customer is who the attempt was for.
+        attempt.user_id = supporter.id
     if paid and attempt.status != "complete":
         attempt.status = "complete"
         attempt.completed_at = at
+        if fact.mode == "subscription" and supporter is not None and not supporter.has_login:
+            # Paid before having an account: the handler, after its commit, emails the
+            # address Checkout collected a link to claim the membership (pay first).
+            joined_without_account().append(attempt.id)
     elif not paid and fact.status == "expired" and attempt.status == "open":
         attempt.status = "expired"
     if fact.mode == "payment" and paid and fact.payment_intent_id:
@@ -125,6 +132,16 @@ def apply_checkout(fact: CheckoutFact, at: datetime) -> CheckoutAttempt | None:
         donation.stripe_checkout_session_id = fact.id
     db.session.flush()
     return attempt
+
+
+def joined_without_account() -> list[int]:
+    """Checkout attempts, completed in this transaction, of supporters with no login yet."""
+    return db.session.info.setdefault("joined_without_account", [])
+
+
+def take_joined_without_account() -> list[int]:
+    """The attempts noted so far (by joined_without_account), forgetting them."""
+    return db.session.info.pop("joined_without_account", [])
 
 
 def apply_checkout_failed(fact: CheckoutFact, at: datetime) -> None:

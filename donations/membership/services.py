@@ -69,3 +69,11 @@ def donations_of(user_id: int, limit: int = 100) -> list[Donation]:
             .limit(limit)
         )
     )
+
+
+def membership_state(user_id: int) -> str | None:
+    """ "member", "lapsed" (had a membership, none counts now) or None (never had one)."""
+    if has_active_membership(user_id):
+        return "member"
+    had = db.session.scalar(select(Membership.id).where(Membership.user_id == user_id).limit(1))
+    return "lapsed" if had is not None else None

@@ -6,7 +6,10 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
+from donations.accounts.claims import welcome_mails
 from donations.extensions import csrf, db
+from donations.mail import send_after_response
+from donations.membership.records import take_joined_without_account
 from donations.payments.gateway import get_gateway
 from donations.payments.ledger import receive
 from donations.payments.types import InvalidWebhook
@@ -33,8 +36,11 @@ def stripe_webhook():
         return jsonify(error=str(exc)), 400
     livemode = not current_app.config["STRIPE_TEST_MODE"]
     outcome = receive(fact, livemode=livemode, installation=current_app.config["INSTALLATION_TAG"])
+    joined = take_joined_without_account()
     db.session.commit()
     if outcome.status == "failed":
         # Stripe retries on any non-2xx; the event is kept for `stripe replay` too.
         return jsonify(received=True, status="failed", error=outcome.error), 500
-    return jsonify(received=True, status=outcome.status, duplicate=outcome.duplicate), 200
+    response = jsonify(received=True, status=outcome.status, duplicate=outcome.duplicate)
+    # Mail after the commit and after the answer: Stripe never waits for our mail server.
+    return send_after_response(response, welcome_mails(joined) if joined else []), 200

@@ -57,6 +57,11 @@ class SupportForm(FlaskForm):
     # A preset's major-unit value, "custom", or any major-unit amount (from a link).
     amount = StringField(default="")
     custom_amount = StringField(default="")
+    # The support box's presets, one group per interval so that switching the interval
+    # without JavaScript picks that interval's amount (used when `amount` is absent).
+    preset_once = StringField(default="")
+    preset_month = StringField(default="")
+    preset_year = StringField(default="")
     cover_fee = OptIn()
     article = StringField(default="")
     attempt = StringField(default="")
@@ -68,8 +73,17 @@ class SupportForm(FlaskForm):
 
     @property
     def typed_amount(self) -> str:
-        """The amount as typed or picked: custom_amount when the reader chose another amount."""
-        return self.custom_amount.data if self.amount.data == CUSTOM else self.amount.data
+        """The amount to charge: a typed custom amount wins over a preset left selected.
+
+        Without JavaScript nothing moves the radio to "another amount" while the reader types,
+        so a non-empty custom amount is what they meant, whichever preset is still checked.
+        """
+        typed = (self.custom_amount.data or "").strip()
+        if typed or self.amount.data == CUSTOM:
+            return typed
+        if self.amount.data or self.interval.data not in INTERVALS:
+            return self.amount.data
+        return self[f"preset_{self.interval.data}"].data
 
     def validate_interval(self, field: StringField) -> None:
         """Once, monthly or yearly."""

@@ -19,7 +19,7 @@ from donations.support.options import (
     presets,
     suggested,
 )
-from donations.support.services import Choice, to_amount
+from donations.support.services import to_amount
 
 if TYPE_CHECKING:
     from donations.support.forms import SupportForm
@@ -67,7 +67,9 @@ def build(form: SupportForm, *, attempt: str) -> SupportPage:
     choices = presets(interval, code)
     preset_values = {major(p.minor, code) for p in choices}
     selected, custom = form.amount.data, form.custom_amount.data
-    if selected not in preset_values and selected != CUSTOM:
+    if custom.strip():  # a typed amount wins over a preset left selected (as at checkout)
+        selected = CUSTOM
+    elif selected not in preset_values and selected != CUSTOM:
         # An amount from a link or a round trip through sign-up that isn't a preset.
         custom, selected = (selected, CUSTOM) if selected else (custom, "")
     if not selected:
@@ -102,17 +104,3 @@ def _chargeable(typed: str, code: str) -> int | None:
         return to_amount(typed, code)
     except MoneyError:
         return None
-
-
-def choice_query(choice: Choice) -> dict[str, str]:
-    """Query parameters that bring a reader back to the same choice after signing up."""
-    query = {
-        "interval": choice.interval,
-        "currency": choice.currency,
-        "amount": major(choice.amount, choice.currency),
-    }
-    if choice.cover_fee:
-        query["cover_fee"] = "1"
-    if choice.article:
-        query["article"] = choice.article
-    return query

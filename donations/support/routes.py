@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from flask import (
     Blueprint,
     current_app,
     flash,
+    has_request_context,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -18,19 +18,33 @@ from flask_login import current_user, login_required
 
 from donations.extensions import db, limiter
 from donations.membership.progress import get_progress
+from donations.membership.services import membership_state
 from donations.payments.types import PaymentError, PaymentUnavailable
 from donations.support import page
+from donations.support.ask import build_ask
 from donations.support.forms import SupportForm
 from donations.support.services import (
     AlreadyMember,
-    Choice,
     new_attempt,
     portal_url,
     start_checkout,
     thanks_status,
 )
+from donations.support.share import share_links
 
 bp = Blueprint("support", __name__)
+
+
+@bp.app_context_processor
+def _supporter_context() -> dict:
+    # Every page's navigation and support box: thank members, invite lapsed ones back,
+    # ask everyone else in place (the box's choices cost no query).
+    logged_in = has_request_context() and current_user.is_authenticated
+    return {
+        "membership_state": membership_state(current_user.id) if logged_in else None,
+        "ask": build_ask(current_app.config["DONATION_CURRENCIES"][0]),
+        "new_attempt": new_attempt,
+    }
 
 
 def _render(form: SupportForm, status: int = 200):
@@ -38,13 +52,6 @@ def _render(form: SupportForm, status: int = 200):
     return render_template(
         "support/index.html", page=context, error=form.error, progress=get_progress()
     ), status
-
-
-def _to_signup(choice: Choice):
-    # Memberships need an account; come back to the same choice afterwards.
-    back = url_for("support.index") + "?" + urlencode(page.choice_query(choice))
-    flash("Create an account (or log in) so you can manage your membership later.", "info")
-    return redirect(url_for("accounts.signup", next=back), 303)
 
 
 @bp.get("/support")
@@ -61,9 +68,8 @@ def checkout():
     if not form.validate_on_submit():
         return _render(form, 400)
     choice = form.choice()
+    # Pay first: an anonymous reader's membership goes straight to Checkout too.
     user = current_user if current_user.is_authenticated else None
-    if choice.needs_account and user is None:
-        return _to_signup(choice)
     visitor = session.setdefault("visitor", new_attempt())
     site = current_app.config
     try:
@@ -83,9 +89,29 @@ def checkout():
 
 @bp.get("/support/thanks")
 def thanks():
-    """Thank-you page; says "confirming…" and refreshes until the webhook has arrived."""
+    """Thank-you page; says "confirming…" and looks again until the webhook has arrived."""
+    session_id = request.args.get("session_id", "")[:255]
+    status = thanks_status(session_id)
+    site = current_app.config
+    shared = site["SITE_URL"] + (f"/articles/{status.article}" if status.article else "/support")
+    return render_template(
+        "support/thanks.html",
+        status=status,
+        session_id=session_id,
+        progress=get_progress(),
+        share=share_links(shared, site["SITE_NAME"]),
+    )
+
+
+@bp.get("/support/thanks/status")
+def thanks_status_json():
+    """The thanks page's poll: whether the payment is confirmed, and the member count."""
     status = thanks_status(request.args.get("session_id", "")[:255])
-    return render_template("support/thanks.html", status=status)
+    response = jsonify(
+        known=status.known, confirmed=status.confirmed, members=get_progress().members
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/support/cancelled")

@@ -43,8 +43,8 @@ class Choice:
         return self.amount + self.fee_amount
 
     @property
-    def needs_account(self) -> bool:
-        """Memberships need an account to manage them later; gifts don't."""
+    def is_membership(self) -> bool:
+        """Monthly or yearly: a membership (an account comes after paying, if not before)."""
         return self.interval != "once"
 
     @property
@@ -87,9 +87,7 @@ def start_checkout(
     choice: Choice, user: User | None, *, site_url: str, site_name: str, visitor: str
 ) -> CheckoutSession:
     """Create (once) the Checkout Session for a choice and record the attempt."""
-    if choice.needs_account and user is None:
-        raise PermissionError("memberships need an account")
-    if choice.needs_account and has_active_membership(user.id):
+    if choice.is_membership and user is not None and has_active_membership(user.id):
         raise AlreadyMember()
     gateway = get_gateway()
     key = _idempotency_key(choice, _customer_key(user) if user else f"visitor-{visitor}")
@@ -150,6 +148,9 @@ class ThanksStatus:
     known: bool
     interval: str | None = None
     amount_label: str | None = None
+    article: str | None = None
+    # Paid without an account: the address Checkout collected, where the claim link went.
+    claim_email: str | None = None
 
 
 def thanks_status(session_id: str) -> ThanksStatus:
@@ -159,11 +160,14 @@ def thanks_status(session_id: str) -> ThanksStatus:
     )
     if attempt is None:
         return ThanksStatus(confirmed=False, known=False)
+    payer = db.session.get(User, attempt.user_id) if attempt.user_id else None
     return ThanksStatus(
         confirmed=attempt.status == "complete",
         known=True,
         interval=attempt.interval,
         amount_label=format_money(attempt.amount, attempt.currency),
+        article=attempt.source_article,
+        claim_email=payer.billing_email if payer is not None and not payer.has_login else None,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from html import unescape
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -143,30 +143,22 @@ def test_invalid_custom_amount_keeps_what_was_typed(client, db, emulator):
 
 
 @pytest.mark.parametrize("interval", ["month", "year"])
-def test_membership_needs_login_and_returns_to_the_choice(client, db, emulator, interval):
+def test_anonymous_membership_goes_straight_to_checkout(client, db, emulator, interval):
     response = client.post(
         "/support/checkout",
         data=_form(interval=interval, amount="9", cover_fee="1", article="flood-walls"),
     )
-    assert response.status_code == 303
-    location = urlsplit(response.headers["Location"])
-    assert location.path == "/signup"
-    back = parse_qs(location.query)["next"][0]
-    assert back.startswith("/support?")
-    assert parse_qs(urlsplit(back).query) == {
-        "interval": [interval],
-        "currency": ["usd"],
-        "amount": ["9"],
-        "cover_fee": ["1"],
-        "article": ["flood-walls"],
-    }
-    page = client.get(back).get_data(as_text=True)
-    assert (
-        'name="custom_amount" inputmode="decimal" autocomplete="off"\n               value="9"'
-        in page
+    session = emulator.get(_session_id(response))
+    assert session["mode"] == "subscription"
+    # Checkout collects the email and makes the customer; the account comes after paying.
+    assert session["customer"] is None and session["client_reference_id"] is None
+    assert session["amount_total"] == 900 + 58  # (900 + 30) / 0.971 = 957.8 -> 58 cents fee
+    attempt = db.session.scalar(select(CheckoutAttempt))
+    assert (attempt.interval, attempt.user_id, attempt.source_article) == (
+        interval,
+        None,
+        "flood-walls",
     )
-    assert "checked" in page.split('name="cover_fee"')[1][:40]
-    assert emulator.list_objects("checkout.session") == []
 
 
 def test_second_membership_is_refused_and_sent_to_the_account(client, db, emulator):

@@ -1,0 +1,57 @@
+"""The ask in place: the support box's frequency, three amounts and "another amount"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from donations.money import currency
+from donations.support.options import Preset, action_label, presets, suggested
+from donations.support.page import major
+
+# Monthly first: it is what sustains the newsroom, and what readers elsewhere see first.
+ASK_INTERVALS = (("month", "Monthly"), ("year", "Yearly"), ("once", "Once"))
+
+
+@dataclass(frozen=True)
+class AskGroup:
+    """The amounts offered for one frequency (three presets; the suggested one checked)."""
+
+    interval: str
+    name: str
+    presets: list[Preset]
+    checked: str  # the suggested preset's major-unit value
+
+    def value(self, preset: Preset, code: str) -> str:
+        """The major-unit value a preset's radio posts."""
+        return major(preset.minor, code)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Everything the box's form shows, in the site's default currency."""
+
+    currency: str
+    symbol: str
+    exponent: int
+    groups: list[AskGroup]
+    button_label: str  # for the default choice; the page's script follows changes
+
+
+def build_ask(code: str) -> Ask:
+    """The box's choices: monthly, yearly or once, three amounts each, in currency `code`."""
+    groups = []
+    for interval, name in ASK_INTERVALS:
+        # The three smallest presets: the box is a quick ask; /support offers the rest.
+        choices = presets(interval, code)[:3]
+        groups.append(
+            AskGroup(interval, name, choices, major(suggested(interval, code).minor, code))
+        )
+    first = ASK_INTERVALS[0][0]
+    cur = currency(code)
+    return Ask(
+        currency=cur.code,
+        symbol=cur.symbol,
+        exponent=cur.exponent,
+        groups=groups,
+        button_label=action_label(first, suggested(first, code).minor, code),
+    )

@@ -1,0 +1,115 @@
+"""Pay first: an anonymous reader pays for a membership, then claims it by an emailed link."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from donations.membership.progress import get_progress, recount_members
+from donations.models import MemberChange, MemberCounter, Membership, User
+from tests.factories import login, make_membership, make_user, start_checkout
+
+LINK = re.compile(r"http://localhost(/account/claim/\S+)")
+PASSWORD = "paper lanterns over the river"
+
+
+@pytest.fixture
+def mail_log(caplog):
+    """Captured mail (the app writes mail to the log when MAIL_SERVER is empty)."""
+    caplog.set_level(logging.INFO, logger="donations.mail")
+    return caplog
+
+
+def _mails(mail_log) -> list[str]:
+    return [r.getMessage() for r in mail_log.records if r.name == "donations.mail"]
+
+
+def _pay_anonymously(client, emulator, email: str, **form: str) -> str:
+    session_id = start_checkout(client, interval="month", amount="8", **form)
+    emulator.pay_checkout(session_id, "4242424242424242", email=email)
+    emulator.deliver_pending()
+    return session_id
+
+
+def _claim_path(mail_log, to: str) -> str:
+    (mail,) = [m for m in _mails(mail_log) if f"To: {to}" in m]
+    assert "Subject: Welcome: your membership receipt" in mail
+    assert "$8 each month" in mail
+    return LINK.search(mail).group(1)
+
+
+def test_anonymous_member_gets_a_link_that_makes_the_account(client, db, emulator, mail_log):
+    session_id = _pay_anonymously(client, emulator, "Pay.First@example.org")
+    supporter = db.session.scalar(select(User))
+    assert (supporter.email, supporter.billing_email) == (None, "Pay.First@example.org")
+    assert get_progress().members == 1
+    thanks = client.get(f"/support/thanks?session_id={session_id}").get_data(as_text=True)
+    assert "emailed" in thanks and "Pay.First@example.org" in thanks
+
+    path = _claim_path(mail_log, "Pay.First@example.org")
+    page = client.get(path).get_data(as_text=True)
+    assert "Finish your account" in page and "pay.first@example.org" in page
+    short = client.post(path, data={"password": "short"})
+    assert short.status_code == 400 and "Finish your account" in short.get_data(as_text=True)
+
+    done = client.post(path, data={"password": PASSWORD, "name": "Pat"})
+    assert done.status_code == 302 and done.headers["Location"] == "/account"
+    account = client.get("/account").get_data(as_text=True)
+    assert "$8.00" in account or "$8" in account
+    db.session.expire_all()
+    user = db.session.get(User, supporter.id)
+    assert (user.email, user.name, user.has_login) == ("pay.first@example.org", "Pat", True)
+    # Single use: the same link cannot claim again (nor reset the new password).
+    assert client.get(path).status_code == 400
+    assert client.post(path, data={"password": "another long passphrase"}).status_code == 400
+    client.post("/logout")
+    login(client, "pay.first@example.org", PASSWORD)
+
+
+@pytest.mark.parametrize("already_member", [False, True])
+def test_link_attaches_the_membership_to_the_existing_account_of_that_address(
+    client, db, emulator, mail_log, already_member
+):
+    owner = make_user(email="owner@example.org")
+    if already_member:
+        make_membership(owner, stripe_subscription_id="sub_existing")
+        db.session.execute(
+            MemberCounter.__table__.update().values(members=1)  # the factory skips the counter
+        )
+        db.session.commit()
+    _pay_anonymously(client, emulator, "owner@example.org")
+    # Nothing is linked by email alone: the payment sits with a Stripe-only supporter.
+    assert db.session.scalar(select(func.count()).select_from(User)) == 2
+    path = _claim_path(mail_log, "owner@example.org")
+    assert "Add your membership to your account" in client.get(path).get_data(as_text=True)
+
+    assert client.post(path).headers["Location"] == "/account"
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+    memberships = db.session.scalars(select(Membership)).all()
+    assert {m.user_id for m in memberships} == {owner.id}
+    assert db.session.get(User, owner.id).stripe_customer_id.startswith("cus_")
+    # One person, counted once, and the dated history agrees with the counter.
+    assert get_progress().members == 1 == recount_members()
+    history = db.session.scalar(select(func.sum(MemberChange.delta)))
+    assert history == (1 if not already_member else 0)  # the factory's membership has no history
+    assert client.get(path).status_code == 400
+
+
+def test_a_tampered_or_foreign_link_claims_nothing(client, db, emulator, mail_log):
+    _pay_anonymously(client, emulator, "reader@example.org")
+    path = _claim_path(mail_log, "reader@example.org")
+    assert client.get(path[:-3] + "abc").status_code == 400
+    assert client.post(path[:-3] + "abc", data={"password": PASSWORD}).status_code == 400
+    assert db.session.scalar(select(User)).has_login is False
+
+
+def test_a_logged_in_member_gets_no_claim_link(client, db, emulator, mail_log):
+    login(client, make_user(email="known@example.org"))
+    session_id = start_checkout(client, interval="month", amount="8")
+    emulator.pay_checkout(session_id, "4242424242424242")
+    emulator.deliver_pending()
+    assert not [m for m in _mails(mail_log) if "/account/claim/" in m]
