@@ -17,18 +17,12 @@ class ShareLink:
 def share_links(url: str, site_name: str) -> list[ShareLink]:
     """Links that share `url` with a line about supporting the site."""
     text = f"I support {site_name}: independent journalism, free for everyone to read."
+    both = f"{text} {url}"
+    mail = urlencode({"subject": site_name, "body": f"{text}\n{url}"}, quote_via=quote)
     return [
-        ShareLink(
-            "Email",
-            "mailto:?"
-            + urlencode({"subject": site_name, "body": f"{text}\n{url}"}, quote_via=quote),
-        ),
-        ShareLink(
-            "Bluesky", "https://bsky.app/intent/compose?" + urlencode({"text": f"{text} {url}"})
-        ),
+        ShareLink("Email", "mailto:?" + mail),
+        ShareLink("Bluesky", "https://bsky.app/intent/compose?" + urlencode({"text": both})),
         ShareLink("X", "https://x.com/intent/post?" + urlencode({"text": text, "url": url})),
-        ShareLink(
-            "Facebook", "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url})
-        ),
-        ShareLink("WhatsApp", "https://wa.me/?" + urlencode({"text": f"{text} {url}"})),
+        ShareLink("Facebook", "https://www.facebook.com/sharer.php?" + urlencode({"u": url})),
+        ShareLink("WhatsApp", "https://wa.me/?" + urlencode({"text": both})),
     ]
