@@ -8,6 +8,7 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_PASSWORD": "",
     "MAIL_USE_TLS": "1",
     "MAIL_FROM": "",
+    "CONTACT_EMAIL": "",
     "ARTICLES_PER_PAGE": "10",
     "MEMBER_GRACE_DAYS": "21",
 }
@@ -231,6 +233,8 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
         settings["MAIL_FROM"] = (
             f"{settings['SITE_NAME']} <no-reply@{urlsplit(settings['SITE_URL']).hostname}>"
         )
+    if not settings["CONTACT_EMAIL"]:  # where readers write to: else MAIL_FROM's address
+        settings["CONTACT_EMAIL"] = parseaddr(settings["MAIL_FROM"])[1]
     secure = settings["SITE_URL"].startswith("https://")
     settings.update(
         SESSION_COOKIE_HTTPONLY=True,

@@ -95,3 +95,12 @@ def format_money(minor: int, code: str) -> str:
     if rest == 0:
         return f"{sign}{cur.symbol}{major:,}"
     return f"{sign}{cur.symbol}{major:,}.{rest:0{cur.exponent}d}"
+
+
+def major(minor: int, code: str) -> str:
+    """Minor units as the major-unit string a form carries: 800 → "8", 750 → "7.50"."""
+    exponent = currency(code).exponent
+    value = Decimal(minor).scaleb(-exponent)
+    return (
+        str(value.quantize(Decimal(1))) if value == value.to_integral() else f"{value:.{exponent}f}"
+    )

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from donations.money import MoneyError, currency, format_money
+from donations.money import MoneyError, currency, format_money, major
 from donations.support.options import (
     CUSTOM,
     FEE_FIXED_MINOR,
@@ -19,7 +18,7 @@ from donations.support.options import (
     presets,
     suggested,
 )
-from donations.support.services import to_amount
+from donations.support.services import choice_query, to_amount
 
 if TYPE_CHECKING:
     from donations.support.forms import SupportForm
@@ -50,19 +49,14 @@ class SupportPage:
     fee_fixed: int  # minor units, for the page's script
 
 
-def major(minor: int, code: str) -> str:
-    """Minor units as the major-unit string a form carries: 800 → "8", 750 → "7.50"."""
-    exponent = currency(code).exponent
-    value = Decimal(minor).scaleb(-exponent)
-    return (
-        str(value.quantize(Decimal(1))) if value == value.to_integral() else f"{value:.{exponent}f}"
-    )
+def build(form: SupportForm, *, attempt: str, member: bool = False) -> SupportPage:
+    """Compute the page for the form's (possibly invalid) values; invalid ones fall back.
 
-
-def build(form: SupportForm, *, attempt: str) -> SupportPage:
-    """Compute the page for the form's (possibly invalid) values; invalid ones fall back."""
+    A member is thanked and offered a one-time gift only (their membership is on /account).
+    """
     currencies = form.currencies
-    interval = form.interval.data if form.interval.data in INTERVALS else "month"
+    offered = ("once",) if member else INTERVALS
+    interval = form.interval.data if form.interval.data in offered else offered[0 if member else 1]
     code = form.currency.data if form.currency.data in currencies else currencies[0]
     choices = presets(interval, code)
     preset_values = {major(p.minor, code) for p in choices}
@@ -82,7 +76,7 @@ def build(form: SupportForm, *, attempt: str) -> SupportPage:
         interval=interval,
         currency=code,
         currencies=currencies,
-        intervals=[(key, INTERVAL_NAMES[key]) for key in INTERVALS],
+        intervals=[(key, INTERVAL_NAMES[key]) for key in offered],
         presets=choices,
         selected=selected,
         custom_amount=custom,
@@ -104,3 +98,17 @@ def _chargeable(typed: str, code: str) -> int | None:
         return to_amount(typed, code)
     except MoneyError:
         return None
+
+
+@dataclass(frozen=True)
+class Again:
+    """The choice a reader left Checkout with: a link back to it and what it was."""
+
+    url_query: dict[str, str]
+    label: str
+
+
+def again(form: SupportForm) -> Again:
+    """The same choice again, for a reader back from Checkout; form.validate() passed."""
+    choice = form.choice()
+    return Again(url_query=choice_query(choice), label=choice.label)

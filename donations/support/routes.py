@@ -48,7 +48,8 @@ def _supporter_context() -> dict:
 
 
 def _render(form: SupportForm, status: int = 200):
-    context = page.build(form, attempt=new_attempt())
+    member = current_user.is_authenticated and membership_state(current_user.id) == "member"
+    context = page.build(form, attempt=new_attempt(), member=member)
     return render_template(
         "support/index.html", page=context, error=form.error, progress=get_progress()
     ), status
@@ -116,8 +117,10 @@ def thanks_status_json():
 
 @bp.get("/support/cancelled")
 def cancelled():
-    """Back from Checkout without paying."""
-    return render_template("support/cancelled.html")
+    """Back from Checkout without paying; the choice they made is one click away."""
+    form = SupportForm(formdata=request.args)
+    again = page.again(form) if request.args and form.validate() else None
+    return render_template("support/cancelled.html", again=again)
 
 
 @bp.post("/account/billing")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 
 from donations.extensions import db
 from donations.membership.services import has_active_membership
 from donations.models import CheckoutAttempt, Membership, User, utcnow
-from donations.money import currency, format_money, to_minor
+from donations.money import currency, format_money, major, to_minor
 from donations.payments.gateway import get_gateway
 from donations.payments.types import CheckoutRequest, CheckoutSession, PaymentError
 from donations.support.options import action_label, fee_for
@@ -51,6 +52,20 @@ class Choice:
     def label(self) -> str:
         """What the button said."""
         return action_label(self.interval, self.gross, self.currency)
+
+
+def choice_query(choice: Choice) -> dict[str, str]:
+    """Query parameters that bring a reader back to the same choice (/support takes them)."""
+    query = {
+        "interval": choice.interval,
+        "currency": choice.currency,
+        "amount": major(choice.amount, choice.currency),
+    }
+    if choice.cover_fee:
+        query["cover_fee"] = "1"
+    if choice.article:
+        query["article"] = choice.article
+    return query
 
 
 def new_attempt() -> str:
@@ -109,7 +124,8 @@ def start_checkout(
             currency=choice.currency,
             product_name=_product_name(choice, site_name),
             success_url=f"{site_url}/support/thanks?session_id={{CHECKOUT_SESSION_ID}}",
-            cancel_url=f"{site_url}/support/cancelled",
+            # The choice rides along, so the cancelled page can offer it again in one click.
+            cancel_url=f"{site_url}/support/cancelled?{urlencode(choice_query(choice))}",
             idempotency_key=key,
             user_id=user.id if user else None,
             customer_id=customer_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from html import unescape
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -245,3 +245,37 @@ def test_a_failed_checkout_does_not_leave_a_second_customer_behind(app, client, 
     _session_id(client.post("/support/checkout", data=_form(attempt="second-attempt-12345678")))
     # …but Stripe (here the emulator) made the customer only once.
     assert len(emulator.list_objects("customer")) == 1
+
+
+def test_back_from_checkout_offers_the_same_choice_in_one_click(client, db, emulator):
+    response = client.post(
+        "/support/checkout", data=_form(interval="year", amount="80", cover_fee="1")
+    )
+    cancel_url = emulator.get(_session_id(response))["cancel_url"]
+    page = client.get(urlsplit(cancel_url).path + "?" + urlsplit(cancel_url).query)
+    html = unescape(page.get_data(as_text=True))
+    assert "Try again: Join for $82.70 / year" in html
+    again = html.split("Try again")[0].rsplit('href="', 1)[1].split('"')[0]
+    assert parse_qs(urlsplit(again).query) == {
+        "interval": ["year"],
+        "currency": ["usd"],
+        "amount": ["80"],
+        "cover_fee": ["1"],
+    }
+    assert "mailto:no-reply@localhost" in html
+    plain = client.get("/support/cancelled").get_data(as_text=True)
+    assert "Back to supporting" in plain
+
+
+def test_a_typed_amount_wins_over_a_preset_left_selected(client, db, emulator):
+    # Without JavaScript nothing unchecks the $25 preset while the reader types 40.
+    response = client.post("/support/checkout", data=_form(amount="25", custom_amount=" 40 "))
+    assert emulator.get(_session_id(response))["amount_total"] == 4000
+
+
+def test_the_box_posts_the_preset_of_the_chosen_interval(client, db, emulator):
+    presets = {"preset_once": "25", "preset_month": "8", "preset_year": "80"}
+    data = _form(interval="year", **presets)
+    del data["amount"]
+    session = emulator.get(_session_id(client.post("/support/checkout", data=data)))
+    assert (session["mode"], session["amount_total"]) == ("subscription", 8000)

@@ -72,7 +72,8 @@ def test_gift_request_has_the_exact_parameters(client, db, recorder):
         "line_items[0][price_data][product_data][name]": "One-time gift to The Meridian Ledger",
         "line_items[0][quantity]": "1",
         "success_url": "http://localhost/support/thanks?session_id={CHECKOUT_SESSION_ID}",
-        "cancel_url": "http://localhost/support/cancelled",
+        "cancel_url": "http://localhost/support/cancelled?interval=once&currency=gbp&amount=12.50"
+        "&cover_fee=1&article=flood-walls",
         "metadata[interval]": "once",
         "metadata[fee_amount]": "58",
         "metadata[article]": "flood-walls",
@@ -113,7 +114,8 @@ def test_membership_request_has_the_exact_parameters(client, db, recorder, inter
         "line_items[0][price_data][product_data][name]": plan,
         "line_items[0][quantity]": "1",
         "success_url": "http://localhost/support/thanks?session_id={CHECKOUT_SESSION_ID}",
-        "cancel_url": "http://localhost/support/cancelled",
+        "cancel_url": "http://localhost/support/cancelled?interval="
+        f"{interval}&currency=usd&amount={amount}",
         "metadata[interval]": interval,
         "metadata[fee_amount]": "0",
         "metadata[user_id]": uid,
