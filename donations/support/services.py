@@ -177,8 +177,13 @@ def thanks_status(session_id: str) -> ThanksStatus:
     if attempt is None:
         return ThanksStatus(confirmed=False, known=False)
     payer = db.session.get(User, attempt.user_id) if attempt.user_id else None
+    confirmed = attempt.status == "complete"
+    if confirmed and attempt.interval != "once" and payer is not None:
+        # The session completes before Stripe says the subscription is active: thank the
+        # member once they are counted, so the tracker shows them.
+        confirmed = has_active_membership(payer.id)
     return ThanksStatus(
-        confirmed=attempt.status == "complete",
+        confirmed=confirmed,
         known=True,
         interval=attempt.interval,
         amount_label=format_money(attempt.amount, attempt.currency),
