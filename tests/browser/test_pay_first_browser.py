@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -32,13 +33,12 @@ def _pay(page, card: str = "4242 4242 4242 4242", email: str | None = None) -> N
 
 
 def _claim_link(caplog, to: str) -> str:
-    for _ in range(100):
+    """The claim link from the mail log (sent after the webhook's response): wait up to 30 s."""
+    for _ in range(300):
         mails = [r.getMessage() for r in caplog.records if r.name == "donations.mail"]
         found = [LINK.search(m) for m in mails if f"To: {to}" in m]
         if found and found[-1]:
             return found[-1].group(1)
-        import time
-
         time.sleep(0.1)
     raise AssertionError(f"no claim link mailed to {to}")
 
