@@ -32,15 +32,20 @@ members_cli = AppGroup("members", help="Membership upkeep.")
     help="Also make sure this many synthetic members exist (for the tracker and dashboard).",
 )
 def seed_demo(members: int) -> None:
-    """Create or refresh the demo articles, and optionally synthetic members (safe to rerun)."""
-    report = import_articles(markdown_files(DEMO_DIR))
+    """Create the demo articles that are missing, and optionally synthetic members (rerunnable).
+
+    Existing articles are left as they are: `make run` seeds on every start, and must not undo
+    what someone wrote in the editor.
+    """
+    report = import_articles(markdown_files(DEMO_DIR), keep_existing=True)
     if report.failed:
         db.session.rollback()
         raise click.ClickException(f"demo articles are broken: {report.failed}")
     added = seed_members(members) if members else 0
     db.session.commit()
     click.echo(
-        f"Demo content: {len(report.created)} articles created, {len(report.updated)} updated."
+        f"Demo content: {len(report.created)} articles created, "
+        f"{len(report.kept)} already there (left as they are)."
     )
     if members:
         click.echo(f"Demo members: {added} added; {get_progress().members:,} members in all.")

@@ -35,8 +35,18 @@ def test_seed_demo_creates_articles_and_is_idempotent(runner, db):
     assert all(len(a.body_markdown.split()) > 500 for a in published)
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0, second.output
-    assert f"0 articles created, {count} updated" in second.output
+    assert f"0 articles created, {count} already there" in second.output
     assert _count(db) == count
+
+
+def test_seed_demo_never_overwrites_an_edited_article(runner, db):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    article = db.session.scalars(select(Article).order_by(Article.id)).first()
+    article.title = "Edited by the newsroom"
+    db.session.commit()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    db.session.expire_all()
+    assert db.session.get(Article, article.id).title == "Edited by the newsroom"
 
 
 def test_import_creates_then_updates_by_slug(runner, db, tmp_path):

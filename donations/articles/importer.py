@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import yaml
+from sqlalchemy import select
 
 from donations.articles.services import ArticleData, ArticleError, save_article
 from donations.extensions import db
+from donations.models import Article
 
 REQUIRED = ("title", "slug", "date", "author", "summary", "published")
 
@@ -20,6 +22,7 @@ class ImportReport:
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # existing slugs left alone (keep_existing)
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -83,12 +86,20 @@ def markdown_files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*.md") if p.is_file())
 
 
-def import_articles(paths: list[Path]) -> ImportReport:
-    """Create or update (by slug) an article per file; a bad file never stops the rest."""
+def import_articles(paths: list[Path], *, keep_existing: bool = False) -> ImportReport:
+    """Create or update (by slug) an article per file; a bad file never stops the rest.
+
+    keep_existing: never touch an article that exists (seed-demo: someone may have edited it).
+    """
     report = ImportReport()
     for path in paths:
         try:
             data = parse_article(path.read_text(encoding="utf-8"))
+            if keep_existing and db.session.scalar(
+                select(Article.id).where(Article.slug == data.slug)
+            ):
+                report.kept.append(data.slug)
+                continue
             # A savepoint per file: one bad file rolls back only itself.
             with db.session.begin_nested():
                 _, created = save_article(data)
