@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from donations.extensions import db
 from donations.models import Donation, Membership, SubscriptionStatus
@@ -73,7 +73,11 @@ def donations_of(user_id: int, limit: int = 100) -> list[Donation]:
 
 def membership_state(user_id: int) -> str | None:
     """ "member", "lapsed" (had a membership, none counts now) or None (never had one)."""
-    if has_active_membership(user_id):
-        return "member"
-    had = db.session.scalar(select(Membership.id).where(Membership.user_id == user_id).limit(1))
-    return "lapsed" if had is not None else None
+    # One query: the navigation asks this on every page a logged-in reader sees.
+    member, had = db.session.execute(
+        select(
+            Membership.person_is_member(user_id),
+            exists().where(Membership.user_id == user_id),
+        )
+    ).one()
+    return "member" if member else "lapsed" if had else None

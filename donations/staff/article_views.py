@@ -5,6 +5,8 @@ The views are attached to the staff blueprint in `staff/routes.py`, where it is 
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from donations.articles.rendering import render_markdown
@@ -75,7 +77,8 @@ def edit_article(article_id: int):
         abort(404)
     form = ArticleForm(obj=article) if request.method == "GET" else ArticleForm()
     if request.method == "GET" and article.published_at:
-        form.published_at.data = article.published_at.isoformat().replace("+00:00", "Z")
+        # As the date picker (datetime-local, in UTC) shows and sends it.
+        form.published_at.data = article.published_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
     return _form_page(form, article)
 
 

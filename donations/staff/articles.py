@@ -43,7 +43,8 @@ class ArticleInput:
 
 
 def parse_date(text: str) -> datetime | None:
-    """An ISO 8601 date with a time zone (a bare date means midnight UTC), or None if empty."""
+    """An ISO 8601 date (a bare date means midnight UTC; no time zone means UTC, as the date
+    picker sends it and the form says), or None if empty."""
     text = (text or "").strip()
     if not text:
         return None
@@ -53,11 +54,7 @@ def parse_date(text: str) -> datetime | None:
         raise StaffArticleError(
             "published_at", "Use a date like 2026-11-20 or 2026-11-20T09:30:00Z."
         ) from None
-    if len(text) == 10:
-        value = value.replace(tzinfo=UTC)
-    if value.tzinfo is None:
-        raise StaffArticleError("published_at", "Add a time zone, for example Z for UTC.")
-    return value
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _data(form: ArticleInput, published_at: datetime | None) -> ArticleData:

@@ -18,7 +18,7 @@ class ArticleForm(FlaskForm):
     summary = TextAreaField("Summary")
     author = StringField("Author")
     body_markdown = TextAreaField("Body (Markdown)")
-    published_at = StringField("Publication date (optional, e.g. 2026-11-20T09:30:00Z)")
+    published_at = StringField("Publication date and time, UTC (optional)")
     published = BooleanField("Published")
 
     def add_error(self, field: str, message: str) -> None:

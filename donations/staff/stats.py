@@ -75,6 +75,16 @@ class Churn:
         """Percent lost, one decimal; None when nobody was a member at the start."""
         return round(self.lost * 100 / self.at_start, 1) if self.at_start else None
 
+    @property
+    def label(self) -> str:
+        """The rate in words: never "0.0%" beside members lost (1 of 12,431 is "0.008%")."""
+        if not self.at_start:
+            return "—"
+        exact = self.lost * 100 / self.at_start
+        if self.lost and round(exact, 1) == 0:
+            return f"{exact:.2g}%" if exact >= 0.001 else "<0.001%"
+        return f"{round(exact, 1)}%"
+
 
 @dataclass(frozen=True)
 class MemberHistory:
@@ -100,6 +110,31 @@ class Dashboard:
     sources: list[ArticleSource]
     last_sync: SyncSummary | None
     api_versions: list[VersionDrift]
+
+    @property
+    def projection(self) -> Projection:
+        """When the goal is reached at the last 30 days' pace."""
+        month = self.history.movements[-1]
+        return project(self.progress.members, self.progress.goal, month.net, self.now)
+
+
+@dataclass(frozen=True)
+class Projection:
+    """The goal's date at the recent pace: a date, or why there is none."""
+
+    pace_per_day: float
+    reached_on: date | None  # None: reached already, or not getting closer
+    reached: bool
+
+
+def project(members: int, goal: int, net_30_days: int, now: datetime) -> Projection:
+    """At net_30_days' pace, the day `members` reaches `goal` (None if it never does)."""
+    pace = net_30_days / 30
+    if members >= goal:
+        return Projection(pace, None, True)
+    if pace <= 0:
+        return Projection(pace, None, False)
+    return Projection(pace, (now + timedelta(days=(goal - members) / pace)).date(), False)
 
 
 def day_start(day: date) -> datetime:

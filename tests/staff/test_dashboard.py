@@ -173,3 +173,29 @@ def test_the_chart_is_svg_with_text_alternatives_and_no_inline_styles(staff_clie
 def test_yearly_amounts_become_monthly_rounded_half_up(amount, monthly):
     assert monthly_amount(amount, "year") == monthly
     assert monthly_amount(amount, "month") == amount
+
+
+def test_churn_never_reads_zero_beside_members_lost():
+    from donations.staff.stats import Churn
+
+    since = datetime(2026, 11, 1, tzinfo=UTC)
+    assert Churn(since, lost=1, at_start=12431).label == "0.008%"
+    assert Churn(since, lost=1, at_start=3).label == "33.3%"
+    assert Churn(since, lost=0, at_start=3).label == "0.0%"
+    assert Churn(since, lost=0, at_start=0).label == "—"
+
+
+def test_projection_gives_the_goal_date_at_the_last_30_days_pace():
+    from donations.staff.stats import project
+
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    # 300 net in 30 days = 10 a day; 1,000 to go = 100 days.
+    assert project(19_000, 20_000, 300, now).reached_on == date(2027, 3, 11)
+    assert project(19_000, 20_000, 0, now).reached_on is None
+    assert project(19_000, 20_000, -5, now).reached is False
+    assert project(20_000, 20_000, 10, now).reached is True
+
+
+def test_dashboard_shows_the_projection_and_formatted_numbers(staff_client, db):
+    html = staff_client.get("/staff/").get_data(as_text=True)
+    assert "At the last 30 days' pace the goal is not getting closer." in html

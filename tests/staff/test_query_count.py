@@ -19,9 +19,9 @@ from tests.staff.factories import (
 )
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-# Session and user load, counter, history, revenue, gifts, past due (2), sources, last sync,
-# events in another API version.
-DASHBOARD_QUERY_BOUND = 12
+# Session and user load, the user's membership state (navigation), counter, history, revenue,
+# gifts, past due (2), sources, last sync, events in another API version.
+DASHBOARD_QUERY_BOUND = 13
 
 
 def _seed(n: int) -> None:
