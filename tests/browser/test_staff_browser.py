@@ -79,3 +79,26 @@ def test_staff_read_the_dashboard_find_a_member_and_replay_a_failed_event(newsro
     page.get_by_role("button", name="Replay evt_browser_failed").click()
     assert "evt_browser_failed replayed: processed." in page.locator(".flashes").inner_text()
     assert page.locator('[data-stat="event-status"]').inner_text() == "processed"
+
+
+def test_the_editor_makes_the_slug_from_the_title_and_previews_in_the_article_type(newsroom, page):
+    base = newsroom.url
+    page.goto(base + "/login?next=/staff/articles/new")
+    page.get_by_label("Email address").fill("editor@example.org")
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(base + "/staff/articles/new")
+    page.get_by_label("Title").fill("Élan: the Ostrelia río talks, day 2")
+    assert page.get_by_label("Slug").input_value() == "elan-the-ostrelia-rio-talks-day-2"
+    page.get_by_label("Slug").fill("talks-day-2")
+    page.get_by_label("Title").fill("The Ostrelia talks, day 2")
+    assert page.get_by_label("Slug").input_value() == "talks-day-2"  # chosen by hand: kept
+    assert (
+        page.get_by_label("Publication date and time, UTC (optional)").get_attribute("type")
+        == "datetime-local"
+    )
+    page.get_by_label("Body").fill("Talks **resumed** at dawn.")
+    page.get_by_role("button", name="Preview").click()
+    preview = page.locator(".staff-preview .story-body")
+    assert "Talks resumed at dawn." in preview.inner_text()
+    assert "Georgia" in preview.evaluate("e => getComputedStyle(e).fontFamily")
