@@ -112,3 +112,12 @@ def again(form: SupportForm) -> Again:
     """The same choice again, for a reader back from Checkout; form.validate() passed."""
     choice = form.choice()
     return Again(url_query=choice_query(choice), label=choice.label)
+
+
+def retry_query(form: SupportForm) -> dict[str, str]:
+    """The fields of a (refused) choice as /support's query, to show it again on reload."""
+    fields = ("interval", "currency", "amount", "custom_amount", "article")
+    query = {name: form[name].data.strip() for name in fields if (form[name].data or "").strip()}
+    if form.cover_fee.data:
+        query["cover_fee"] = "1"
+    return {name: value[:120] for name, value in query.items()}

@@ -50,15 +50,31 @@ def _supporter_context() -> dict:
 def _render(form: SupportForm, status: int = 200):
     member = current_user.is_authenticated and membership_state(current_user.id) == "member"
     context = page.build(form, attempt=new_attempt(), member=member)
+    # After a refused POST the page swaps its address for this GET one (history.replaceState),
+    # so a reload shows the same message again instead of posting the form a second time.
+    retry = None
+    if request.method == "POST":
+        retry = url_for("support.index", **page.retry_query(form), check="1")
     return render_template(
-        "support/index.html", page=context, error=form.error, progress=get_progress()
+        "support/index.html",
+        page=context,
+        error=form.error,
+        progress=get_progress(),
+        retry_url=retry,
     ), status
 
 
 @bp.get("/support")
 def index():
-    """The supporter page: interval, preset or custom amount, currency, fee choice."""
-    return _render(SupportForm(formdata=request.args))
+    """The supporter page: interval, preset or custom amount, currency, fee choice.
+
+    With check=1 (the address a refused POST leaves behind) it judges the choice again and
+    shows the same message.
+    """
+    form = SupportForm(formdata=request.args)
+    if request.args.get("check") == "1" and not form.validate():
+        return _render(form, 400)
+    return _render(form)
 
 
 @bp.post("/support/checkout")

@@ -91,4 +91,11 @@
   }
 
   Array.prototype.forEach.call(document.querySelectorAll(".support-form"), setUp);
+
+  // A refused choice came back from POST /support/checkout: give the page a GET address that
+  // shows the same message, so a reload never posts the form again.
+  var refused = document.querySelector("[data-replace-url]");
+  if (refused && window.history && history.replaceState) {
+    history.replaceState(null, "", refused.getAttribute("data-replace-url"));
+  }
 })();

@@ -119,3 +119,19 @@ def test_keyboard_alone_chooses_a_preset_and_pays_exactly_that(live_server, page
     expect(button).to_be_focused()
     page.keyboard.press("Enter")
     assert _checkout_total(page) == "$15.00"
+
+
+def test_reloading_after_a_refused_choice_shows_the_message_without_posting_again(
+    live_server, page
+):
+    page.goto(live_server.url + "/support?interval=once")
+    page.get_by_label("Your amount in USD").fill("12.345")
+    page.get_by_role("button", name=re.compile("^(Give|Enter)")).click()
+    expect(page.locator("#form-error")).to_contain_text("2 decimal")
+    assert "/support?" in page.url and "check=1" in page.url
+    methods: list[str] = []
+    page.on("request", lambda r: methods.append(r.method) if r.resource_type == "document" else 0)
+    page.reload()
+    expect(page.locator("#form-error")).to_contain_text("2 decimal")
+    assert methods == ["GET"]
+    expect(page.get_by_label("Your amount in USD")).to_have_value("12.345")

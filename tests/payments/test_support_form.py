@@ -249,3 +249,16 @@ def test_an_invalid_choice_comes_back_with_a_fresh_csrf_token_that_works(make_ap
     html = again.get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     assert client.post("/support/checkout", data=_form(csrf_token=token)).status_code == 303
+
+
+def test_a_refused_choice_leaves_an_address_that_shows_the_message_again(client, db):
+    refused = client.post(
+        "/support/checkout",
+        data={"interval": "once", "currency": "usd", "amount": "custom", "custom_amount": "1.234"},
+    )
+    assert refused.status_code == 400
+    retry = re.search(r'data-replace-url="([^"]+)"', refused.get_data(as_text=True)).group(1)
+    again = client.get(unescape(retry))
+    assert again.status_code == 400
+    assert "1.234" in again.get_data(as_text=True) and 'id="form-error"' in again.get_data(True)
+    assert 'id="form-error"' not in client.get("/support?interval=once").get_data(as_text=True)
