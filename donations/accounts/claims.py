@@ -74,6 +74,17 @@ def welcome_mails(attempt_ids: list[int]) -> list[Message]:
     return mails
 
 
+def resend_claim_mail(session_id: str) -> Message | None:
+    """The claim email again, for an unclaimed membership paid in this Checkout Session."""
+    attempt = db.session.scalar(
+        select(CheckoutAttempt).where(CheckoutAttempt.stripe_session_id == session_id)
+    )
+    if attempt is None or attempt.status != "complete" or attempt.interval == "once":
+        return None
+    mails = welcome_mails([attempt.id])
+    return mails[0] if mails else None
+
+
 def claim(token: str, password: str = "", name: str = "") -> Outcome:
     """Make the account (new address) or attach to the existing one; the link is spent."""
     found = claim_for_token(token)

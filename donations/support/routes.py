@@ -16,7 +16,9 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from donations.accounts.claims import resend_claim_mail
 from donations.extensions import db, limiter
+from donations.mail import send_after_response
 from donations.membership.progress import get_progress
 from donations.membership.services import membership_state
 from donations.payments.types import PaymentError, PaymentUnavailable
@@ -118,6 +120,20 @@ def thanks():
         progress=get_progress(),
         share=share_links(shared, site["SITE_NAME"]),
     )
+
+
+@bp.post("/support/thanks/link")
+@limiter.limit("5 per hour")
+def resend_claim_link():
+    """Mail the account link again to the address Checkout collected (pay first)."""
+    session_id = request.form.get("session_id", "")[:255]
+    message = resend_claim_mail(session_id)
+    back = redirect(url_for("support.thanks", session_id=session_id), 303)
+    if message is None:
+        flash("There is no account link to send for this payment.", "info")
+        return back
+    flash(f"We've sent the link again to {message.to}.", "success")
+    return send_after_response(back, [message])
 
 
 @bp.get("/support/thanks/status")

@@ -113,3 +113,17 @@ def test_a_logged_in_member_gets_no_claim_link(client, db, emulator, mail_log):
     emulator.pay_checkout(session_id, "4242424242424242")
     emulator.deliver_pending()
     assert not [m for m in _mails(mail_log) if "/account/claim/" in m]
+
+
+def test_the_thanks_page_sends_the_link_again(client, db, emulator, mail_log):
+    session_id = _pay_anonymously(client, emulator, "again@example.org")
+    response = client.post("/support/thanks/link", data={"session_id": session_id})
+    assert response.status_code == 303
+    response.close()
+    links = [m for m in _mails(mail_log) if "To: again@example.org" in m and LINK.search(m)]
+    assert len(links) == 2
+    assert "sent the link again to again@example.org" in client.get(
+        response.headers["Location"]
+    ).get_data(as_text=True)
+    nothing = client.post("/support/thanks/link", data={"session_id": "cs_unknown"})
+    assert nothing.status_code == 303
