@@ -185,3 +185,9 @@ def test_markdown_keeps_newsroom_structure():
     assert "<h2>Title</h2>" in html and "<h2>Section</h2>" in html
     assert "<blockquote>" in html and "<li>one</li>" in html
     assert 'href="https://example.org"' in html and 'rel="noopener noreferrer nofollow"' in html
+
+
+def test_favicon_ico_leads_to_the_site_icon(client, db):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response.headers["Location"] == "/static/favicon.svg"
+    assert client.get("/static/favicon.svg").mimetype == "image/svg+xml"

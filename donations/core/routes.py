@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, redirect, url_for
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -30,3 +30,9 @@ def healthz():
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response, status
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The site icon where browsers look without a <link> (feeds, JSON, the emulator's pages)."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
