@@ -190,4 +190,6 @@ def test_markdown_keeps_newsroom_structure():
 def test_favicon_ico_leads_to_the_site_icon(client, db):
     response = client.get("/favicon.ico")
     assert response.status_code == 301 and response.headers["Location"] == "/static/favicon.svg"
-    assert client.get("/static/favicon.svg").mimetype == "image/svg+xml"
+    icon = client.get("/static/favicon.svg")
+    assert icon.mimetype == "image/svg+xml"
+    icon.close()
