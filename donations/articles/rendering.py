@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import nh3
 from markdown_it import MarkdownIt
 
@@ -71,3 +73,11 @@ def render_markdown(text: str) -> str:
     html = _markdown.render(text or "")
     html = html.replace("<h1>", "<h2>").replace("</h1>", "</h2>")
     return sanitise_html(html)
+
+
+_RAW_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
+
+
+def has_raw_html(markdown: str) -> bool:
+    """True when Markdown holds an HTML tag, which readers would see as text (it is escaped)."""
+    return bool(_RAW_TAG.search(markdown))

@@ -9,7 +9,7 @@ from datetime import UTC
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from donations.articles.rendering import render_markdown
+from donations.articles.rendering import has_raw_html, render_markdown
 from donations.articles.services import all_articles, get_article
 from donations.extensions import db
 from donations.models import Article
@@ -52,7 +52,14 @@ def _form_page(form: ArticleForm, article: Article | None):
             db.session.commit()
             flash(f"Saved “{saved.title}”.", "success")
             return redirect(url_for("staff.edit_article", article_id=saved.id))
-    page = render_template("staff/article_form.html", form=form, article=article, preview=preview)
+    page = render_template(
+        "staff/article_form.html",
+        form=form,
+        article=article,
+        preview=preview,
+        # Raw HTML is escaped, so readers would see the tags as text: say so before they do.
+        raw_html=preview is not None and has_raw_html(form.body_markdown.data or ""),
+    )
     return page, 400 if form.errors else 200
 
 

@@ -89,3 +89,16 @@ def test_staff_publish_and_unpublish(staff_client, client):
     assert "is a draft now" in response.get_data(as_text=True)
     assert client.get("/articles/to-publish").status_code == 404
     assert staff_client.post("/staff/articles/9999/publish").status_code == 404
+
+
+def test_preview_warns_that_raw_html_shows_as_text(staff_client):
+    html = staff_client.post(
+        "/staff/articles/new",
+        data={**FORM, "body_markdown": "Hello <b>there</b>", "action": "preview"},
+    ).get_data(as_text=True)
+    assert "The text contains HTML tags" in html and "&lt;b&gt;there&lt;/b&gt;" in html
+    plain = staff_client.post(
+        "/staff/articles/new",
+        data={**FORM, "body_markdown": "2 < 3 and 5 > 4", "action": "preview"},
+    ).get_data(as_text=True)
+    assert "The text contains HTML tags" not in plain
