@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from donations.membership.progress import get_progress, recount_members
-from donations.models import MemberChange, MemberCounter, Membership, User
+from donations.models import Donation, MemberChange, MemberCounter, Membership, User
 from tests.factories import login, make_membership, make_user, start_checkout
 
 LINK = re.compile(r"http://localhost(/account/claim/\S+)")
@@ -127,3 +127,24 @@ def test_the_thanks_page_sends_the_link_again(client, db, emulator, mail_log):
     ).get_data(as_text=True)
     nothing = client.post("/support/thanks/link", data={"session_id": "cs_unknown"})
     assert nothing.status_code == 303
+
+
+def test_renewals_and_the_portal_follow_the_membership_to_the_account(
+    client, db, emulator, mail_log
+):
+    owner = make_user(email="renews@example.org")
+    _pay_anonymously(client, emulator, "renews@example.org")
+    client.post(_claim_path(mail_log, "renews@example.org"))
+    (subscription,) = emulator.list_objects("subscription")
+    emulator.renew(subscription["id"])
+    emulator.deliver_pending()
+    db.session.expire_all()
+    donations = db.session.scalars(select(Donation).order_by(Donation.paid_at)).all()
+    assert [(d.kind, d.user_id) for d in donations] == [
+        ("membership_first", owner.id),
+        ("membership_renewal", owner.id),
+    ]
+    assert get_progress().members == 1 == recount_members()
+    # The account holds the Stripe customer now: "Manage membership" opens its portal.
+    portal = client.post("/account/billing")
+    assert portal.status_code == 303 and "/_emulator/portal/" in portal.headers["Location"]
