@@ -148,3 +148,24 @@ def test_renewals_and_the_portal_follow_the_membership_to_the_account(
     # The account holds the Stripe customer now: "Manage membership" opens its portal.
     portal = client.post("/account/billing")
     assert portal.status_code == 303 and "/_emulator/portal/" in portal.headers["Location"]
+
+
+def test_an_account_paying_through_another_customer_gets_the_membership_once(
+    client, db, emulator, mail_log
+):
+    owner = make_user(email="two@example.org", stripe_customer_id="cus_owner_gift")
+    _pay_anonymously(client, emulator, "two@example.org")
+    path = _claim_path(mail_log, "two@example.org")
+    assert client.post(path).headers["Location"] == "/account"
+    db.session.expire_all()
+    # The account keeps its own customer; the Stripe-only supporter keeps the new one (later
+    # facts find the membership by its subscription) and loses the address the link was for.
+    supporter = db.session.scalar(select(User).where(User.id != owner.id))
+    assert (supporter.stripe_customer_id.startswith("cus_"), supporter.billing_email) == (
+        True,
+        None,
+    )
+    assert db.session.scalar(select(Membership)).user_id == owner.id
+    client.post("/logout")
+    assert client.get(path).status_code == 400  # spent
+    assert client.post(path).status_code == 400
