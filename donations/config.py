@@ -49,7 +49,12 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_FROM": "",
     "ARTICLES_PER_PAGE": "10",
     "MEMBER_GRACE_DAYS": "21",
+    "TRUSTED_PROXIES": "0",
+    "METRICS_TOKEN": "",
 }
+
+# The largest request body the site reads at all; forms are far smaller (article bodies too).
+MAX_CONTENT_LENGTH = 1024 * 1024
 
 
 class ConfigError(RuntimeError):
@@ -193,6 +198,15 @@ def _site_url(raw: str) -> str:
     return raw.strip().rstrip("/")
 
 
+def _ratelimit_storage(redis_url: str) -> str:
+    """Redis through the fallback wrapper (core.ratelimit), else process memory."""
+    if not redis_url:
+        return "memory://"
+    if not redis_url.startswith(("redis://", "rediss://", "redis+unix://")):
+        raise ConfigError(f"REDIS_URL must be a redis:// or rediss:// URL, got {redis_url!r}")
+    return "fallback+" + redis_url
+
+
 def load_settings(
     environ: Mapping[str, str], overrides: Mapping[str, Any] | None, instance_path: str
 ) -> dict[str, Any]:
@@ -221,6 +235,8 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
     settings["MEMBER_GRACE_DAYS"] = _non_negative_int(
         "MEMBER_GRACE_DAYS", settings["MEMBER_GRACE_DAYS"]
     )
+    settings["TRUSTED_PROXIES"] = _non_negative_int("TRUSTED_PROXIES", settings["TRUSTED_PROXIES"])
+    settings["METRICS_TOKEN"] = str(settings["METRICS_TOKEN"] or "").strip()
     settings["MAIL_USE_TLS"] = is_true(settings["MAIL_USE_TLS"])
     settings["DONATION_CURRENCIES"] = _currencies(settings["DONATION_CURRENCIES"])
     settings["SITE_URL"] = _site_url(settings["SITE_URL"])
@@ -241,7 +257,8 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
         REMEMBER_COOKIE_SECURE=secure,
         PREFERRED_URL_SCHEME="https" if secure else "http",
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
-        RATELIMIT_STORAGE_URI=settings["REDIS_URL"] or "memory://",
+        RATELIMIT_STORAGE_URI=_ratelimit_storage(settings["REDIS_URL"]),
         RATELIMIT_HEADERS_ENABLED=True,
+        MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
     )
     return settings
