@@ -66,10 +66,12 @@ def register_proxies(app: Flask) -> None:
 
 
 def register_request_guards(app: Flask) -> None:
-    """Body size limits, first of all before-request hooks."""
+    """Body size limits, then the input guard: first of all before-request hooks."""
+    from donations.core.inputs import register_input_guard
     from donations.core.limits import register_body_limits
 
     register_body_limits(app)
+    register_input_guard(app)
 
 
 def register_extensions(app: Flask) -> None:

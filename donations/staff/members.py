@@ -9,6 +9,7 @@ from datetime import datetime
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, exists, func, or_, select
 
+from donations.core.inputs import choice_arg
 from donations.extensions import db
 from donations.models import (
     INTERVALS,
@@ -19,6 +20,7 @@ from donations.models import (
     StripeEvent,
     User,
 )
+from donations.money import CURRENCIES
 from donations.pagination import paginate
 
 PER_PAGE = 50
@@ -38,15 +40,13 @@ class MemberFilters:
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> MemberFilters:
-        """Read filters from query arguments, dropping values we don't know."""
-        status = args.get("status", "")
-        interval = args.get("interval", "")
-        currency = args.get("currency", "").strip().lower()
+        """Read filters from query arguments; a value we don't know is a 400 (InvalidInput)."""
+        lowered = {"currency": (args.get("currency") or "").strip().lower()}
         return cls(
             q=args.get("q", "").strip()[:200],
-            status=status if status in STATUS_FILTERS else "",
-            interval=interval if interval in INTERVALS else "",
-            currency=currency if len(currency) == 3 and currency.isalpha() else "",
+            status=choice_arg(args, "status", STATUS_FILTERS),
+            interval=choice_arg(args, "interval", INTERVALS),
+            currency=choice_arg(lowered, "currency", CURRENCIES),
         )
 
     def as_args(self) -> dict[str, str]:
