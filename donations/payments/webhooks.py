@@ -21,6 +21,12 @@ bp = Blueprint("webhooks", __name__)
 MAX_BODY = 256 * 1024
 
 
+def _failed():
+    """Stripe retries on any non-2xx, and the event is kept for `stripe replay`; the full
+    error (which may quote SQL) stays in the ledger for staff, never in the answer."""
+    return jsonify(received=True, status="failed", error="processing failed; kept for replay"), 500
+
+
 @bp.post("/stripe/webhook")
 @csrf.exempt
 @body_limit(MAX_BODY)
@@ -36,6 +42,5 @@ def stripe_webhook():
     outcome = receive(fact, livemode=livemode, installation=current_app.config["INSTALLATION_TAG"])
     db.session.commit()
     if outcome.status == "failed":
-        # Stripe retries on any non-2xx; the event is kept for `stripe replay` too.
-        return jsonify(received=True, status="failed", error=outcome.error), 500
+        return _failed()
     return jsonify(received=True, status=outcome.status, duplicate=outcome.duplicate), 200
