@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_proxies(app)
     register_extensions(app)
     register_request_guards(app)
+    register_operations(app)
     register_payments(app)
     register_blueprints(app)
     register_template_helpers(app)
@@ -72,6 +73,13 @@ def register_request_guards(app: Flask) -> None:
 
     register_body_limits(app)
     register_input_guard(app)
+
+
+def register_operations(app: Flask) -> None:
+    """Request ids and metrics: timed from the very first before-request hook."""
+    from donations.core.metrics import register_metrics
+
+    register_metrics(app)
 
 
 def register_extensions(app: Flask) -> None:

@@ -51,6 +51,8 @@ DEFAULTS: dict[str, Any] = {
     "MEMBER_GRACE_DAYS": "21",
     "TRUSTED_PROXIES": "0",
     "METRICS_TOKEN": "",
+    "PROMETHEUS_MULTIPROC_DIR": "",
+    "LOG_FORMAT": "json",
 }
 
 # The largest request body the site reads at all; forms are far smaller (article bodies too).
@@ -79,6 +81,13 @@ def _non_negative_int(name: str, value: Any) -> int:
     if number < 0:
         raise ConfigError(f"{name} must be a whole number of 0 or more, got {value!r}")
     return number
+
+
+def _existing_dir(name: str, value: Any) -> str:
+    path = str(value or "").strip()
+    if path and not Path(path).is_dir():
+        raise ConfigError(f"{name} must be an existing directory, got {path!r}")
+    return path
 
 
 def _database_url(raw: str | None, instance_path: str) -> str:
@@ -237,6 +246,12 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
     )
     settings["TRUSTED_PROXIES"] = _non_negative_int("TRUSTED_PROXIES", settings["TRUSTED_PROXIES"])
     settings["METRICS_TOKEN"] = str(settings["METRICS_TOKEN"] or "").strip()
+    settings["PROMETHEUS_MULTIPROC_DIR"] = _existing_dir(
+        "PROMETHEUS_MULTIPROC_DIR", settings["PROMETHEUS_MULTIPROC_DIR"]
+    )
+    settings["LOG_FORMAT"] = str(settings["LOG_FORMAT"] or "json").strip().lower()
+    if settings["LOG_FORMAT"] not in {"json", "text"}:
+        raise ConfigError(f"LOG_FORMAT must be json or text, got {settings['LOG_FORMAT']!r}")
     settings["MAIL_USE_TLS"] = is_true(settings["MAIL_USE_TLS"])
     settings["DONATION_CURRENCIES"] = _currencies(settings["DONATION_CURRENCIES"])
     settings["SITE_URL"] = _site_url(settings["SITE_URL"])

@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 
 from donations.core.limits import body_limit, read_capped_body
+from donations.core.metrics import count_webhook
 from donations.extensions import csrf, db
 from donations.payments.gateway import get_gateway
 from donations.payments.ledger import receive
@@ -37,10 +38,12 @@ def stripe_webhook():
         fact = get_gateway().verify_event(body, request.headers.get("Stripe-Signature"))
     except InvalidWebhook as exc:
         log.warning("refused webhook: %s", exc)
+        count_webhook("unverified", "refused")
         return jsonify(error=str(exc)), 400
     livemode = not current_app.config["STRIPE_TEST_MODE"]
     outcome = receive(fact, livemode=livemode, installation=current_app.config["INSTALLATION_TAG"])
     db.session.commit()
+    count_webhook(fact.type, "duplicate" if outcome.duplicate else outcome.status)
     if outcome.status == "failed":
         return _failed()
     return jsonify(received=True, status=outcome.status, duplicate=outcome.duplicate), 200
