@@ -47,9 +47,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _configure_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        level = logging.DEBUG if app.debug else logging.INFO
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from donations.core.logs import configure_logging
+
+    configure_logging(app)
     # Alembic announces each of its plugins at INFO on every start; that is noise here.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     # The SDK logs every request at INFO; our own log lines say what matters.
@@ -76,10 +76,12 @@ def register_request_guards(app: Flask) -> None:
 
 
 def register_operations(app: Flask) -> None:
-    """Request ids and metrics: timed from the very first before-request hook."""
+    """Request ids, access logs and metrics: from the very first before-request hook."""
+    from donations.core.logs import register_request_logging
     from donations.core.metrics import register_metrics
 
     register_metrics(app)
+    register_request_logging(app)
 
 
 def register_extensions(app: Flask) -> None:

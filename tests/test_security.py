@@ -113,7 +113,7 @@ def test_forms_without_a_csrf_token_are_refused_with_a_readable_page(csrf_app, p
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "This form has expired or didn&#39;t come from this site" in html
-    assert "<h1>Bad Request</h1>" in html
+    assert "<title>We couldn't use what was sent (400)" in html
 
 
 def test_forms_with_the_csrf_token_go_through(csrf_app):
