@@ -90,13 +90,14 @@ def members():
 @bp.get("/members.csv")
 @staff_required
 def members_csv():
-    """The filtered supporters as CSV, streamed row by row."""
+    """The filtered supporters as CSV, streamed row by row, in a file named by today's date."""
     filters = MemberFilters.from_args(request.args)
     lines = csv_lines(CSV_HEADER, csv_rows(filters))
+    name = f"supporters-{utcnow():%Y-%m-%d}.csv"
     return Response(
         stream_with_context(lines),
         mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="supporters.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
