@@ -54,3 +54,18 @@ def test_a_bad_trusted_proxies_setting_stops_start_up(make_app, value):
 
     with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
         make_app(TRUSTED_PROXIES=value)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("LOG_FORMAT", "xml"),
+        ("PROMETHEUS_MULTIPROC_DIR", "/no/such/dir"),
+        ("REDIS_URL", "http://x"),
+    ],
+)
+def test_other_bad_operations_settings_stop_start_up(make_app, setting, value):
+    from donations import ConfigError
+
+    with pytest.raises(ConfigError, match=setting):
+        make_app(**{setting: value})

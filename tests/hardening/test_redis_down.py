@@ -75,3 +75,25 @@ def test_healthz_says_ok_with_a_live_redis(make_app):
             limiter.storage.close()
     assert response.json["redis"] == "ok"
     assert response.json["status"] == "ok"
+
+
+def test_rate_limit_keys_in_redis_carry_no_raw_email_and_have_a_fixed_size(make_app):
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("Redis is not running at 127.0.0.1:6379")
+    app = make_app(REDIS_URL=url)
+    prefix = app.config["RATELIMIT_KEY_PREFIX"]
+    email = "someone.quite.identifiable@example.org"
+    with app.app_context():
+        try:
+            app.test_client().post("/login", data={"email": email, "password": "wrong guess"})
+            keys = [k.decode() for k in limiter.storage.primary.storage.keys(f"*{prefix}*")]
+            limiter.storage.primary.storage.delete(*keys)
+        finally:
+            limiter.storage.close()
+    assert keys
+    assert not [k for k in keys if "example.org" in k or "identifiable" in k]
+    assert max(len(k) for k in keys) < 200
