@@ -57,7 +57,12 @@ def parse_date(text: str) -> datetime | None:
         value = value.replace(tzinfo=UTC)
     if value.tzinfo is None:
         raise StaffArticleError("published_at", "Add a time zone, for example Z for UTC.")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 at +14:00 is still in year 0 in UTC
+        raise StaffArticleError(
+            "published_at", "Use a date between the years 1 and 9999."
+        ) from None
 
 
 def _data(form: ArticleInput, published_at: datetime | None) -> ArticleData:

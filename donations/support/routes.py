@@ -50,7 +50,8 @@ def _to_signup(choice: Choice):
 @bp.get("/support")
 def index():
     """The supporter page: interval, preset or custom amount, currency, fee choice."""
-    return _render(SupportForm(formdata=request.args))
+    form = SupportForm(formdata=request.args)
+    return _render(form, 200 if form.check_prefill() else 400)
 
 
 @bp.post("/support/checkout")
