@@ -58,13 +58,17 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# One pytest worker per CPU (pytest-xdist): each has its own databases, emulator and Chromium.
+# Work-stealing keeps every worker busy to the end, when the slow browser tests would queue.
+PYTEST := $(BIN)/python -m pytest -n auto --dist worksteal
+
 # SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (without the wheel test, which
 # uses no database of the suite's: once is enough).
 test: install-dev browser lint
-	TEST_DATABASE_URL= $(BIN)/python -m pytest
+	TEST_DATABASE_URL= $(PYTEST)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on $$TEST_DATABASE_URL =="; \
-	  $(BIN)/python -m pytest -m "not packaging"; \
+	  $(PYTEST) -m "not packaging"; \
 	fi
 
 clean:

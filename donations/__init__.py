@@ -35,7 +35,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(load_settings(os.environ, config, app.instance_path))
     _configure_logging(app)
+    register_proxies(app)
     register_extensions(app)
+    register_request_guards(app)
+    register_operations(app)
     register_payments(app)
     register_blueprints(app)
     register_template_helpers(app)
@@ -44,13 +47,41 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _configure_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        level = logging.DEBUG if app.debug else logging.INFO
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from donations.core.logs import configure_logging
+
+    configure_logging(app)
     # Alembic announces each of its plugins at INFO on every start; that is noise here.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     # The SDK logs every request at INFO; our own log lines say what matters.
     logging.getLogger("stripe").setLevel(logging.WARNING)
+
+
+def register_proxies(app: Flask) -> None:
+    """Trust X-Forwarded-For and -Proto from exactly TRUSTED_PROXIES proxies (design §4)."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        # Only the last `hops` addresses are ours to believe; a client can write the rest.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
+
+def register_request_guards(app: Flask) -> None:
+    """Body size limits, then the input guard: first of all before-request hooks."""
+    from donations.core.inputs import register_input_guard
+    from donations.core.limits import register_body_limits
+
+    register_body_limits(app)
+    register_input_guard(app)
+
+
+def register_operations(app: Flask) -> None:
+    """Request ids, access logs and metrics: from the very first before-request hook."""
+    from donations.core.logs import register_request_logging
+    from donations.core.metrics import register_metrics
+
+    register_metrics(app)
+    register_request_logging(app)
 
 
 def register_extensions(app: Flask) -> None:

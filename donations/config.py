@@ -51,7 +51,14 @@ DEFAULTS: dict[str, Any] = {
     "CONTACT_EMAIL": "",
     "ARTICLES_PER_PAGE": "10",
     "MEMBER_GRACE_DAYS": "21",
+    "TRUSTED_PROXIES": "0",
+    "METRICS_TOKEN": "",
+    "PROMETHEUS_MULTIPROC_DIR": "",
+    "LOG_FORMAT": "json",
 }
+
+# The largest request body the site reads at all; forms are far smaller (article bodies too).
+MAX_CONTENT_LENGTH = 1024 * 1024
 
 
 class ConfigError(RuntimeError):
@@ -76,6 +83,13 @@ def _non_negative_int(name: str, value: Any) -> int:
     if number < 0:
         raise ConfigError(f"{name} must be a whole number of 0 or more, got {value!r}")
     return number
+
+
+def _existing_dir(name: str, value: Any) -> str:
+    path = str(value or "").strip()
+    if path and not Path(path).is_dir():
+        raise ConfigError(f"{name} must be an existing directory, got {path!r}")
+    return path
 
 
 def _database_url(raw: str | None, instance_path: str) -> str:
@@ -195,6 +209,15 @@ def _site_url(raw: str) -> str:
     return raw.strip().rstrip("/")
 
 
+def _ratelimit_storage(redis_url: str) -> str:
+    """Redis through the fallback wrapper (core.ratelimit), else process memory."""
+    if not redis_url:
+        return "memory://"
+    if not redis_url.startswith(("redis://", "rediss://", "redis+unix://")):
+        raise ConfigError(f"REDIS_URL must be a redis:// or rediss:// URL, got {redis_url!r}")
+    return "fallback+" + redis_url
+
+
 def load_settings(
     environ: Mapping[str, str], overrides: Mapping[str, Any] | None, instance_path: str
 ) -> dict[str, Any]:
@@ -223,6 +246,14 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
     settings["MEMBER_GRACE_DAYS"] = _non_negative_int(
         "MEMBER_GRACE_DAYS", settings["MEMBER_GRACE_DAYS"]
     )
+    settings["TRUSTED_PROXIES"] = _non_negative_int("TRUSTED_PROXIES", settings["TRUSTED_PROXIES"])
+    settings["METRICS_TOKEN"] = str(settings["METRICS_TOKEN"] or "").strip()
+    settings["PROMETHEUS_MULTIPROC_DIR"] = _existing_dir(
+        "PROMETHEUS_MULTIPROC_DIR", settings["PROMETHEUS_MULTIPROC_DIR"]
+    )
+    settings["LOG_FORMAT"] = str(settings["LOG_FORMAT"] or "json").strip().lower()
+    if settings["LOG_FORMAT"] not in {"json", "text"}:
+        raise ConfigError(f"LOG_FORMAT must be json or text, got {settings['LOG_FORMAT']!r}")
     settings["MAIL_USE_TLS"] = is_true(settings["MAIL_USE_TLS"])
     settings["DONATION_CURRENCIES"] = _currencies(settings["DONATION_CURRENCIES"])
     settings["SITE_URL"] = _site_url(settings["SITE_URL"])
@@ -245,7 +276,8 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
         REMEMBER_COOKIE_SECURE=secure,
         PREFERRED_URL_SCHEME="https" if secure else "http",
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
-        RATELIMIT_STORAGE_URI=settings["REDIS_URL"] or "memory://",
+        RATELIMIT_STORAGE_URI=_ratelimit_storage(settings["REDIS_URL"]),
         RATELIMIT_HEADERS_ENABLED=True,
+        MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
     )
     return settings

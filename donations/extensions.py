@@ -1,12 +1,13 @@
 """Flask extensions, created unbound and attached to the app in create_app()."""
 
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
+# Importing ratelimit also registers its fallback+redis:// storage with `limits`.
+from donations.core.ratelimit import client_key
 from donations.models.base import Base
 
 db = SQLAlchemy(model_class=Base)
@@ -14,4 +15,4 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 # Storage comes from RATELIMIT_STORAGE_URI (Redis when REDIS_URL is set, else memory).
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+limiter = Limiter(key_func=client_key, default_limits=[])

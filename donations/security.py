@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest
+
+from donations.core.errors import render_error
 
 CSP_DIRECTIVES = {
     "default-src": "'self'",
@@ -64,4 +66,4 @@ def register_security(app: Flask) -> None:
             "This form has expired or didn't come from this site, so we didn't send it. "
             "Go back, reload the page and try again."
         )
-        return render_template("errors/error.html", error=friendly), 400
+        return render_error(friendly)

@@ -29,6 +29,7 @@ from jinja2 import BytecodeCache
 from jinja2.bccache import Bucket
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.routing import Rule
 from werkzeug.serving import BaseWSGIServer, make_server
 
 import donations.models  # noqa: F401  (every table on the metadata, for schema_template)
@@ -68,7 +69,9 @@ def _drop_stale_run_databases(conn, base: str) -> None:
 def pytest_configure(config) -> None:
     """On PostgreSQL, create this run's database."""
     global TEST_DATABASE_URL
-    if not ON_POSTGRES:
+    # Under pytest-xdist the controller runs no tests: only its workers need a database.
+    controller = getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput")
+    if not ON_POSTGRES or controller:
         return
     server = make_url(SERVER_DATABASE_URL)
     name = f"{server.database}_run_{os.getpid()}"
@@ -213,6 +216,38 @@ class _CompiledTemplates(BytecodeCache):
 
 
 COMPILED_TEMPLATES = _CompiledTemplates()
+
+
+def _share_url_builders() -> None:
+    """Compile each URL rule's builder once per run instead of once per test app.
+
+    Werkzeug writes and compiles a small Python function for every rule of every new app (half
+    of create_app's time; create_app runs for nearly every test). The function depends only on
+    the rule's text, its parsed parts, its defaults and its converters, and takes the rule as
+    its first argument, so apps built from the same code can share it. Skipped if a future
+    Werkzeug renames the private method: the suite is then slower, never wrong.
+    """
+    original = getattr(Rule, "_compile_builder", None)
+    if original is None:
+        return
+    built: dict[tuple[Any, ...], Any] = {}
+
+    def compile_builder(self: Rule, append_unknown: bool = True) -> Any:
+        key = (
+            self.rule,
+            tuple(self._trace),
+            repr(sorted((self.defaults or {}).items())),
+            tuple(sorted((name, type(conv)) for name, conv in self._converters.items())),
+            append_unknown,
+        )
+        if key not in built:
+            built[key] = original(self, append_unknown)
+        return built[key]
+
+    Rule._compile_builder = compile_builder
+
+
+_share_url_builders()
 
 
 @pytest.fixture

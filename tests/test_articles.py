@@ -103,7 +103,8 @@ def test_healthz_reports_a_broken_database(client, db, monkeypatch):
         patch.setattr(db.session, "execute", broken)
         response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json["database"] == "unavailable"
+    assert response.json["database"] == "down"
+    assert response.json["status"] == "down"
 
 
 def test_unexpected_error_renders_a_friendly_500(app, client, db):

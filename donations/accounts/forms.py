@@ -12,6 +12,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
+from donations.accounts.passwords import MAX_LENGTH
+
 
 class AccountForm(FlaskForm):
     """Base: no per-form CSRF field, and a way to attach messages from a service."""
@@ -31,13 +33,16 @@ class AccountForm(FlaskForm):
 
 EMAIL_REQUIRED = InputRequired("Enter your email address.")
 PASSWORD_REQUIRED = InputRequired("Enter your password.")
+# Checked before any address parsing or hashing, so that a megabyte costs nothing.
+EMAIL_LENGTH = Length(max=320, message="That is longer than any email address.")
+PASSWORD_LENGTH = Length(max=MAX_LENGTH, message=f"Use at most {MAX_LENGTH} characters.")
 
 
 class SignupForm(AccountForm):
     """Email, password and an optional display name."""
 
-    email = StringField("Email address", [EMAIL_REQUIRED, Length(max=320)])
-    password = PasswordField("Password", [InputRequired("Choose a password.")])
+    email = StringField("Email address", [EMAIL_REQUIRED, EMAIL_LENGTH])
+    password = PasswordField("Password", [InputRequired("Choose a password."), PASSWORD_LENGTH])
     name = StringField(
         "Name (optional)", [Length(max=200, message="Keep your name under 200 characters.")]
     )
@@ -46,27 +51,29 @@ class SignupForm(AccountForm):
 class LoginForm(AccountForm):
     """Email and password, and whether to stay logged in on this device."""
 
-    email = StringField("Email address", [EMAIL_REQUIRED])
-    password = PasswordField("Password", [PASSWORD_REQUIRED])
+    email = StringField("Email address", [EMAIL_REQUIRED, EMAIL_LENGTH])
+    password = PasswordField("Password", [PASSWORD_REQUIRED, PASSWORD_LENGTH])
     remember = BooleanField("Keep me logged in on this device")
 
 
 class ForgotPasswordForm(AccountForm):
     """The address to send a reset link to."""
 
-    email = StringField("Email address", [EMAIL_REQUIRED])
+    email = StringField("Email address", [EMAIL_REQUIRED, EMAIL_LENGTH])
 
 
 class ResetPasswordForm(AccountForm):
     """The new password."""
 
-    password = PasswordField("New password", [InputRequired("Choose a new password.")])
+    password = PasswordField(
+        "New password", [InputRequired("Choose a new password."), PASSWORD_LENGTH]
+    )
 
 
 class ClaimForm(AccountForm):
     """A password and optional name for the account a paid membership becomes."""
 
-    password = PasswordField("Choose a password")
+    password = PasswordField("Choose a password", [PASSWORD_LENGTH])
     name = StringField(
         "Name (optional)", [Length(max=200, message="Keep your name under 200 characters.")]
     )

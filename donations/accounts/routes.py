@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from donations.accounts import claims, limits, services
+from donations.accounts import claims, limits, services, sessions
 from donations.accounts.forms import (
     ClaimForm,
     ForgotPasswordForm,
@@ -26,8 +26,11 @@ REMEMBER_FOR = timedelta(days=30)
 
 
 def _start_session(user: User, remember: bool = False) -> None:
+    """Log in with a new server-side session, and commit (the request's one commit)."""
     # A fresh session at login: nothing from before (or from someone else) carries over.
     session.clear()
+    sessions.open_session(user)
+    db.session.commit()
     login_user(user, remember=remember, duration=REMEMBER_FOR, fresh=True)
 
 
@@ -57,7 +60,6 @@ def signup():
     if form.validate_on_submit():
         outcome = services.sign_up(form.email.data, form.password.data, form.name.data)
         if outcome.user is not None:
-            db.session.commit()
             _start_session(outcome.user)
             flash("Welcome! Your account is ready.", "success")
             return redirect(_next_or("accounts.account"))
@@ -77,7 +79,6 @@ def login():
     if form.validate_on_submit():
         outcome = services.log_in(form.email.data, form.password.data)
         if outcome.user is not None:
-            db.session.commit()
             _start_session(outcome.user, remember=form.remember.data)
             flash("You're logged in.", "success")
             return redirect(_next_or("accounts.account"))
@@ -88,11 +89,23 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """End the session (and forget a remember-me cookie)."""
+    """End the session on the server too (and forget a remember-me cookie)."""
+    sessions.close_session(session.get("_user_id"))
+    db.session.commit()
     session.clear()
     logout_user()  # after clear(): it leaves the flag that deletes the remember-me cookie
     flash("You're logged out.", "success")
     return redirect(url_for("articles.home"))
+
+
+@bp.post("/account/logout-everywhere")
+@login_required
+def logout_everywhere():
+    """End every other session of this account (other browsers, a lost phone); keep this one."""
+    ended = sessions.close_other_sessions(current_user, session.get("_user_id"))
+    db.session.commit()
+    flash(f"Logged out everywhere else ({ended} other session{'s' if ended != 1 else ''}).")
+    return redirect(url_for("accounts.account"), 303)
 
 
 @bp.get("/account")
@@ -133,7 +146,6 @@ def reset_password(token: str):
     if form.validate_on_submit():
         outcome = services.reset_password(token, form.password.data)
         if outcome.user is not None:
-            db.session.commit()
             _start_session(outcome.user)
             flash("Your password has been changed, and you're logged in.", "success")
             return send_after_response(redirect(url_for(".account")), outcome.mail)
@@ -154,8 +166,7 @@ def claim_membership(token: str):
     if found is not None and form.validate_on_submit():
         outcome = claims.claim(token, form.password.data or "", form.name.data or "")
         if outcome.user is not None:
-            db.session.commit()
-            _start_session(outcome.user)
+            _start_session(outcome.user)  # commits the claim with the new login session
             flash("Your membership is on your account now. Thank you!", "success")
             return redirect(url_for(".account"))
         form.add_errors(outcome.errors)

@@ -20,6 +20,7 @@ from donations.accounts.passwords import (
     password_problems,
     verify_password,
 )
+from donations.accounts.sessions import close_all_sessions
 from donations.accounts.tokens import RESET_MAX_AGE, make_reset_token, user_for_reset_token
 from donations.extensions import db
 from donations.mail import Message, compose
@@ -183,8 +184,9 @@ def reset_password(token: str, password: str) -> Outcome:
 
 
 def set_password(user: User, password: str) -> None:
-    """Store a new password hash (which also ends the user's other sessions)."""
+    """Store a new password hash and end every login session of the user."""
     user.password_hash = hash_password(password)
+    close_all_sessions(user)
     db.session.flush()
 
 
@@ -201,7 +203,7 @@ def make_staff(email: str, password: str | None = None) -> tuple[User, bool]:
         user = User(email=email, password_hash=hash_password(password))
         db.session.add(user)
     elif password is not None:
-        user.password_hash = hash_password(password)
+        set_password(user, password)
     user.is_staff = True
     db.session.flush()
     return user, created

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, make_response, render_template, request
 
 from donations.articles import services
+from donations.core.inputs import page_arg
 from donations.membership.progress import get_progress
+from donations.pagination import MAX_PAGE
 
 bp = Blueprint("articles", __name__)
 
@@ -13,7 +15,7 @@ bp = Blueprint("articles", __name__)
 @bp.get("/")
 def home():
     """Latest published articles, paginated, with the progress tracker."""
-    page = request.args.get("page", 1, type=int)
+    page = page_arg(request.args, MAX_PAGE)
     listing = services.latest_published(page, current_app.config["ARTICLES_PER_PAGE"])
     return render_template("articles/home.html", listing=listing, progress=get_progress())
 

@@ -1,12 +1,10 @@
-"""Liveness check for load balancers and uptime monitors."""
+"""Health for load balancers and uptime monitors."""
 
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, url_for
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
-from donations.extensions import db
+from donations.core.health import DOWN, health
 from donations.models import utcnow
 
 bp = Blueprint("core", __name__)
@@ -14,22 +12,18 @@ bp = Blueprint("core", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    """JSON liveness including a database round trip; 503 when the database is down."""
-    try:
-        db.session.execute(text("SELECT 1"))
-        database = "ok"
-    except SQLAlchemyError:
-        db.session.rollback()
-        database = "unavailable"
-    status = 200 if database == "ok" else 503
+    """Per-dependency ok/degraded/down as JSON; 503 only when the site cannot serve (database)."""
+    now = utcnow()
+    status, checks = health(now)
     body = {
-        "status": "ok" if status == 200 else "degraded",
-        "database": database,
-        "time": utcnow().isoformat(),
+        "status": status,
+        **{name: check.status for name, check in checks.items()},
+        "checks": {name: {"status": c.status, **c.detail} for name, c in checks.items()},
+        "time": now.isoformat(),
     }
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
-    return response, status
+    return response, 503 if status == DOWN else 200
 
 
 @bp.get("/favicon.ico")

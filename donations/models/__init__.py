@@ -18,6 +18,7 @@ from donations.models.payments import (
     PaymentAdjustment,
     Refund,
 )
+from donations.models.sessions import LoginSession
 from donations.models.statuses import (
     CLOSED_DISPUTE_STATUSES,
     MEMBER_STATUSES,
@@ -44,6 +45,7 @@ __all__ = [
     "Donation",
     "FailedPayment",
     "InvoicePayment",
+    "LoginSession",
     "MemberChange",
     "MemberCounter",
     "Membership",

@@ -46,9 +46,12 @@ class User(UserMixin, Base):
         """A short digest of the password hash; it changes whenever the password does."""
         return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:20]
 
+    # The login session this object was loaded for ("<user id>:<key>", accounts.sessions).
+    session_id = None  # not a column: set per loaded instance
+
     def get_id(self) -> str:
-        """Flask-Login's session id: row id and fingerprint, so a new password ends sessions."""
-        return f"{self.id}:{self.password_fingerprint()}"
+        """Flask-Login's session id: the server-side login session, or one that matches none."""
+        return self.session_id or f"{self.id}:"
 
     @property
     def has_login(self) -> bool:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from donations.payments import payload
+from donations.payments.envelope import check_envelope
 from donations.payments.metadata import CheckoutMetadata
 from donations.payments.money_facts import ChargeFact, DisputeFact, RefundFact
 from donations.payments.payload import dig, listed, obj_id, ts
@@ -238,6 +239,7 @@ class EventFact:
     @classmethod
     def from_payload(cls, d: dict[str, Any], raw: str | None) -> EventFact:
         """Build from an event's JSON structure; raise ValueError if it is not an event."""
+        check_envelope(d)  # MalformedEvent is a ValueError: the webhook answers 400
         try:
             return cls(
                 id=str(d["id"]),

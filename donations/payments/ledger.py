@@ -101,7 +101,9 @@ def _apply(row: StripeEvent, fact: EventFact, livemode: bool, installation: str)
             handler(obj, fact.created)
     except Exception as exc:
         log.exception("event %s (%s) failed", fact.id, fact.type)
-        return _finish(row, "failed", f"{type(exc).__name__}: {exc}")
+        # PostgreSQL text can't hold a NUL, and the error may quote one from the payload.
+        error = f"{type(exc).__name__}: {exc}".replace("\x00", "\\x00")
+        return _finish(row, "failed", error)
     return _finish(row, "processed")
 
 

@@ -7,6 +7,8 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 
 from donations.accounts.claims import welcome_mails
+from donations.core.limits import body_limit, read_capped_body
+from donations.core.metrics import count_webhook
 from donations.extensions import csrf, db
 from donations.mail import send_after_response
 from donations.membership.records import take_joined_without_account
@@ -18,29 +20,36 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("webhooks", __name__)
 
-MAX_BODY = 1024 * 1024  # Stripe's events are far smaller; refuse anything absurd.
+# Stripe's events are a few kilobytes; refuse anything absurd. Enforced while reading, so a
+# chunked body (no Content-Length) is cut off at this size too: 413 before it is all read.
+MAX_BODY = 256 * 1024
+
+
+def _failed():
+    """Stripe retries on any non-2xx, and the event is kept for `stripe replay`; the full
+    error (which may quote SQL) stays in the ledger for staff, never in the answer."""
+    return jsonify(received=True, status="failed", error="processing failed; kept for replay"), 500
 
 
 @bp.post("/stripe/webhook")
 @csrf.exempt
+@body_limit(MAX_BODY)
 def stripe_webhook():
     """Stripe's events: 400 if unverifiable (nothing stored), 500 if processing failed."""
-    if (request.content_length or 0) > MAX_BODY:
-        return jsonify(error="payload too large"), 413
+    body = read_capped_body()
     try:
-        fact = get_gateway().verify_event(
-            request.get_data(cache=False), request.headers.get("Stripe-Signature")
-        )
+        fact = get_gateway().verify_event(body, request.headers.get("Stripe-Signature"))
     except InvalidWebhook as exc:
         log.warning("refused webhook: %s", exc)
+        count_webhook("unverified", "refused")
         return jsonify(error=str(exc)), 400
     livemode = not current_app.config["STRIPE_TEST_MODE"]
     outcome = receive(fact, livemode=livemode, installation=current_app.config["INSTALLATION_TAG"])
     joined = take_joined_without_account()
     db.session.commit()
+    count_webhook(fact.type, "duplicate" if outcome.duplicate else outcome.status)
     if outcome.status == "failed":
-        # Stripe retries on any non-2xx; the event is kept for `stripe replay` too.
-        return jsonify(received=True, status="failed", error=outcome.error), 500
+        return _failed()
     response = jsonify(received=True, status=outcome.status, duplicate=outcome.duplicate)
     # Mail after the commit and after the answer: Stripe never waits for our mail server.
     return send_after_response(response, welcome_mails(joined) if joined else []), 200

@@ -54,7 +54,14 @@ def parse_date(text: str) -> datetime | None:
         raise StaffArticleError(
             "published_at", "Use a date like 2026-11-20 or 2026-11-20T09:30:00Z."
         ) from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if value.tzinfo is None:  # a bare date, or the picker's local form: UTC, as the form says
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 at +14:00 is still in year 0 in UTC
+        raise StaffArticleError(
+            "published_at", "Use a date between the years 1 and 9999."
+        ) from None
 
 
 def _data(form: ArticleInput, published_at: datetime | None) -> ArticleData:

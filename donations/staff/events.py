@@ -11,6 +11,7 @@ from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 
+from donations.core.inputs import choice_arg
 from donations.extensions import db
 from donations.models import EVENT_STATUSES, StripeEvent
 from donations.pagination import paginate
@@ -24,6 +25,10 @@ class ReplayRefused(ValueError):
     """The event cannot be replayed from here; the message says why."""
 
 
+class UnknownEvent(ReplayRefused):
+    """No stored event has this id."""
+
+
 @dataclass(frozen=True)
 class EventFilters:
     """Event type (exact) and ledger status; empty means any."""
@@ -33,11 +38,10 @@ class EventFilters:
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> EventFilters:
-        """Read filters from query arguments, dropping unknown statuses."""
-        status = args.get("status", "")
+        """Read filters from query arguments; an unknown status is a 400 (InvalidInput)."""
         return cls(
             type=args.get("type", "").strip()[:100],
-            status=status if status in EVENT_STATUSES else "",
+            status=choice_arg(args, "status", EVENT_STATUSES),
         )
 
     def as_args(self) -> dict[str, str]:
@@ -61,7 +65,9 @@ def list_events(filters: EventFilters, page: int = 1, per_page: int = PER_PAGE) 
 
 
 def get_event(stripe_event_id: str) -> StripeEvent | None:
-    """One ledger row by Stripe's event id."""
+    """One ledger row by Stripe's event id (None for an id no row can hold)."""
+    if len(stripe_event_id) > 255:
+        return None
     return db.session.scalar(
         select(StripeEvent).where(StripeEvent.stripe_event_id == stripe_event_id)
     )
@@ -79,7 +85,7 @@ def replay_failed(stripe_event_id: str, *, livemode: bool) -> Outcome:
     """Process a failed event again through the ledger; the caller commits."""
     event = get_event(stripe_event_id)
     if event is None:
-        raise ReplayRefused(f"No stored event {stripe_event_id}.")
+        raise UnknownEvent(f"No stored event {stripe_event_id}.")
     if event.status != "failed":
         raise ReplayRefused(
             f"{stripe_event_id} is {event.status}; only failed events are replayed."

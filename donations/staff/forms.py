@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, TextAreaField
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, Length
+
+
+def _at_most(limit: int) -> Length:
+    return Length(max=limit, message=f"Keep this under {limit:,} characters.")
 
 
 class ArticleForm(FlaskForm):
@@ -13,12 +17,15 @@ class ArticleForm(FlaskForm):
     class Meta:
         csrf = False
 
-    title = StringField("Title", [InputRequired("Give the article a title.")])
-    slug = StringField("Slug (its address: /articles/<slug>)", [InputRequired("Choose a slug.")])
-    summary = TextAreaField("Summary")
-    author = StringField("Author")
-    body_markdown = TextAreaField("Body (Markdown)")
-    published_at = StringField("Publication date and time, UTC (optional)")
+    # The limits are the columns' (models/articles.py); the body's is the input guard's.
+    title = StringField("Title", [InputRequired("Give the article a title."), _at_most(300)])
+    slug = StringField(
+        "Slug (its address: /articles/<slug>)", [InputRequired("Choose a slug."), _at_most(120)]
+    )
+    summary = TextAreaField("Summary", [_at_most(500)])
+    author = StringField("Author", [_at_most(200)])
+    body_markdown = TextAreaField("Body (Markdown)", [_at_most(200_000)])
+    published_at = StringField("Publication date and time, UTC (optional)", [_at_most(100)])
     published = BooleanField("Published")
 
     def add_error(self, field: str, message: str) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
+from donations.core.inputs import choice_arg
 from donations.extensions import db
 from donations.models import (
     INTERVALS,
@@ -19,6 +22,7 @@ from donations.models import (
     StripeEvent,
     User,
 )
+from donations.money import CURRENCIES
 from donations.pagination import paginate
 
 PER_PAGE = 50
@@ -38,15 +42,13 @@ class MemberFilters:
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> MemberFilters:
-        """Read filters from query arguments, dropping values we don't know."""
-        status = args.get("status", "")
-        interval = args.get("interval", "")
-        currency = args.get("currency", "").strip().lower()
+        """Read filters from query arguments; a value we don't know is a 400 (InvalidInput)."""
+        lowered = {"currency": (args.get("currency") or "").strip().lower()}
         return cls(
             q=args.get("q", "").strip()[:200],
-            status=status if status in STATUS_FILTERS else "",
-            interval=interval if interval in INTERVALS else "",
-            currency=currency if len(currency) == 3 and currency.isalpha() else "",
+            status=choice_arg(args, "status", STATUS_FILTERS),
+            interval=choice_arg(args, "interval", INTERVALS),
+            currency=choice_arg(lowered, "currency", CURRENCIES),
         )
 
     def as_args(self) -> dict[str, str]:
@@ -213,29 +215,65 @@ CSV_HEADER = (
     "member",
     "memberships",
     "created_at",
+    # Of the supporter's newest membership; empty for someone who only gave once.
+    "status",
+    "interval",
+    "interval_count",
+    "amount",
+    "currency",
 )
 
 
+def _major(minor: int | None, code: str | None) -> str:
+    """Minor units as a plain decimal in major units ("8.00"), for spreadsheets."""
+    if minor is None or not code or code not in CURRENCIES:
+        return ""
+    exponent = CURRENCIES[code].exponent
+    return f"{Decimal(minor).scaleb(-exponent):.{exponent}f}"
+
+
 def csv_rows(filters: MemberFilters) -> Iterator[tuple[object, ...]]:
-    """Yield the filtered supporters as CSV rows, streaming from a server-side cursor."""
+    """The filtered supporters as CSV rows from a server-side cursor.
+
+    The query runs here, before the caller starts its response: a failure is an error page,
+    not a 200 whose body stops after the header row.
+    """
     member = Membership.person_is_member(User.id).label("member")
     memberships = (
         select(func.count()).where(Membership.user_id == User.id).scalar_subquery().label("n")
     )
-    base = filtered(filters).with_only_columns(
-        User.id,
-        User.email,
-        User.billing_email,
-        User.name,
-        User.stripe_customer_id,
-        member,
-        memberships,
-        User.created_at,
-        maintain_column_froms=True,
+    newest = select(func.max(Membership.id)).where(Membership.user_id == User.id).scalar_subquery()
+    # An alias, so that the correlated subqueries above still read the memberships table.
+    latest = aliased(Membership, name="latest")
+    base = (
+        filtered(filters)
+        .outerjoin(latest, latest.id == newest)
+        .with_only_columns(
+            User.id,
+            User.email,
+            User.billing_email,
+            User.name,
+            User.stripe_customer_id,
+            member,
+            memberships,
+            User.created_at,
+            latest.status,
+            latest.interval,
+            latest.interval_count,
+            latest.amount,
+            latest.currency,
+            maintain_column_froms=True,
+        )
     )
     # yield_per streams rows in batches (a server-side cursor on PostgreSQL): flat memory.
     result = db.session.execute(base.execution_options(yield_per=CSV_BATCH))
-    for uid, email, billing, name, customer, is_member, count, created in result:
+    return _csv_rows(result)
+
+
+def _csv_rows(result) -> Iterator[tuple[object, ...]]:
+    for row in result:
+        uid, email, billing, name, customer, is_member, count, created, *plan = row
+        status, interval, interval_count, amount, currency = plan
         yield (
             uid,
             email or "",
@@ -245,4 +283,9 @@ def csv_rows(filters: MemberFilters) -> Iterator[tuple[object, ...]]:
             "yes" if is_member else "no",
             count,
             created.isoformat() if isinstance(created, datetime) else "",
+            status or "",
+            interval or "",
+            interval_count or "",
+            _major(amount, currency),
+            (currency or "").upper(),
         )

@@ -15,14 +15,17 @@ from flask import (
     url_for,
 )
 
+from donations.core.inputs import choice_arg, page_arg
 from donations.extensions import db
 from donations.models import INTERVALS, utcnow
+from donations.pagination import MAX_PAGE
 from donations.staff import article_views, stats
 from donations.staff.chart import build_chart
 from donations.staff.csvexport import csv_lines
 from donations.staff.events import (
     EventFilters,
     ReplayRefused,
+    UnknownEvent,
     get_event,
     list_events,
     pretty_payload,
@@ -63,7 +66,8 @@ bp.add_url_rule(
 @staff_required
 def index():
     """The dashboard: progress, movements, churn, money, lapsing members, sources, chart."""
-    board = stats.dashboard(utcnow(), stats.parse_range(request.args.get("range")))
+    days = choice_arg(request.args, "range", [str(days) for days in stats.CHART_RANGES])
+    board = stats.dashboard(utcnow(), stats.parse_range(days))
     chart = build_chart(board.history.points, board.progress.goal)
     return render_template("staff/index.html", board=board, chart=chart, ranges=stats.CHART_RANGES)
 
@@ -73,7 +77,7 @@ def index():
 def members():
     """Supporters: search by email, name or Stripe id; filter by status, interval, currency."""
     filters = MemberFilters.from_args(request.args)
-    listing = search(filters, request.args.get("page", 1, type=int))
+    listing = search(filters, page_arg(request.args, MAX_PAGE))
     return render_template(
         "staff/members.html",
         filters=filters,
@@ -86,13 +90,14 @@ def members():
 @bp.get("/members.csv")
 @staff_required
 def members_csv():
-    """The filtered supporters as CSV, streamed row by row."""
+    """The filtered supporters as CSV, streamed row by row, in a file named by today's date."""
     filters = MemberFilters.from_args(request.args)
     lines = csv_lines(CSV_HEADER, csv_rows(filters))
+    name = f"supporters-{utcnow():%Y-%m-%d}.csv"
     return Response(
         stream_with_context(lines),
         mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="supporters.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
@@ -111,7 +116,7 @@ def member(user_id: int):
 def events():
     """The webhook ledger, newest first, filtered by type and status."""
     filters = EventFilters.from_args(request.args)
-    listing = list_events(filters, request.args.get("page", 1, type=int))
+    listing = list_events(filters, page_arg(request.args, MAX_PAGE))
     return render_template("staff/events.html", filters=filters, listing=listing)
 
 
@@ -136,6 +141,8 @@ def replay_event(event_id: str):
     """Process a failed event again from its stored payload; commit once and say how it went."""
     try:
         outcome = replay_failed(event_id, livemode=not current_app.config["STRIPE_TEST_MODE"])
+    except UnknownEvent:
+        abort(404)
     except ReplayRefused as exc:
         flash(str(exc), "error")
         return redirect(url_for("staff.events"))

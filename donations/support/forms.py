@@ -104,6 +104,22 @@ class SupportForm(FlaskForm):
         except MoneyError as exc:
             raise ValidationError(str(exc)) from None
 
+    def check_prefill(self) -> bool:
+        """Check only the fields a link filled in (the page falls back for missing ones)."""
+        checks = [
+            (self.interval, self.validate_interval),
+            (self.currency, self.validate_currency),
+        ]
+        if self.typed_amount:
+            checks.append((self.amount, self.validate_amount))
+        for field, check in checks:
+            if field.data:
+                try:
+                    check(field)
+                except ValidationError as exc:
+                    field.errors = [str(exc)]
+        return not any(field.errors for field, _ in checks)
+
     @property
     def error(self) -> FormError | None:
         """The first problem, in the order of the fields, then any message about the whole form."""

@@ -70,13 +70,12 @@ def _render(form: SupportForm, status: int = 200):
 def index():
     """The supporter page: interval, preset or custom amount, currency, fee choice.
 
-    With check=1 (the address a refused POST leaves behind) it judges the choice again and
-    shows the same message.
+    A link's choice is checked as far as it goes; with check=1 (the address a refused POST
+    leaves behind) the whole choice is judged again, so a reload shows the same message.
     """
     form = SupportForm(formdata=request.args)
-    if request.args.get("check") == "1" and not form.validate():
-        return _render(form, 400)
-    return _render(form)
+    ok = form.validate() if request.args.get("check") == "1" else form.check_prefill()
+    return _render(form, 200 if ok else 400)
 
 
 @bp.post("/support/checkout")

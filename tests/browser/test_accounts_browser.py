@@ -28,7 +28,7 @@ def test_reader_signs_up_logs_out_logs_in_and_is_kept_out_of_staff(live_server, 
     page.wait_for_url(base + "/account")
     assert "Bea Browser" in page.locator("main").inner_text()
 
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
     page.wait_for_url(base + "/")
     assert page.get_by_role("link", name="Log in").is_visible()
     page.goto(base + "/account")

@@ -1,0 +1,97 @@
+"""Server-side login sessions: a cookie names a row here, so ending the row ends the session.
+
+A session id is "<user id>:<key>". The browser keeps the key (inside the signed session
+cookie, and the remember-me cookie); we keep only its SHA-256. Logging out deletes the row,
+so a copy of the cookie made before is refused afterwards; a new password deletes them all.
+Services flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from donations.extensions import db
+from donations.models import LoginSession, User, utcnow
+
+# Flask's signed session cookie is good for 31 days (PERMANENT_SESSION_LIFETIME) and the
+# remember-me cookie for 30; a row never outlives them.
+SESSION_LIFETIME = timedelta(days=31)
+ROW_ID_MAX = 2**31 - 1
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _split(session_id: str | None) -> tuple[int, str] | None:
+    row_id, _, key = (session_id or "").partition(":")
+    if not row_id.isdigit() or not key or len(key) > 100 or not 0 < int(row_id) <= ROW_ID_MAX:
+        return None
+    return int(row_id), key
+
+
+def open_session(user: User) -> str:
+    """Record a new login session of `user` (dropping its expired ones); returns its id."""
+    now = utcnow()
+    db.session.execute(
+        delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.expires_at <= now)
+    )
+    key = secrets.token_urlsafe(32)
+    db.session.add(
+        LoginSession(user_id=user.id, key_hash=_hash(key), expires_at=now + SESSION_LIFETIME)
+    )
+    db.session.flush()
+    user.session_id = f"{user.id}:{key}"
+    return user.session_id
+
+
+def user_for_session(session_id: str | None) -> User | None:
+    """The user whose live session this is (one query), or None when it ended or expired."""
+    parts = _split(session_id)
+    if parts is None:
+        return None
+    user_id, key = parts
+    user = db.session.scalar(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            User.id == user_id,
+            LoginSession.key_hash == _hash(key),
+            LoginSession.expires_at > utcnow(),
+        )
+    )
+    if user is None or user.password_hash is None:  # a supporter without a login
+        return None
+    user.session_id = session_id
+    return user
+
+
+def close_session(session_id: str | None) -> None:
+    """End one login session (logout)."""
+    parts = _split(session_id)
+    if parts is not None:
+        user_id, key = parts
+        db.session.execute(
+            delete(LoginSession).where(
+                LoginSession.user_id == user_id, LoginSession.key_hash == _hash(key)
+            )
+        )
+
+
+def close_other_sessions(user: User, keep: str | None) -> int:
+    """End every session of `user` but `keep` ("log out everywhere else"); returns how many."""
+    parts = _split(keep)
+    condition = [LoginSession.user_id == user.id]
+    if parts is not None:
+        condition.append(LoginSession.key_hash != _hash(parts[1]))
+    return db.session.execute(delete(LoginSession).where(*condition)).rowcount or 0
+
+
+def close_all_sessions(user: User) -> None:
+    """End every session of `user` (a new password)."""
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    user.session_id = None

@@ -1,0 +1,105 @@
+"""One validation layer in front of every view: NUL bytes and oversize values never get in.
+
+Every query argument and form field is checked before any view (or rate-limit key function)
+sees it: a NUL byte (PostgreSQL refuses it in text, so it could only end as a 500) or a value
+longer than its field's cap is a 400 with the error page. Views then parse typed values with
+`int_arg` and `choice_arg`, which answer 400 for a wrong type or a number out of range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from flask import Flask, request
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter
+
+# Longest value of a field, by name; anything not listed gets DEFAULT_CAP. These are hard
+# stops against abuse: fields people type in (names, titles, the article editor) have their
+# own, tighter limits in their forms, which show the form again with a message, so that
+# nothing typed is lost. Hidden fields, links and search boxes stop here.
+DEFAULT_CAP = 1000
+FIELD_CAPS = {
+    "body_markdown": 200_000,
+    "summary": 2000,
+    "next": 2000,
+    "q": 200,
+    "type": 100,
+    "session_id": 255,
+    "attempt": 64,
+}
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+# Beyond any id a column holds (PostgreSQL integer) and any page a listing has.
+INT_MAX = 2**31 - 1
+
+
+class InvalidInput(BadRequest):
+    """A request parameter that is not acceptable; the description says which and why."""
+
+
+def _check(name: str, value: str) -> None:
+    if "\x00" in name or "\x00" in value:
+        raise InvalidInput(f"The field “{name[:40]}” contains a character we can't accept.")
+    if len(value) > FIELD_CAPS.get(name, DEFAULT_CAP):
+        raise InvalidInput(f"The field “{name[:40]}” is too long.")
+
+
+def _check_values(values: Mapping[str, list[str]] | None) -> None:
+    for name, items in (values or {}).items():
+        for value in items:
+            _check(name, value)
+
+
+def guard_request() -> None:
+    """Refuse NUL bytes and oversize values in the path, the query string and form fields."""
+    if "\x00" in request.path:
+        raise InvalidInput("The address contains a character we can't accept.")
+    _check_values(request.args.to_dict(flat=False))
+    if request.mimetype in FORM_TYPES:
+        _check_values(request.form.to_dict(flat=False))
+
+
+def int_arg(
+    args: Mapping[str, str], name: str, default: int, *, minimum: int = 1, maximum: int = INT_MAX
+) -> int:
+    """A whole-number query argument in [minimum, maximum]; absent or empty → default."""
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or len(raw) > len(str(maximum)) or not minimum <= int(raw) <= maximum:
+        raise InvalidInput(f"“{name}” must be a whole number from {minimum} to {maximum}.")
+    return int(raw)
+
+
+def page_arg(args: Mapping[str, str], maximum: int) -> int:
+    """A listing's page: any whole number, clamped to [1, maximum] (stale links stay useful);
+    something that is not a whole number is a 400."""
+    raw = (args.get("page") or "").strip()
+    if not raw:
+        return 1
+    digits = raw.removeprefix("-")
+    if not digits.isdigit() or not digits.isascii() or len(digits) > 30:
+        raise InvalidInput("“page” must be a whole number.")
+    return min(max(int(raw), 1), maximum)
+
+
+def choice_arg(args: Mapping[str, str], name: str, choices: Collection[str]) -> str:
+    """A query argument that must be one of `choices` (or absent/empty → "")."""
+    raw = (args.get(name) or "").strip()
+    if raw and raw not in choices:
+        raise InvalidInput(f"“{name}” must be one of: {', '.join(sorted(choices))}.")
+    return raw
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:…>` in every route: 1 to INT_MAX, so an id no column can hold is a 404."""
+
+    def __init__(self, url_map, fixed_digits: int = 0, min: int = 1, max: int = INT_MAX) -> None:
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max)
+
+
+def register_input_guard(app: Flask) -> None:
+    """Bound `<int:…>` route ids; check every request's parameters after its body was capped."""
+    app.url_map.converters["int"] = BoundedIntConverter
+    hooks = app.before_request_funcs.setdefault(None, [])
+    hooks.insert(1 if hooks else 0, guard_request)

@@ -1,0 +1,59 @@
+"""Limits before work: request bodies are capped while they are read, also when chunked.
+
+Werkzeug enforces MAX_CONTENT_LENGTH on a declared Content-Length, but a chunked body (no
+Content-Length) is only cut off at the limit, silently: the form parser would then see a
+truncated body. Here such a body is read up to one byte past the limit, first of all (before
+rate limiting reads the form), and anything longer is a 413.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def body_limit(limit: int) -> Callable[[View], View]:
+    """Give a view a stricter body limit than MAX_CONTENT_LENGTH (used while reading)."""
+
+    def mark(view: View) -> View:
+        view.body_limit = limit  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def _limit_for_request() -> int:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "body_limit", None) or current_app.config["MAX_CONTENT_LENGTH"]
+
+
+def read_capped_body(limit: int | None = None) -> bytes:
+    """The request body, read to at most `limit` + 1 bytes; 413 when it is longer."""
+    limit = limit if limit is not None else _limit_for_request()
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+    # A declared length is checked against max_content_length when the stream opens; a
+    # streamed body is cut one byte past the limit, so that "longer" can be seen.
+    request.max_content_length = limit + 1
+    data = request.get_data(cache=True)
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
+    return data
+
+
+def _cap_streamed_body() -> None:
+    streamed = request.content_length is None and "wsgi.input_terminated" in request.environ
+    if streamed and request.method in BODY_METHODS:
+        read_capped_body()
+
+
+def register_body_limits(app: Flask) -> None:
+    """Read streamed bodies to the limit before any other before-request hook looks at them."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _cap_streamed_body)

@@ -1,0 +1,113 @@
+"""Structured logs: one JSON object a line, each with the request id of the request it is about.
+
+The request id comes from a trusted proxy's X-Request-ID (when TRUSTED_PROXIES is set and the
+value looks like an id), else it is made here; it goes back in the X-Request-ID header and on
+the 500 page, so that a reader can quote it and we can find every line of that request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+
+from flask import Flask, Response, current_app, g, has_request_context, request
+
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+# Extra fields a log call may pass (extra={...}) that the JSON line keeps.
+EXTRA_FIELDS = ("method", "path", "route", "status", "duration_ms", "remote_addr")
+
+access_log = logging.getLogger("donations.access")
+
+
+def request_id() -> str:
+    """This request's id (made on first use); "-" outside a request."""
+    if not has_request_context():
+        return "-"
+    if "request_id" not in g:
+        given = request.headers.get("X-Request-ID", "")
+        trusted = current_app.config["TRUSTED_PROXIES"] > 0 and REQUEST_ID_RE.match(given)
+        g.request_id = given if trusted else uuid.uuid4().hex
+    return g.request_id
+
+
+class RequestIdFilter(logging.Filter):
+    """Give every record the request id of the request being handled."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Attach request_id; never drops a record."""
+        record.request_id = request_id()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """A log record as one line of JSON."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """time, level, logger, message, request_id, the known extras, and any traceback."""
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+        }
+        for name in EXTRA_FIELDS:
+            if hasattr(record, name):
+                line[name] = getattr(record, name)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+
+
+def configure_logging(app: Flask) -> None:
+    """One handler on the root logger (unless one exists): JSON lines, or text for people."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        json_lines = app.config["LOG_FORMAT"] == "json"
+        handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
+        handler.addFilter(RequestIdFilter())
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG if app.debug else logging.INFO)
+    # Handlers that others installed (pytest's, gunicorn's) get the request id too.
+    for handler in root.handlers:
+        if not any(isinstance(f, RequestIdFilter) for f in handler.filters):
+            handler.addFilter(RequestIdFilter())
+
+
+def _start() -> None:
+    g.log_started = time.perf_counter()
+    request_id()
+
+
+def _access(response: Response) -> Response:
+    response.headers["X-Request-ID"] = request_id()
+    started = g.get("log_started")
+    access_log.info(
+        "%s %s %s",
+        request.method,
+        request.path,
+        response.status_code,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "route": request.url_rule.rule if request.url_rule is not None else None,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+            "remote_addr": request.remote_addr,
+        },
+    )
+    return response
+
+
+def register_request_logging(app: Flask) -> None:
+    """Give each request an id (first of all hooks) and log one access line per response."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
+    app.after_request(_access)

@@ -1,0 +1,152 @@
+"""Prometheus metrics (design §4, §5): requests, latency, webhook outcomes, rate-limit hits,
+and, read at scrape time, members and the webhook backlog. GET /metrics needs METRICS_TOKEN.
+
+Each app has its own registry. Counters live in the process that counted them; with several
+worker processes set PROMETHEUS_MULTIPROC_DIR (prometheus_client's multiprocess mode) so
+that a scrape adds up every worker.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Iterator
+
+from flask import Blueprint, Flask, Response, abort, current_app, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from donations.membership.progress import get_progress
+from donations.models import utcnow
+from donations.payments.backlog import webhook_backlog
+
+bp = Blueprint("metrics", __name__)
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class StateCollector(Collector):
+    """Gauges read from the database when scraped: members and the webhook backlog."""
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the current members and backlog (three small indexed queries)."""
+        backlog = webhook_backlog(utcnow())
+        yield GaugeMetricFamily(
+            "donations_members", "People counted as members now", value=get_progress().members
+        )
+        yield GaugeMetricFamily(
+            "donations_webhook_backlog_events",
+            "Webhook events stored but not processed yet",
+            value=backlog.pending,
+        )
+        yield GaugeMetricFamily(
+            "donations_webhook_backlog_oldest_seconds",
+            "Age of the oldest unprocessed webhook event (0 when none waits)",
+            value=backlog.oldest_pending_seconds or 0.0,
+        )
+        yield GaugeMetricFamily(
+            "donations_webhook_failed_24h",
+            "Webhook events that failed in the last 24 hours (replayable)",
+            value=backlog.failed_recently,
+        )
+
+
+class Metrics:
+    """The app's metric objects, in its own registry."""
+
+    def __init__(self, multiprocess_dir: str = "") -> None:
+        self.registry = CollectorRegistry()
+        self.multiprocess_dir = multiprocess_dir
+        self.requests = Counter(
+            "donations_http_requests",
+            "HTTP requests by route, method and status",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "donations_http_request_duration_seconds",
+            "Time to answer a request, by route",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.webhook_events = Counter(
+            "donations_webhook_events",
+            "Webhook deliveries by event type and outcome",
+            ["type", "outcome"],
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "donations_rate_limit_hits",
+            "Requests refused by a rate limit (429), by route",
+            ["route"],
+            registry=self.registry,
+        )
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format of every metric, with the state read now."""
+        registry = self.registry
+        if self.multiprocess_dir:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry, path=self.multiprocess_dir)
+        state = CollectorRegistry()
+        state.register(StateCollector())
+        return generate_latest(registry) + generate_latest(state)
+
+
+def metrics() -> Metrics:
+    """This app's metrics."""
+    return current_app.extensions["metrics"]
+
+
+def count_webhook(event_type: str, outcome: str) -> None:
+    """Count one webhook delivery (processed, ignored, failed, duplicate, refused)."""
+    metrics().webhook_events.labels(type=event_type[:100], outcome=outcome).inc()
+
+
+def _route() -> str:
+    # The rule, not the path: /articles/<slug> is one series, not one per article.
+    return request.url_rule.rule if request.url_rule is not None else "unmatched"
+
+
+def _start_timer() -> None:
+    g.metrics_started = time.perf_counter()
+
+
+def _observe(response: Response) -> Response:
+    route, m = _route(), metrics()
+    m.requests.labels(route=route, method=request.method, status=str(response.status_code)).inc()
+    started = g.get("metrics_started")
+    if started is not None:
+        m.latency.labels(route=route).observe(time.perf_counter() - started)
+    if response.status_code == 429:
+        m.rate_limited.labels(route=route).inc()
+    return response
+
+
+@bp.get("/metrics")
+def scrape():
+    """Prometheus text format for a bearer of METRICS_TOKEN; 404 for anyone else."""
+    token = current_app.config["METRICS_TOKEN"]
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not token or not hmac.compare_digest(given.encode(), token.encode()):
+        abort(404)
+    response = Response(metrics().exposition(), mimetype=CONTENT_TYPE_LATEST)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def register_metrics(app: Flask) -> None:
+    """Create the app's metrics, time every request, and serve GET /metrics."""
+    app.extensions["metrics"] = Metrics(app.config["PROMETHEUS_MULTIPROC_DIR"])
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_timer)
+    app.after_request(_observe)
+    app.register_blueprint(bp)

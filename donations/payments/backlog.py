@@ -1,0 +1,44 @@
+"""The webhook backlog: events stored but not yet processed, and recent failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from donations.extensions import db
+from donations.models import StripeEvent
+
+FAILED_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Pending events (received, not processed), the oldest one's age, and recent failures."""
+
+    pending: int
+    oldest_pending_seconds: float | None
+    failed_recently: int
+
+
+def webhook_backlog(now: datetime) -> Backlog:
+    """The ledger's backlog as of `now` (two indexed queries on status and received_at)."""
+    pending, oldest = db.session.execute(
+        select(func.count(), func.min(StripeEvent.received_at)).where(
+            StripeEvent.status == "received"
+        )
+    ).one()
+    failed = db.session.scalar(
+        select(func.count()).where(
+            StripeEvent.status == "failed", StripeEvent.received_at >= now - FAILED_WINDOW
+        )
+    )
+    age = None
+    if oldest is not None:
+        # SQLite hands back naive datetimes for aggregates; the column stores UTC.
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=now.tzinfo)
+        age = max((now - oldest).total_seconds(), 0.0)
+    return Backlog(
+        pending=int(pending), oldest_pending_seconds=age, failed_recently=int(failed or 0)
+    )

@@ -1,0 +1,79 @@
+"""A signed but malformed webhook is a 400 stored nowhere; a failed handler answers briefly."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import func, select
+
+from donations.models import Membership, StripeEvent
+from tests.factories import make_user
+from tests.payments.stripe_events import World, post_event
+
+
+@pytest.fixture
+def world() -> World:
+    """Stripe objects and events, as in the payments tests."""
+    return World()
+
+
+def _mangled(world, change):
+    event = world.event(
+        "customer.subscription.created", world.subscription("sub_1", "cus_1", "active")
+    )
+    change(event)
+    return event
+
+
+MALFORMED = {
+    "created far past the calendar": lambda e: e.update(created=10**20),
+    "created as a float": lambda e: e.update(created=1e20),
+    "created negative": lambda e: e.update(created=-1),
+    "id over 255 characters": lambda e: e.update(id="evt_" + "x" * 252),
+    "NUL in the id": lambda e: e.update(id="evt_\x00abc"),
+    "an object where the id belongs": lambda e: e.update(id={"id": "evt_1"}),
+    "a number where the type belongs": lambda e: e.update(type=7),
+    "an object where the object's id belongs": lambda e: e["data"]["object"].update(id={"a": 1}),
+    "customer id over 255 characters": lambda e: e["data"]["object"].update(customer="c" * 300),
+    "NUL deep inside the object": lambda e: e["data"]["object"]["metadata"].update(note="a\x00"),
+    "data.object not an object": lambda e: e["data"].update(object=["sub_1"]),
+    "api_version too long": lambda e: e.update(api_version="2026-" + "9" * 60),
+}
+
+
+@pytest.mark.parametrize("change", MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_signed_malformed_event_is_a_400_and_stored_nowhere(
+    app, client, db, world, change, caplog
+):
+    event = _mangled(world, change)
+    with caplog.at_level(logging.WARNING):
+        response = post_event(client, event, app.config["STRIPE_WEBHOOK_SECRET"])
+    assert response.status_code == 400
+    assert "error" in response.json
+    assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Membership)) == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_failed_handler_keeps_its_full_error_but_answers_stripe_briefly(
+    app, client, db, world, monkeypatch
+):
+    user = make_user()
+    event = world.event(
+        "customer.subscription.created",
+        world.subscription("sub_1", "cus_1", "active", user_id=user.id),
+    )
+    from donations.payments import ledger
+
+    def broken(fact, at):
+        raise RuntimeError('INSERT INTO memberships (secret) VALUES ("db detail")')
+
+    monkeypatch.setitem(ledger.HANDLERS, "customer.subscription.created", broken)
+    response = post_event(client, event, app.config["STRIPE_WEBHOOK_SECRET"])
+    assert response.status_code == 500
+    assert "INSERT" not in response.get_data(as_text=True)
+    assert response.json["error"] == "processing failed; kept for replay"
+    row = db.session.scalar(select(StripeEvent))
+    assert row.status == "failed"
+    assert "INSERT INTO memberships" in row.error
