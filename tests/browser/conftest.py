@@ -6,6 +6,7 @@ REQUIRE_BROWSER=1, which CI sets so that they can never be skipped silently.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,3 +67,32 @@ def page(browser) -> Iterator[object]:
     tab = context.new_page()
     yield tab
     context.close()
+
+
+class Mailbox(logging.Handler):
+    """The mail the app writes to its log (no MAIL_SERVER), caught at the mail logger itself.
+
+    Independent of pytest's log capture, which other tests in the same worker may reconfigure.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.mails: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the text of one logged mail."""
+        self.mails.append(record.getMessage())
+
+
+@pytest.fixture
+def mailbox():
+    """Catch the mails the app logs during the test."""
+    logger = logging.getLogger("donations.mail")
+    box, level, disabled = Mailbox(), logger.level, logger.disabled
+    logger.setLevel(logging.INFO)
+    logger.disabled = False
+    logger.addHandler(box)
+    yield box
+    logger.removeHandler(box)
+    logger.setLevel(level)
+    logger.disabled = disabled
