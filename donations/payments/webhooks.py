@@ -45,11 +45,13 @@ def stripe_webhook():
         return jsonify(error=str(exc)), 400
     livemode = not current_app.config["STRIPE_TEST_MODE"]
     outcome = receive(fact, livemode=livemode, installation=current_app.config["INSTALLATION_TAG"])
+    # Written inside the transaction (reading only rows it holds), so no read after the commit
+    # can fail and lose them; sent after the commit and the answer, so Stripe never waits.
     joined = take_joined_without_account()
+    mails = welcome_mails(joined) if joined and outcome.status == "processed" else []
     db.session.commit()
     count_webhook(fact.type, "duplicate" if outcome.duplicate else outcome.status)
     if outcome.status == "failed":
         return _failed()
     response = jsonify(received=True, status=outcome.status, duplicate=outcome.duplicate)
-    # Mail after the commit and after the answer: Stripe never waits for our mail server.
-    return send_after_response(response, welcome_mails(joined) if joined else []), 200
+    return send_after_response(response, mails), 200

@@ -31,14 +31,34 @@ def _pay(page, card: str = "4242 4242 4242 4242", email: str | None = None) -> N
     page.get_by_role("button", name=re.compile(r"^(Pay|Subscribe)")).click()
 
 
-def _claim_link(mailbox, to: str) -> str:
+def _claim_link(mailbox, to: str, app=None) -> str:
     """The claim link mailed to `to` (sent after the webhook's response): wait up to 30 s."""
     for _ in range(300):
         found = [LINK.search(m) for m in mailbox.mails if f"To: {to}" in m]
         if found and found[-1]:
             return found[-1].group(1)
         time.sleep(0.1)
-    raise AssertionError(f"no claim link mailed to {to}: {mailbox.mails}")
+    raise AssertionError(f"no claim link mailed to {to}: {mailbox.mails}; {_ledger(app)}")
+
+
+def _ledger(app) -> str:
+    """What the app recorded, to say why no mail went out."""
+    if app is None:
+        return ""
+    from sqlalchemy import select
+
+    from donations.extensions import db
+    from donations.models import CheckoutAttempt, StripeEvent, User
+
+    with app.app_context():
+        events = db.session.execute(
+            select(StripeEvent.type, StripeEvent.status, StripeEvent.attempts)
+        ).all()
+        attempts = db.session.execute(
+            select(CheckoutAttempt.status, CheckoutAttempt.user_id, CheckoutAttempt.interval)
+        ).all()
+        users = db.session.execute(select(User.id, User.email, User.billing_email)).all()
+    return f"events={events} attempts={attempts} users={users}"
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=list(VIEWPORTS))
@@ -67,7 +87,7 @@ def test_reader_pays_from_the_box_then_claims_the_account_by_email(
     expect(page.locator(".claim-note")).to_contain_text("night.reader@example.org")
     expect(page.locator(".tracker-count")).to_contain_text("1 of 20,000 members")
 
-    page.goto(_claim_link(mailbox, "night.reader@example.org"))
+    page.goto(_claim_link(mailbox, "night.reader@example.org", live_server.app))
     expect(page.get_by_role("heading", name="Finish your account")).to_be_visible()
     page.get_by_label("Choose a password").fill(PASSWORD)
     page.get_by_role("button", name="Create my account").click()

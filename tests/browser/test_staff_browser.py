@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from donations.extensions import db
 from donations.models import StripeEvent, utcnow
@@ -71,7 +72,7 @@ def test_staff_read_the_dashboard_find_a_member_and_replay_a_failed_event(newsro
     rows = page.locator("#supporters tbody tr")
     assert rows.count() == 1 and "Ines Member" in rows.inner_text()
     rows.get_by_role("link", name="Ines Member").click()
-    assert page.get_by_role("heading", name="Ines Member").is_visible()
+    expect(page.get_by_role("heading", name="Ines Member")).to_be_visible()  # after loading
 
     page.get_by_role("navigation", name="Staff").get_by_role("link", name="Webhook events").click()
     page.get_by_label("Status").select_option("failed")
