@@ -56,9 +56,11 @@ def _configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions from extensions.py to this app."""
     from donations.accounts.loader import configure_login
+    from donations.core import cache
     from donations.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    cache.init_app(app)
     migrate.init_app(app, db, directory=str(_shipped("migrations")))
     configure_login(login_manager)
     login_manager.init_app(app)

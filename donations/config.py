@@ -49,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_FROM": "",
     "ARTICLES_PER_PAGE": "10",
     "MEMBER_GRACE_DAYS": "21",
+    "CACHE_SECONDS": "2",
 }
 
 
@@ -221,6 +222,10 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
     settings["MEMBER_GRACE_DAYS"] = _non_negative_int(
         "MEMBER_GRACE_DAYS", settings["MEMBER_GRACE_DAYS"]
     )
+    settings["CACHE_SECONDS"] = _positive_int("CACHE_SECONDS", settings["CACHE_SECONDS"])
+    # One Redis may serve several installations: their cached numbers must never mix.
+    database = hashlib.sha256(settings["SQLALCHEMY_DATABASE_URI"].encode()).hexdigest()[:12]
+    settings.setdefault("CACHE_KEY_PREFIX", f"donations:{database}:")
     settings["MAIL_USE_TLS"] = is_true(settings["MAIL_USE_TLS"])
     settings["DONATION_CURRENCIES"] = _currencies(settings["DONATION_CURRENCIES"])
     settings["SITE_URL"] = _site_url(settings["SITE_URL"])
