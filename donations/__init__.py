@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_payments(app)
     register_blueprints(app)
+    register_caching(app)
     register_template_helpers(app)
     register_commands(app)
     return app
@@ -121,6 +122,15 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     register_error_handlers(app)
     register_security(app)
+
+
+def register_caching(app: Flask) -> None:
+    """Content-hashed static file names, and HTTP caching of the public pages."""
+    from donations.core import hotpath, http_cache, static
+
+    static.init_app(app)
+    http_cache.init_app(app)
+    hotpath.trim_reads(app)
 
 
 def register_template_helpers(app: Flask) -> None:
