@@ -102,6 +102,7 @@ def test_static_files_have_hashed_names_cached_for_a_year(client, story):
     assert response.status_code == 200 and b"{" in response.data
     cache = response.headers["Cache-Control"]
     assert "public" in cache and "max-age=31536000" in cache and "immutable" in cache
+    assert "no-cache" not in cache
     plain = client.get("/static/css/site.css")  # an old page's link still works, briefly cached
     assert plain.status_code == 200 and "immutable" not in plain.headers.get("Cache-Control", "")
     response.close()

@@ -51,6 +51,7 @@ def init_app(app: Flask) -> None:
         if original is None:
             return plain_view(filename=filename)
         response = plain_view(filename=original)
+        response.cache_control.no_cache = None  # Flask's default for files: revalidate each time
         response.cache_control.public = True
         response.cache_control.max_age = YEAR
         response.cache_control.immutable = True
