@@ -50,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "ARTICLES_PER_PAGE": "10",
     "MEMBER_GRACE_DAYS": "21",
     "CACHE_SECONDS": "2",
+    "WEBHOOK_QUEUE": "0",
 }
 
 
@@ -226,6 +227,7 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
     # One Redis may serve several installations: their cached numbers must never mix.
     database = hashlib.sha256(settings["SQLALCHEMY_DATABASE_URI"].encode()).hexdigest()[:12]
     settings.setdefault("CACHE_KEY_PREFIX", f"donations:{database}:")
+    settings["WEBHOOK_QUEUE"] = is_true(settings["WEBHOOK_QUEUE"])
     settings["MAIL_USE_TLS"] = is_true(settings["MAIL_USE_TLS"])
     settings["DONATION_CURRENCIES"] = _currencies(settings["DONATION_CURRENCIES"])
     settings["SITE_URL"] = _site_url(settings["SITE_URL"])

@@ -16,8 +16,11 @@ from donations.extensions import db
 T = TypeVar("T")
 
 
-def insert_if_absent(model: type[T], key: str, values: dict[str, Any]) -> None:
-    """INSERT … ON CONFLICT (key) DO NOTHING: the first writer wins, the others wait and skip."""
+def insert_if_absent(model: type[T], key: str, values: dict[str, Any]) -> bool:
+    """INSERT … ON CONFLICT (key) DO NOTHING: the first writer wins, the others wait and skip.
+
+    Returns True when this call inserted the row.
+    """
     dialect = db.session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     table = model.__table__  # type: ignore[attr-defined]
@@ -27,7 +30,9 @@ def insert_if_absent(model: type[T], key: str, values: dict[str, Any]) -> None:
         if column.default is not None and column.name not in values and not column.primary_key
     }
     statement = module.insert(table).values(**defaults, **values)
-    db.session.execute(statement.on_conflict_do_nothing(index_elements=[key]))
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
+    inserted = statement.on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+    return db.session.execute(inserted).first() is not None
 
 
 def locked(model: type[T], column: Any, value: Any) -> T | None:
