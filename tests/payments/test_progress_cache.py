@@ -4,6 +4,7 @@ CACHE_SECONDS."""
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,8 @@ from donations.membership.progress import get_progress, move_counter, recount_me
 from tests.factories import login, make_user, start_checkout
 from tests.payments.stripe_events import post_event
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# CI sets TEST_REDIS_URL (a spare database number, never an app's).
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
 
@@ -116,7 +118,7 @@ def shared_redis():
     try:
         client.ping()
     except redis.ConnectionError:
-        pytest.skip("no Redis at 127.0.0.1:6379")
+        pytest.skip(f"no Redis at {REDIS_URL}")
     prefix = f"donations-tests-{uuid.uuid4().hex}:"
     yield client, prefix
     for key in client.scan_iter(f"{prefix}*"):
