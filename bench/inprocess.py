@@ -77,8 +77,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from donations import create_app
 
-    app = create_app({"DATABASE_URL": url, "APP_ENV": "production", "SECRET_KEY": "bench",
-                      "STRIPE_SECRET_KEY": "", "STRIPE_EMULATOR": "1", "REDIS_URL": ""})  # fmt: skip
+    settings = {"DATABASE_URL": url, "APP_ENV": "production", "SECRET_KEY": "bench",
+                "STRIPE_SECRET_KEY": "", "STRIPE_EMULATOR": "1", "REDIS_URL": ""}  # fmt: skip
+    app = create_app(settings)
     slug = seeded["sample_slug"] if seeded else None
     if slug is None:
         with app.app_context():

@@ -207,12 +207,25 @@ def gunicorn_command(app: str, chdir: Path, port: int, args: argparse.Namespace)
     ]  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass
 class Server:
     """A running gunicorn: where it listens and where it logs."""
 
     base_url: str
     log_path: Path
+    pid: int = 0
+
+    def peak_rss_mib(self) -> list[float]:
+        """Peak resident memory (VmHWM) of each gunicorn worker so far, in MiB."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        peaks = []
+        for child in children.read_text().split() if children.exists() else []:
+            with contextlib.suppress(OSError):
+                status = Path(f"/proc/{child}/status").read_text()
+                kib = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+                if kib:
+                    peaks.append(round(int(kib.group(1)) / 1024, 1))
+        return sorted(peaks)
 
     def log_tail(self, lines: int = 30) -> str:
         """The end of gunicorn's log, to explain a failed check."""
@@ -238,6 +251,7 @@ def serve(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        server.pid = proc.pid
         try:
             _wait_ready(proc, server, ready_path)
             yield server

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from donations.extensions import db
@@ -45,24 +45,32 @@ def enqueue(fact: EventFact) -> Outcome:
     return Outcome(status="queued", duplicate=not requeued)
 
 
-def _due():
-    retry = and_(
-        StripeEvent.status == "failed",
-        StripeEvent.attempts < MAX_ATTEMPTS,
-        StripeEvent.processed_at < utcnow() - RETRY_AFTER,
+def _claim(where, limit: int) -> list[StripeEvent]:
+    return list(
+        db.session.scalars(
+            select(StripeEvent)
+            .where(where)
+            # The (status, received_at) index gives the oldest first without a sort.
+            .order_by(StripeEvent.received_at, StripeEvent.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
     )
-    return or_(StripeEvent.status == "received", retry)
 
 
 def work_batch(*, livemode: bool, installation: str, limit: int = BATCH) -> list[Outcome]:
-    """Take up to `limit` waiting events no other worker holds, and apply them; caller commits."""
-    rows = db.session.scalars(
-        select(StripeEvent)
-        .where(_due())
-        .order_by(StripeEvent.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+    """Take up to `limit` waiting events no other worker holds, and apply them; caller commits.
+
+    Waiting events first, then failed ones due for another try.
+    """
+    rows = _claim(StripeEvent.status == "received", limit)
+    if not rows:
+        due = and_(
+            StripeEvent.status == "failed",
+            StripeEvent.attempts < MAX_ATTEMPTS,
+            StripeEvent.processed_at < utcnow() - RETRY_AFTER,
+        )
+        rows = _claim(due, limit)
     outcomes = []
     for row in rows:
         fact = EventFact.from_payload(json.loads(row.payload), raw=row.payload)
@@ -104,8 +112,14 @@ def work(
     well within two seconds.
     """
     done = 0
+    postgres = db.engine.dialect.name == "postgresql"
     while not stop():
         try:
+            if postgres:
+                # Safe without waiting for the disk: the event itself was stored durably when
+                # it arrived, and its effects and `processed` commit together, so a crash
+                # that loses this commit leaves it waiting, to be applied again, once.
+                db.session.execute(text("SET LOCAL synchronous_commit = off"))
             outcomes = work_batch(livemode=livemode, installation=installation, limit=batch)
             db.session.commit()
         except OperationalError:
