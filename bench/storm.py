@@ -222,12 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the storm alone."""
     from run import parse_args
 
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(p)
-    own, rest = p.parse_known_args(argv)
-    args = parse_args(rest)  # gunicorn settings, --app-root, --keep-db
-    for name, value in vars(own).items():
-        setattr(args, name, value)
+    args = parse_args(argv)  # the storm's options, gunicorn settings, --app-root, --keep-db
     result = run_storm(args)
     print_storm(result)
     return 0 if result["passed"] else 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+import json
+
+from flask import Blueprint, render_template
 
 from donations.core.http_cache import public_page
 from donations.membership.progress import Progress, get_progress
@@ -28,7 +30,7 @@ def progress():
     shown = ("progress", current.members, current.goal, current.updated_at)
     response = public_page(
         shown,
-        lambda: current_app.json.dumps(progress_json(current)),
+        lambda: json.dumps(progress_json(current), separators=(",", ":"), sort_keys=True),
         mimetype="application/json",
         personal=False,
     )
