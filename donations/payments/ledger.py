@@ -6,6 +6,8 @@ import json
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
+
 from donations.extensions import db
 from donations.membership import adjustments, invoices, records
 from donations.membership.locking import insert_if_absent, locked
@@ -136,3 +138,22 @@ def replay(stripe_event_id: str, *, livemode: bool, installation: str) -> Outcom
         raise LookupError(f"no stored event {stripe_event_id}")
     fact = EventFact.from_payload(json.loads(row.payload), raw=row.payload)
     return apply_stored(row, fact, livemode, installation)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Events stored and not yet processed, and how long the oldest has waited."""
+
+    count: int
+    oldest_seconds: float | None
+
+
+def webhook_backlog() -> Backlog:
+    """The queue's length and the age of its oldest event (for /healthz and the dashboard)."""
+    count, oldest = db.session.execute(
+        select(func.count(), func.min(StripeEvent.received_at)).where(
+            StripeEvent.status == "received"
+        )
+    ).one()
+    age = (utcnow() - oldest).total_seconds() if oldest is not None else None
+    return Backlog(count=count, oldest_seconds=age)

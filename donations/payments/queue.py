@@ -14,16 +14,17 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import and_, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from donations.extensions import db
 from donations.models import StripeEvent, utcnow
 from donations.payments.facts import EventFact
-from donations.payments.ledger import Outcome, apply_stored, record
+from donations.payments.ledger import Outcome, apply_stored, record, webhook_backlog
+
+__all__ = ["enqueue", "webhook_backlog", "work", "work_batch"]
 
 log = logging.getLogger(__name__)
 
@@ -76,25 +77,6 @@ def work_batch(*, livemode: bool, installation: str, limit: int = BATCH) -> list
         fact = EventFact.from_payload(json.loads(row.payload), raw=row.payload)
         outcomes.append(apply_stored(row, fact, livemode, installation))
     return outcomes
-
-
-@dataclass(frozen=True)
-class Backlog:
-    """Events stored and not yet processed, and how long the oldest has waited."""
-
-    count: int
-    oldest_seconds: float | None
-
-
-def webhook_backlog() -> Backlog:
-    """The queue's length and the age of its oldest event (for /healthz and the dashboard)."""
-    count, oldest = db.session.execute(
-        select(func.count(), func.min(StripeEvent.received_at)).where(
-            StripeEvent.status == "received"
-        )
-    ).one()
-    age = (utcnow() - oldest).total_seconds() if oldest is not None else None
-    return Backlog(count=count, oldest_seconds=age)
 
 
 def work(
