@@ -26,13 +26,13 @@ class PageCache:
 
     def __init__(self, size: int = PAGES_KEPT) -> None:
         self.size = size
-        self._pages: OrderedDict[str, str] = OrderedDict()
+        self._pages: OrderedDict[str, bytes] = OrderedDict()
 
-    def get(self, etag: str, render: Callable[[], str]) -> str:
-        """The page kept under etag, else render() it and keep it."""
+    def get(self, etag: str, render: Callable[[], str]) -> bytes:
+        """The page kept under etag (encoded once), else render() it and keep it."""
         page = self._pages.get(etag)
         if page is None:
-            page = self._pages[etag] = render()
+            page = self._pages[etag] = render().encode()
             if len(self._pages) > self.size:
                 self._pages.popitem(last=False)
         else:
