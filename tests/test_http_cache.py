@@ -94,6 +94,25 @@ def test_a_new_member_changes_the_page_and_its_etag(client, db, story):
     assert "<strong>41</strong> of 20,000 members" in after.get_data(as_text=True)
 
 
+def test_a_page_that_writes_the_session_is_neither_kept_nor_public(make_app):
+    # E.g. a support box with a form: its CSRF token belongs to one reader. (An app of its
+    # own, with no app context held across requests: Flask-WTF keeps the token in `g`.)
+    from flask import render_template_string
+
+    from donations.core.http_cache import public_page
+
+    def with_a_form():
+        return public_page(("form",), lambda: render_template_string("{{ csrf_token() }}"))
+
+    app = make_app()
+    app.add_url_rule("/with-a-form", view_func=with_a_form)
+    first, second = app.test_client().get("/with-a-form"), app.test_client().get("/with-a-form")
+    for response in (first, second):
+        assert "public" not in response.headers["Cache-Control"]
+        assert "Set-Cookie" in response.headers
+    assert first.data != second.data  # each reader got their own token, not a kept page
+
+
 def test_static_files_have_hashed_names_cached_for_a_year(client, story):
     page = client.get(f"/articles/{story.slug}").get_data(as_text=True)
     css = re.search(r'href="(/static/css/site\.([0-9a-f]{10})\.css)"', page)

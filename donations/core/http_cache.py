@@ -28,16 +28,19 @@ class PageCache:
         self.size = size
         self._pages: OrderedDict[str, bytes] = OrderedDict()
 
-    def get(self, etag: str, render: Callable[[], str]) -> bytes:
-        """The page kept under etag (encoded once), else render() it and keep it."""
+    def get(self, etag: str) -> bytes | None:
+        """The page kept under etag, if any."""
         page = self._pages.get(etag)
-        if page is None:
-            page = self._pages[etag] = render().encode()
-            if len(self._pages) > self.size:
-                self._pages.popitem(last=False)
-        else:
+        if page is not None:
             self._pages.move_to_end(etag)
         return page
+
+    def put(self, etag: str, page: str) -> bytes:
+        """Keep a rendered page (encoded once) under etag; return it encoded."""
+        encoded = self._pages[etag] = page.encode()
+        if len(self._pages) > self.size:
+            self._pages.popitem(last=False)
+        return encoded
 
 
 def has_session() -> bool:
@@ -76,11 +79,20 @@ def public_page(
         return response
     etag = etag_of(*parts)
     cache_control = PUBLIC.format(max_age=max_age)
+    pages: PageCache = current_app.extensions["page_cache"]
     if request.if_none_match.contains(etag):
         response = Response(status=304)
-    else:
-        body = current_app.extensions["page_cache"].get(etag, render)
+    elif (body := pages.get(etag)) is not None:
         response = Response(body, mimetype=mimetype)
+    else:
+        page = render()
+        if session.modified:
+            # The page wrote to the session (a form's CSRF token): it is this reader's own,
+            # so it is neither kept nor public.
+            response = Response(page, mimetype=mimetype)
+            response.headers["Cache-Control"] = PRIVATE
+            return response
+        response = Response(pages.put(etag, page), mimetype=mimetype)
     response.set_etag(etag)
     response.headers["Cache-Control"] = cache_control
     if personal:  # the same URL shows a personal page to a reader with a session cookie
