@@ -50,6 +50,28 @@ def test_a_logged_in_reader_never_gets_a_public_answer(client, story, path):
         assert "private" in response.headers["Cache-Control"]
 
 
+def test_a_warm_public_page_costs_no_database_statement(app, db, client, story):
+    # Nothing an anonymous read does grows with the members or articles stored: after the
+    # first request, the count, the articles' version and the page all come from caches.
+    from sqlalchemy import event
+
+    urls = [path.format(slug=story.slug) for path in PUBLIC_PATHS]
+    for url in urls:
+        assert client.get(url).status_code == 200
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        for url in urls * 3:
+            assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert statements == []
+
+
 def test_pages_for_anyone_vary_on_the_cookie_and_the_json_does_not(client, story):
     assert "Cookie" in client.get(f"/articles/{story.slug}").headers.get("Vary", "")
     assert "Cookie" not in client.get("/api/progress").headers.get("Vary", "")
