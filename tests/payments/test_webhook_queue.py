@@ -97,8 +97,8 @@ def test_duplicates_in_any_order_take_effect_once(app, client, db, world, seed):
     assert _count(MemberChange) in (0, 2)
 
 
-def test_a_failed_event_is_kept_with_its_error_and_replayed(
-    app, client, db, world, runner, monkeypatch
+def test_a_failed_event_is_kept_with_its_error_and_retried_when_stripe_resends_it(
+    app, client, db, world, monkeypatch
 ):
     user = make_user()
     event = world.event(
