@@ -141,13 +141,16 @@ def run_storm(args: argparse.Namespace) -> dict[str, Any]:
         print(f"storm: signing {args.events} deliveries …", flush=True)
         requests, unique = deliveries(args.events, args.duplicates, args.seed)
         with serve("wsgi:app", args.app_root, "/healthz", env, args) as server:
-            workers = _queue_workers(args.queue_workers, args.app_root, env, tmp)
+            if not args.drain_after:
+                workers = _queue_workers(args.queue_workers, args.app_root, env, tmp)
             port = int(server.base_url.rsplit(":", 1)[1])
             print(f"storm: {len(requests)} deliveries ({unique} events), "
                   f"{args.senders} senders …", flush=True)  # fmt: skip
             started = time.perf_counter()
             statuses, latencies = asyncio.run(_send_all(port, requests, args.senders))
             taken = time.perf_counter() - started
+            if args.drain_after:  # the endpoint alone first, then the workers alone
+                workers = _queue_workers(args.queue_workers, args.app_root, env, tmp)
             waiting = "SELECT count(*) FROM stripe_events WHERE status = 'received'"
             while _scalar(database_url, waiting):
                 if time.perf_counter() - started > 30 * GOAL_SECONDS:
@@ -180,6 +183,7 @@ def run_storm(args: argparse.Namespace) -> dict[str, Any]:
         "events": unique,
         "senders": args.senders,
         "queue_workers": args.queue_workers,
+        "drain_after": args.drain_after,
         "taken_s": round(taken, 1),
         "taken_per_s": round(len(requests) / taken, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
@@ -197,7 +201,8 @@ def print_storm(result: dict[str, Any]) -> None:
     """The storm's figures and checks."""
     print(
         f"\nwebhook storm: {result['deliveries']} deliveries of {result['events']} events, "
-        f"{result['senders']} senders, {result['queue_workers']} queue workers\n"
+        f"{result['senders']} senders, {result['queue_workers']} queue workers"
+        f"{' started after the deliveries' if result['drain_after'] else ''}\n"
         f"  taken in {result['taken_s']} s ({result['taken_per_s']}/s; "
         f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms)\n"
         f"  all applied after {result['drained_s']} s ({result['applied_per_s']} events/s)\n"
@@ -215,6 +220,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--senders", type=int, default=16, help="concurrent connections")
     p.add_argument("--queue-workers", type=int, default=2, help="`flask webhooks work` processes")
     p.add_argument("--storm-url", default=DEFAULT_URL, help="dropped and recreated (bench*)")
+    p.add_argument(
+        "--drain-after",
+        action="store_true",
+        help="start the queue workers once every delivery was answered (measure each alone)",
+    )
     p.add_argument("--seed", type=int, default=20261201)
 
 
