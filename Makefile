@@ -35,12 +35,16 @@ install-dev: $(VENV)/.installed-dev
 	cp .env.example .env
 
 # The Stripe account (here the emulator) is set up exactly as in production: `stripe setup`.
+# Webhooks go through the queue as in production (WEBHOOK_QUEUE=1), so the worker runs beside
+# the server and stops with it.
 run: install .env
 	SITE_URL=$(SITE_URL) $(FLASK) db upgrade
 	SITE_URL=$(SITE_URL) $(FLASK) seed-demo --members $(DEMO_MEMBERS)
 	SITE_URL=$(SITE_URL) $(FLASK) stripe setup --webhook-url $(SITE_URL)/stripe/webhook
 	SITE_URL=$(SITE_URL) $(FLASK) stripe check
-	SITE_URL=$(SITE_URL) $(FLASK) run --host $(HOST) --port $(PORT)
+	SITE_URL=$(SITE_URL) WEBHOOK_QUEUE=1 $(FLASK) webhooks work & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	SITE_URL=$(SITE_URL) WEBHOOK_QUEUE=1 $(FLASK) run --host $(HOST) --port $(PORT)
 
 # Browser tests need Debian's Chromium; install it when we may (root with apt), else they skip.
 browser:

@@ -39,7 +39,9 @@ LUA = BENCH / "lua"
 # Run as a script, bench/ is already first on sys.path; this also covers other launchers.
 sys.path.insert(0, str(BENCH))
 import webhooks  # noqa: E402
+from front import measure_through_nginx, print_summary, queue_worker, write_summary  # noqa: E402
 from seed import drop_database  # noqa: E402
+from storm import add_arguments as storm_arguments  # noqa: E402
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_donations"
 SERVER_START_TIMEOUT = 30.0
@@ -59,6 +61,7 @@ class Context:
     env: dict[str, str]
     seed: dict[str, Any]
     base_url: str = ""
+    members: int = 0
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ TARGETS: list[Target] = [
     Target("article", "article", "/articles/{sample_slug}", expect="{sample_title}"),
     # The count is a maintained counter: this should not slow down as --members grows.
     Target("progress", "api/progress", "/api/progress", expect='"members":{members}'),
+    Target("embed", "embed/progress", "/embed/progress", expect="{members_shown}"),
+    Target("feed", "feed.xml", "/feed.xml", expect="{newest_title}"),
     # Every request a new signed customer.subscription.created: supporter, membership, count.
     Target(
         "webhook",
@@ -207,12 +212,25 @@ def gunicorn_command(app: str, chdir: Path, port: int, args: argparse.Namespace)
     ]  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass
 class Server:
     """A running gunicorn: where it listens and where it logs."""
 
     base_url: str
     log_path: Path
+    pid: int = 0
+
+    def peak_rss_mib(self) -> list[float]:
+        """Peak resident memory (VmHWM) of each gunicorn worker so far, in MiB."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        peaks = []
+        for child in children.read_text().split() if children.exists() else []:
+            with contextlib.suppress(OSError):
+                status = Path(f"/proc/{child}/status").read_text()
+                kib = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+                if kib:
+                    peaks.append(round(int(kib.group(1)) / 1024, 1))
+        return sorted(peaks)
 
     def log_tail(self, lines: int = 30) -> str:
         """The end of gunicorn's log, to explain a failed check."""
@@ -238,6 +256,7 @@ def serve(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        server.pid = proc.pid
         try:
             _wait_ready(proc, server, ready_path)
             yield server
@@ -307,7 +326,7 @@ def seed_database(ctx: Context, args) -> dict[str, Any]:
     """Recreate and seed the bench database in a child process with the servers' env."""
     cmd = [sys.executable, str(BENCH / "seed.py"), "--database-url", ctx.database_url]
     cmd += ["--articles", str(args.articles), "--app-root", str(args.app_root), "--json"]
-    cmd += ["--members", str(args.members)]
+    cmd += ["--members", str(ctx.members)]
     out = subprocess.run(cmd, env=ctx.env, capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
         raise RuntimeError(f"seeding failed:\n{out.stderr}")
@@ -421,7 +440,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options; the defaults keep a whole run under about two minutes."""
     names = [t.name for t in TARGETS]
     p = argparse.ArgumentParser(description="Benchmark the app against a Flask hello world.")
-    p.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    p.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite")
     p.add_argument("--pg-url", default=DEFAULT_PG_URL, help="database is dropped and recreated")
     p.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     p.add_argument("--warmup", type=int, default=2, help="seconds of wrk before each measurement")
@@ -431,7 +450,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
     p.add_argument("--gunicorn-threads", type=int, default=1, help="gunicorn --threads (gthread)")
     p.add_argument("--articles", type=int, default=500)
-    p.add_argument("--members", type=int, default=20_000, help="synthetic members to seed")
+    p.add_argument(
+        "--members", type=int, nargs="+", default=[20_000], help="member counts, e.g. 20000 1000000"
+    )
+    p.add_argument("--storm", action="store_true", help="then the webhook storm (bench/storm.py)")
+    p.add_argument("--full", action="store_true", help="both databases, 20k and 1M, and the storm")
+    p.add_argument("--no-nginx", dest="nginx", action="store_false", help="skip nginx in front")
+    p.add_argument("--redis-url", default="", help="REDIS_URL for the app (default: none)")
     p.add_argument("--only", nargs="+", choices=names, metavar="NAME", help=f"from {names}")
     p.add_argument(
         "--app-root",
@@ -440,8 +465,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="checkout whose wsgi.py and donations/ are measured (e.g. a `git archive` export)",
     )
     p.add_argument("--keep-db", action="store_true", help="keep the PostgreSQL database")
+    storm_arguments(p)
     args = p.parse_args(argv)
     args.app_root = args.app_root.resolve()
+    if args.full:
+        args.db, args.members, args.storm = "both", [20_000, 1_000_000], True
+    args.nginx = args.nginx and bool(shutil.which("nginx") or Path("/usr/sbin/nginx").exists())
     if args.connections < args.threads:
         p.error("--connections must be at least --threads (wrk needs one per thread)")
     return args
@@ -453,15 +482,44 @@ def _raise_on_sigterm(signum, frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Seed, serve, measure and report; always stop servers and drop the database."""
+    """Measure each database and member count asked for, then the storm; print and save."""
     args = parse_args(argv)
     if not shutil.which("wrk"):
         print("wrk not found: apt-get install wrk", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    runs: list[dict[str, Any]] = []
+    databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    try:
+        for database in databases:
+            for members in args.members:
+                runs.append(run_once(args, database, members))
+        if len(runs) > 1:
+            print_summary(runs)
+        if args.storm:
+            from storm import print_storm, run_storm
+
+            result = run_storm(args)
+            print_storm(result)
+            runs.append({"storm": result})
+    except KeyboardInterrupt:
+        print("\ninterrupted; servers stopped", file=sys.stderr)
+        return 130
+    except (CheckFailed, RuntimeError, subprocess.SubprocessError) as exc:
+        # Known failure modes get one readable message; anything else keeps its traceback.
+        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
+        return 1
+    if len(runs) > 1:
+        path = write_summary(runs)
+        print(f"summary: {path.relative_to(ROOT)}")
+    return 0
+
+
+def run_once(args: argparse.Namespace, database: str, members: int) -> dict[str, Any]:
+    """Seed, serve, measure and report one database at one member count; always clean up."""
     targets = [t for t in TARGETS if not args.only or t.name in args.only]
     tmp = Path(tempfile.mkdtemp(prefix="bench-donations-"))
-    database_url = args.pg_url if args.db == "postgres" else f"sqlite:///{tmp / 'bench.sqlite3'}"
+    database_url = args.pg_url if database == "postgres" else f"sqlite:///{tmp / 'bench.sqlite3'}"
     env = {
         **os.environ,
         "APP_ENV": "production",
@@ -474,17 +532,22 @@ def main(argv: list[str] | None = None) -> int:
         "STRIPE_WEBHOOK_SECRET": "",
         # Production settings, so the emulator has to be asked for by name (design §4).
         "STRIPE_EMULATOR": "1",
-        "REDIS_URL": "",
+        "REDIS_URL": args.redis_url,
         "MAIL_SERVER": "",
+        # As deployed: webhooks queued, a `flask webhooks work` process beside the servers.
+        "WEBHOOK_QUEUE": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    ctx = Context(database_url=database_url, env=env, seed={})
+    ctx = Context(database_url=database_url, env=env, seed={}, members=members)
     try:
-        print(f"seeding {args.articles} articles into {args.db} …", flush=True)
+        print(f"seeding {args.articles} articles and {members:,} members into {database} …",
+              flush=True)  # fmt: skip
         ctx.seed = seed_database(ctx, args)
+        ctx.seed["members_shown"] = f"<strong>{members:,}</strong>"
         print(f"  {ctx.seed['articles']} articles, ~{ctx.seed['mean_words']} words each, "
               f"{ctx.seed['seconds']}s")  # fmt: skip
         note = machine_note(args, database_url)
+        note["members"] = members
         for target in targets:
             if target.setup:
                 target.setup(ctx)
@@ -492,31 +555,35 @@ def main(argv: list[str] | None = None) -> int:
         first = measure_hello(env, args, "hello (baseline, 1st)")
         rows: list[Row] = []
         with serve("wsgi:app", args.app_root, "/healthz", env, args) as server:
-            ctx.base_url = server.base_url
-            for target in targets:
-                try:
-                    (target.check or default_check)(ctx, target)
-                except Exception as exc:
-                    raise CheckFailed(f"{exc}\n--- gunicorn log ---\n{server.log_tail()}") from None
-                url = server.base_url + target.path.format(**ctx.seed)
-                rows.append(measure(target.name, target.label, url, target.script, ctx.env, args))
+            worker = queue_worker(args, env, tmp)
+            try:
+                ctx.base_url = server.base_url
+                for target in targets:
+                    try:
+                        (target.check or default_check)(ctx, target)
+                    except Exception as exc:
+                        log = server.log_tail()
+                        raise CheckFailed(f"{exc}\n--- gunicorn log ---\n{log}") from None
+                    url = server.base_url + target.path.format(**ctx.seed)
+                    rows.append(
+                        measure(target.name, target.label, url, target.script, ctx.env, args)
+                    )
+                if args.nginx and (not args.only or "article" in args.only):
+                    rows.extend(measure_through_nginx(server.base_url, ctx, args, tmp))
+                note["peak_rss_mib_per_worker"] = server.peak_rss_mib()
+            finally:
+                worker.terminate()
+                worker.wait(10)
         last = measure_hello(env, args, "hello (baseline, last)")
         baseline = (first.result.requests_per_sec + last.result.requests_per_sec) / 2
         for row in [first, *rows, last]:
             row.ratio = row.result.requests_per_sec / baseline
         print_table([first, *rows, last], first, last, note)
-        path = write_json([first, *rows, last], note, args.db, baseline)
+        path = write_json([first, *rows, last], note, database, baseline)
         print(f"results: {path.relative_to(ROOT)}")
-        return 0
-    except KeyboardInterrupt:
-        print("\ninterrupted; servers stopped", file=sys.stderr)
-        return 130
-    except (CheckFailed, RuntimeError, subprocess.SubprocessError) as exc:
-        # Known failure modes get one readable message; anything else keeps its traceback.
-        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
-        return 1
+        return {"db": database, "members": members, "rows": [first, *rows, last], "note": note}
     finally:
-        if args.db == "postgres" and not args.keep_db:
+        if database == "postgres" and not args.keep_db:
             try:
                 drop_database(database_url)
             except Exception as exc:

@@ -240,6 +240,57 @@ def seed_articles(count: int, words: int, seed: int) -> SeedReport:
     )
 
 
+# The same rows as `seed-demo --members` (donations.membership.demo), made by PostgreSQL
+# itself: a million members in well under a minute instead of many.
+PG_MEMBERS = (
+    """INSERT INTO users (stripe_customer_id, name, billing_email, is_staff, created_at)
+       SELECT 'cus_demo_' || lpad(g::text, 7, '0'), 'Demo member ' || g,
+              'demo' || lpad(g::text, 7, '0') || '@example.org', false, now()
+       FROM generate_series(0, :count - 1) g""",
+    """INSERT INTO memberships (user_id, stripe_subscription_id, status, interval, interval_count,
+                                amount, currency, cancel_at_period_end, started_at,
+                                current_period_end, fact_at, grace_expired, created_at,
+                                updated_at)
+       SELECT id, 'sub_demo_' || substr(stripe_customer_id, 10), 'active',
+              CASE WHEN id % 4 = 0 THEN 'year' ELSE 'month' END, 1,
+              CASE WHEN id % 4 = 0 THEN (ARRAY[5000, 8000, 15000])[id % 3 + 1]
+                   ELSE (ARRAY[500, 800, 1500, 2500])[id % 4 + 1] END,
+              (ARRAY['usd', 'eur', 'gbp'])[id % 3 + 1], false,
+              now() - (id % 120) * interval '1 day',
+              now() - (id % 120) * interval '1 day'
+                  + CASE WHEN id % 4 = 0 THEN interval '365 days' ELSE interval '30 days' END,
+              now() - (id % 120) * interval '1 day', false, now(), now()
+       FROM users WHERE stripe_customer_id LIKE 'cus_demo_%'""",
+    """INSERT INTO donations (stripe_invoice_id, stripe_customer_id, stripe_subscription_id,
+                              user_id, kind, amount, fee_amount, currency, paid_at, created_at)
+       SELECT 'in_demo_' || substr(stripe_subscription_id, 10),
+              'cus_demo_' || substr(stripe_subscription_id, 10), stripe_subscription_id,
+              user_id, 'membership_first', amount, 0, currency, started_at, now()
+       FROM memberships WHERE stripe_subscription_id LIKE 'sub_demo_%'""",
+    """INSERT INTO member_changes (user_id, membership_id, delta, occurred_at, recorded_at)
+       SELECT user_id, id, 1, started_at, now() FROM memberships
+       WHERE stripe_subscription_id LIKE 'sub_demo_%'""",
+)
+
+
+def seed_members_fast(count: int) -> None:
+    """Demo members 0..count-1 on an empty PostgreSQL database, then the counter and totals."""
+    from donations.extensions import db
+    from donations.membership import totals
+    from donations.membership.progress import move_counter, recount_members
+
+    for statement in PG_MEMBERS:
+        db.session.execute(text(statement), {"count": count})
+    move_counter(to=recount_members())
+    totals.rebuild()
+    db.session.commit()
+    # Leave nothing for autovacuum or the checkpointer to do while the pages are measured:
+    # after millions of new rows both would otherwise take a core for a while.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+        conn.execute(text("CHECKPOINT"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Recreate the database, migrate it and seed it; print a report (JSON with --json)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -270,7 +321,10 @@ def main(argv: list[str] | None = None) -> int:
         from donations.extensions import db
         from donations.membership.demo import seed_members
 
-        if args.members:
+        if args.members and db.engine.dialect.name == "postgresql":
+            seed_members_fast(args.members)
+            report = replace(report, members=args.members)
+        elif args.members:
             # The same bulk path as `seed-demo --members`: real rows, counter = recount.
             seed_members(args.members)
             db.session.commit()

@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_operations(app)
     register_payments(app)
     register_blueprints(app)
+    register_caching(app)
     register_template_helpers(app)
     register_commands(app)
     return app
@@ -87,9 +88,11 @@ def register_operations(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions from extensions.py to this app."""
     from donations.accounts.loader import configure_login
+    from donations.core import cache
     from donations.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    cache.init_app(app)
     migrate.init_app(app, db, directory=str(_shipped("migrations")))
     configure_login(login_manager)
     login_manager.init_app(app)
@@ -150,6 +153,15 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     register_error_handlers(app)
     register_security(app)
+
+
+def register_caching(app: Flask) -> None:
+    """Content-hashed static file names, and HTTP caching of the public pages."""
+    from donations.core import hotpath, http_cache, static
+
+    static.init_app(app)
+    http_cache.init_app(app)
+    hotpath.trim_reads(app)
 
 
 def register_template_helpers(app: Flask) -> None:

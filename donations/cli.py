@@ -15,7 +15,7 @@ from donations.membership.demo import seed_members
 from donations.membership.grace import recheck_grace
 from donations.membership.progress import get_progress
 from donations.models import utcnow
-from donations.payments.cli import stripe_cli
+from donations.payments.cli import stripe_cli, webhooks_cli
 
 DEMO_DIR = Path(__file__).resolve().parent / "articles" / "demo"
 
@@ -92,3 +92,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(members_cli)
     app.cli.add_command(create_staff)
     app.cli.add_command(stripe_cli)
+    app.cli.add_command(webhooks_cli)

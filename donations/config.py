@@ -55,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
     "METRICS_TOKEN": "",
     "PROMETHEUS_MULTIPROC_DIR": "",
     "LOG_FORMAT": "json",
+    "CACHE_SECONDS": "2",
+    "WEBHOOK_QUEUE": "0",
 }
 
 # The largest request body the site reads at all; forms are far smaller (article bodies too).
@@ -254,6 +256,11 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
     settings["LOG_FORMAT"] = str(settings["LOG_FORMAT"] or "json").strip().lower()
     if settings["LOG_FORMAT"] not in {"json", "text"}:
         raise ConfigError(f"LOG_FORMAT must be json or text, got {settings['LOG_FORMAT']!r}")
+    settings["CACHE_SECONDS"] = _positive_int("CACHE_SECONDS", settings["CACHE_SECONDS"])
+    # One Redis may serve several installations: their cached numbers must never mix.
+    database = hashlib.sha256(settings["SQLALCHEMY_DATABASE_URI"].encode()).hexdigest()[:12]
+    settings.setdefault("CACHE_KEY_PREFIX", f"donations:{database}:")
+    settings["WEBHOOK_QUEUE"] = is_true(settings["WEBHOOK_QUEUE"])
     settings["MAIL_USE_TLS"] = is_true(settings["MAIL_USE_TLS"])
     settings["DONATION_CURRENCIES"] = _currencies(settings["DONATION_CURRENCIES"])
     settings["SITE_URL"] = _site_url(settings["SITE_URL"])

@@ -55,8 +55,11 @@ def welcome_mails(attempt_ids: list[int]) -> list[Message]:
     """The receipt emails, with a claim link, for memberships paid without an account."""
     mails = []
     for attempt in db.session.scalars(
-        select(CheckoutAttempt).where(CheckoutAttempt.id.in_(attempt_ids))
+        select(CheckoutAttempt).where(CheckoutAttempt.id.in_(set(attempt_ids)))
     ):
+        # A completion that a failed event's savepoint undid left its note behind: skip it.
+        if attempt.status != "complete":
+            continue
         supporter = db.session.get(User, attempt.user_id) if attempt.user_id else None
         if supporter is None or supporter.has_login or not supporter.billing_email:
             continue

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
+import json
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, render_template
 
+from donations.core.http_cache import public_page
 from donations.membership.progress import Progress, get_progress
 
 bp = Blueprint("api", __name__)
-
-# Short enough that the tracker feels live, long enough that a traffic spike is served by caches.
-CACHE_CONTROL = "public, max-age=15, stale-while-revalidate=60"
-
-
-def _etag(progress: Progress) -> str:
-    return hashlib.sha1(
-        f"{progress.members}/{progress.goal}".encode(), usedforsecurity=False
-    ).hexdigest()[:16]
-
-
-def _cacheable(response: Response, progress: Progress) -> Response:
-    response.set_etag(_etag(progress))
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.vary.discard("Cookie")
-    return response.make_conditional(request)
 
 
 def progress_json(progress: Progress) -> dict:
@@ -43,12 +27,22 @@ def progress_json(progress: Progress) -> dict:
 def progress():
     """Members, goal, percent, remaining and updated_at as JSON; ETag and 304 supported."""
     current = get_progress()
-    return _cacheable(jsonify(progress_json(current)), current)
+    shown = ("progress", current.members, current.goal, current.updated_at)
+    response = public_page(
+        shown,
+        lambda: json.dumps(progress_json(current), separators=(",", ":"), sort_keys=True),
+        mimetype="application/json",
+        personal=False,
+    )
+    # Other sites' pages read it from the browser; no cookie is involved.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @bp.get("/embed/progress")
 def embed():
     """A small self-contained progress widget for an iframe on another site."""
     current = get_progress()
-    response = Response(render_template("api/embed.html", progress=current))
-    return _cacheable(response, current)
+    shown = ("embed", current.members, current.goal)
+    render = lambda: render_template("api/embed.html", progress=current)  # noqa: E731
+    return public_page(shown, render, personal=False)

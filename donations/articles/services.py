@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
 from donations.articles.rendering import render_markdown
+from donations.core.cache import get_cache, invalidate_on_commit
 from donations.extensions import db
 from donations.models import Article, utcnow
 from donations.pagination import paginate
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+VERSION_KEY = "articles"
 
 
 class ArticleError(ValueError):
@@ -65,6 +67,18 @@ def feed_articles(limit: int = 30) -> list[Article]:
     )
 
 
+def content_version() -> str:
+    """A name for the articles as they are now; any save changes it (cached, see core.cache)."""
+    return get_cache().get(VERSION_KEY, _read_version)
+
+
+def _read_version() -> str:
+    # Count and newest edit: a save, a publish, an unpublish or a new article all move it.
+    with db.engine.connect() as conn:
+        count, newest = conn.execute(select(func.count(), func.max(Article.updated_at))).one()
+    return f"{count}:{newest.isoformat() if newest else ''}"
+
+
 def validate(data: ArticleData) -> None:
     """Raise ArticleError when the data cannot make a valid article."""
     if not SLUG_RE.match(data.slug or "") or len(data.slug) > 120:
@@ -101,6 +115,8 @@ def save_article(data: ArticleData) -> tuple[Article, bool]:
     elif data.published and article.published_at is None:
         article.published_at = utcnow()
     db.session.flush()
+    # Every cached page that shows articles names this version: they go when this commits.
+    invalidate_on_commit(db.session(), VERSION_KEY)
     return article, created
 
 

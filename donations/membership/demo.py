@@ -9,12 +9,12 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 
 from donations.extensions import db
 from donations.membership import totals
-from donations.membership.progress import recount_members
-from donations.models import Donation, MemberChange, MemberCounter, Membership, User, utcnow
+from donations.membership.progress import move_counter, recount_members
+from donations.models import Donation, MemberChange, Membership, User, utcnow
 
 BATCH = 5_000
 CURRENCIES = ("usd", "eur", "gbp")
@@ -101,11 +101,7 @@ def seed_members(count: int, seed: int = 20_000) -> int:
         _batch(start, stop, rng, dict(ids.all()))
     # Bulk rows bypass the transition function, so set the counter from a recount here,
     # in the same transaction: it stays equal to a recount, as everywhere else.
-    db.session.execute(
-        update(MemberCounter)
-        .where(MemberCounter.id == 1)
-        .values(members=recount_members(), updated_at=utcnow())
-    )
+    move_counter(to=recount_members())
     totals.rebuild()
     db.session.flush()
     return count - existing

@@ -16,18 +16,28 @@ from donations.extensions import db
 T = TypeVar("T")
 
 
-def insert_if_absent(model: type[T], key: str, values: dict[str, Any]) -> None:
-    """INSERT … ON CONFLICT (key) DO NOTHING: the first writer wins, the others wait and skip."""
+def insert_if_absent(model: type[T], key: str, values: dict[str, Any]) -> bool:
+    """INSERT … ON CONFLICT (key) DO NOTHING: the first writer wins, the others wait and skip.
+
+    Returns True when this call inserted the row.
+    """
+    table = model.__table__  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
+    inserted = _insert_unless_present(table, key, values).returning(table.c[key])
+    return db.session.execute(inserted).first() is not None
+
+
+def _insert_unless_present(target: Any, key: str, values: dict[str, Any]) -> Any:
     dialect = db.session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    table = model.__table__  # type: ignore[attr-defined]
+    table = getattr(target, "__table__", target)
     defaults = {
         column.name: column.default.arg(None) if column.default.is_callable else column.default.arg
         for column in table.columns
         if column.default is not None and column.name not in values and not column.primary_key
     }
-    statement = module.insert(table).values(**defaults, **values)
-    db.session.execute(statement.on_conflict_do_nothing(index_elements=[key]))
+    statement = module.insert(target).values(**defaults, **values)
+    return statement.on_conflict_do_nothing(index_elements=[key])
 
 
 def locked(model: type[T], column: Any, value: Any) -> T | None:
@@ -44,7 +54,13 @@ def get_or_create_locked(model: type[T], column: Any, value: Any, values: dict[s
     """Return the row with this unique value, creating it first if needed; locked either way."""
     row = locked(model, column, value)
     if row is None:
-        insert_if_absent(model, column.key, {column.key: value, **values})
+        # A row we insert is ours until we commit: RETURNING hands it over without reading
+        # it again (one round trip less per new supporter, membership or payment).
+        inserted = _insert_unless_present(model, column.key, {column.key: value, **values})
+        row = db.session.scalars(
+            inserted.returning(model).execution_options(populate_existing=True)
+        ).first()
+    if row is None:  # another transaction made it first: wait for it, then lock it
         row = locked(model, column, value)
     assert row is not None
     return row

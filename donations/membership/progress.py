@@ -6,10 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import distinct, func, select
+from sqlalchemy import distinct, func, select, update
 
+from donations.core.cache import get_cache, invalidate_on_commit
 from donations.extensions import db
 from donations.models import MemberCounter, Membership, utcnow
+
+CACHE_KEY = "progress"
 
 
 @dataclass(frozen=True)
@@ -37,18 +40,37 @@ class Progress:
 
 
 def get_progress() -> Progress:
-    """Return the current progress toward MEMBERSHIP_GOAL (one primary-key read)."""
-    # The counter is kept in step with every membership change (membership.transitions),
-    # so reading it costs the same at 100 members or 1,000,000.
-    # Two columns by primary key, no ORM identity map: this runs on every page view.
-    row = db.session.execute(
-        select(MemberCounter.members, MemberCounter.updated_at).where(MemberCounter.id == 1)
-    ).first()
+    """Return the current progress toward MEMBERSHIP_GOAL, at most CACHE_SECONDS old."""
+    members, updated_at = get_cache().get(CACHE_KEY, _read_counter)
     return Progress(
-        members=row.members if row else 0,
+        members=members,
         goal=current_app.config["MEMBERSHIP_GOAL"],
-        updated_at=row.updated_at if row else utcnow(),
+        updated_at=datetime.fromisoformat(updated_at),
     )
+
+
+def _read_counter() -> tuple[int, str]:
+    # The counter is kept in step with every membership change (move_counter), so reading
+    # it costs the same at 100 members or 1,000,000: two columns by primary key, no ORM.
+    # Its own connection, not the request's session: only committed numbers may be cached,
+    # and a page served from caches then opens no session at all.
+    with db.engine.connect() as conn:
+        row = conn.execute(
+            select(MemberCounter.members, MemberCounter.updated_at).where(MemberCounter.id == 1)
+        ).first()
+    return (row.members if row else 0), (row.updated_at if row else utcnow()).isoformat()
+
+
+def move_counter(delta: int | None = None, *, to: int | None = None) -> None:
+    """Move the live member counter by delta (or set it), in the caller's transaction.
+
+    The only writer of the counter, so the only place the cached progress is invalidated:
+    the cache lets go of the old number when this transaction commits.
+    """
+    value = MemberCounter.members + delta if to is None else to
+    counter = update(MemberCounter).where(MemberCounter.id == 1)
+    db.session.execute(counter.values(members=value, updated_at=utcnow()))
+    invalidate_on_commit(db.session(), CACHE_KEY)
 
 
 def recount_members() -> int:

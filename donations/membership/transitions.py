@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from donations.extensions import db
 from donations.membership import totals
+from donations.membership.progress import move_counter
 from donations.membership.services import has_active_membership
 from donations.models import (
     MemberChange,
-    MemberCounter,
     Membership,
     SubscriptionStatus,
     User,
@@ -164,11 +164,7 @@ def counted_change(membership: Membership, at: datetime) -> Iterator[None]:
 
 def record_member_change(user_id: int, membership_id: int | None, delta: int, at: datetime) -> None:
     """Move the live counter and write the dated fact, in the caller's transaction."""
-    db.session.execute(
-        update(MemberCounter)
-        .where(MemberCounter.id == 1)
-        .values(members=MemberCounter.members + delta, updated_at=utcnow())
-    )
+    move_counter(delta)
     db.session.add(
         MemberChange(user_id=user_id, membership_id=membership_id, delta=delta, occurred_at=at)
     )

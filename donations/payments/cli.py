@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import signal
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
 from donations.extensions import db
+from donations.models import utcnow
 from donations.payments.account import WEBHOOK_EVENTS, check_account, setup_account
 from donations.payments.gateway import get_gateway
 from donations.payments.ledger import replay
+from donations.payments.queue import BATCH, webhook_backlog, work
 from donations.payments.sync import run_sync
 
 stripe_cli = AppGroup("stripe", help="Stripe account set-up, events and reconciliation.")
+webhooks_cli = AppGroup("webhooks", help="The webhook queue (WEBHOOK_QUEUE=1).")
 
 
 def _default_webhook_url() -> str:
@@ -95,3 +100,34 @@ def sync_command(dry_run: bool, days: int) -> None:
         click.echo("Dry run: nothing was written.")
     if report.error:
         raise click.ClickException(f"sync stopped: {report.error}")
+
+
+@webhooks_cli.command("work")
+@click.option("--once", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--batch", default=BATCH, show_default=True, help="Events per transaction.")
+@click.option("--idle", default=0.2, show_default=True, help="Seconds between looks when idle.")
+def work_command(once: bool, batch: int, idle: float) -> None:
+    """Process stored webhook events until stopped (SIGTERM or Ctrl-C finish the batch)."""
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    try:
+        done = work(
+            livemode=not current_app.config["STRIPE_TEST_MODE"],
+            installation=current_app.config["INSTALLATION_TAG"],
+            stop=lambda: bool(stopping),
+            once=once,
+            batch=batch,
+            idle=idle,
+        )
+    except KeyboardInterrupt:
+        db.session.rollback()
+        return
+    click.echo(f"{done} events processed.")
+
+
+@webhooks_cli.command("backlog")
+def backlog_command() -> None:
+    """Print how many stored events wait for the worker and how old the oldest is."""
+    backlog = webhook_backlog(utcnow())
+    age = backlog.oldest_pending_seconds
+    click.echo(f"{backlog.pending} events waiting; oldest {'-' if age is None else f'{age:.1f}s'}")

@@ -53,8 +53,9 @@ class Outcome:
     error: str | None = None
 
 
-def _record(fact: EventFact) -> None:
-    insert_if_absent(
+def record(fact: EventFact) -> bool:
+    """Store a verified event unless we hold it already; True when this call stored it."""
+    return insert_if_absent(
         StripeEvent,
         "stripe_event_id",
         {
@@ -71,7 +72,7 @@ def _record(fact: EventFact) -> None:
     )
 
 
-def _apply(row: StripeEvent, fact: EventFact, livemode: bool, installation: str) -> Outcome:
+def apply_stored(row: StripeEvent, fact: EventFact, livemode: bool, installation: str) -> Outcome:
     """Run the handler inside a savepoint: its effects go, the ledger row stays."""
     row.attempts += 1
     handler = HANDLERS.get(fact.type)
@@ -121,13 +122,13 @@ def receive(fact: EventFact, *, livemode: bool, installation: str) -> Outcome:
     `installation` is our tag (payments.gateway.key_namespace): an event about an object
     another installation tagged is stored as ignored.
     """
-    _record(fact)
+    record(fact)
     # The lock makes a concurrent copy wait here until the first one has committed.
     row = locked(StripeEvent, StripeEvent.stripe_event_id, fact.id)
     assert row is not None
     if row.status in ("processed", "ignored"):
         return Outcome(status=row.status, duplicate=True)
-    return _apply(row, fact, livemode, installation)
+    return apply_stored(row, fact, livemode, installation)
 
 
 def replay(stripe_event_id: str, *, livemode: bool, installation: str) -> Outcome:
@@ -136,4 +137,4 @@ def replay(stripe_event_id: str, *, livemode: bool, installation: str) -> Outcom
     if row is None:
         raise LookupError(f"no stored event {stripe_event_id}")
     fact = EventFact.from_payload(json.loads(row.payload), raw=row.payload)
-    return _apply(row, fact, livemode, installation)
+    return apply_stored(row, fact, livemode, installation)

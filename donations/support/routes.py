@@ -17,7 +17,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from donations.accounts.claims import resend_claim_mail
-from donations.extensions import db, limiter
+from donations.extensions import csrf, db, limiter
 from donations.mail import send_after_response
 from donations.membership.progress import get_progress
 from donations.membership.services import membership_state
@@ -25,6 +25,7 @@ from donations.payments.types import PaymentError, PaymentUnavailable
 from donations.support import page
 from donations.support.ask import build_ask
 from donations.support.forms import SupportForm
+from donations.support.origin import check_token_or_origin
 from donations.support.services import (
     AlreadyMember,
     new_attempt,
@@ -45,7 +46,6 @@ def _supporter_context() -> dict:
     return {
         "membership_state": membership_state(current_user.id) if logged_in else None,
         "ask": build_ask(current_app.config["DONATION_CURRENCIES"][0]),
-        "new_attempt": new_attempt,
     }
 
 
@@ -79,9 +79,11 @@ def index():
 
 
 @bp.post("/support/checkout")
+@csrf.exempt  # checked by check_token_or_origin: the box on cached pages carries no token
 @limiter.limit("20 per minute")
 def checkout():
     """Validate the choice and send the reader to Checkout (303), or show the form again."""
+    check_token_or_origin()
     form = SupportForm()
     if not form.validate_on_submit():
         return _render(form, 400)

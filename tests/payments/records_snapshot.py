@@ -10,13 +10,12 @@ from sqlalchemy import delete, func, select, update
 
 from donations.extensions import db
 from donations.membership import totals
-from donations.membership.progress import get_progress
+from donations.membership.progress import get_progress, move_counter
 from donations.models import (
     CheckoutAttempt,
     Donation,
     FailedPayment,
     MemberChange,
-    MemberCounter,
     Membership,
     PaymentAdjustment,
     RecurringTotal,
@@ -42,7 +41,7 @@ def reset_records() -> None:
         db.session.execute(delete(model))
     db.session.execute(delete(User).where(User.password_hash.is_(None)))
     db.session.execute(update(User).values(stripe_customer_id=None))
-    db.session.execute(update(MemberCounter).values(members=0))
+    move_counter(to=0)  # through the counter's one writer, so the cached progress goes too
     db.session.commit()
 
 

@@ -169,3 +169,30 @@ def test_an_account_paying_through_another_customer_gets_the_membership_once(
     client.post("/logout")
     assert client.get(path).status_code == 400  # spent
     assert client.post(path).status_code == 400
+
+
+def test_with_the_webhook_queue_the_worker_sends_the_link(make_app, mail_log):
+    from donations.payments.queue import work
+
+    app = make_app(WEBHOOK_QUEUE="1")
+    with app.app_context():
+        client = app.test_client()
+        emulator = app.extensions["stripe_emulator"]
+        hooks = app.test_client()
+
+        def transport(url, body, headers, timeout):
+            response = hooks.post("/stripe/webhook", data=body, headers=headers)
+            response.close()
+            return response.status_code
+
+        emulator.deliverer.transport = transport
+        _pay_anonymously(client, emulator, "queued@example.org")
+        assert not [m for m in _mails(mail_log) if "queued@example.org" in m]  # stored only
+        config = app.config
+        work(
+            livemode=not config["STRIPE_TEST_MODE"],
+            installation=config["INSTALLATION_TAG"],
+            stop=lambda: False,
+            once=True,
+        )
+        assert _claim_path(mail_log, "queued@example.org").startswith("/account/claim/")

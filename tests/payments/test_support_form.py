@@ -11,6 +11,7 @@ from sqlalchemy import select
 from donations.models import CheckoutAttempt
 from donations.money import MoneyError
 from donations.support.services import to_amount
+from tests.factories import make_article
 
 ATTEMPT = "attempt-token-0123456789"
 
@@ -284,3 +285,20 @@ def test_a_refused_choice_leaves_an_address_that_shows_the_message_again(client,
     assert again.status_code == 400
     assert "1.234" in again.get_data(as_text=True) and 'id="form-error"' in again.get_data(True)
     assert 'id="form-error"' not in client.get("/support?interval=once").get_data(as_text=True)
+
+
+def test_the_box_on_a_shared_page_posts_without_a_token_but_only_from_this_site(make_app, db):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    make_article(slug="box-page")
+    page = client.get("/articles/box-page")
+    assert 'name="csrf_token"' not in page.get_data(as_text=True).split('class="support-box"')[1]
+    assert "Set-Cookie" not in page.headers  # the page stays shareable
+    box = {"interval": "month", "currency": "usd", "preset_month": "8"}
+    site = app.config["SITE_URL"]
+    assert client.post("/support/checkout", data=box, headers={"Origin": site}).status_code == 303
+    referred = client.post("/support/checkout", data=box, headers={"Referer": site + "/"})
+    assert referred.status_code == 303
+    evil = client.post("/support/checkout", data=box, headers={"Origin": "https://evil.example"})
+    assert evil.status_code == 400
+    assert client.post("/support/checkout", data=box).status_code == 400  # no origin at all

@@ -1,0 +1,120 @@
+"""Short-lived caches for the hot read paths: in each process, and in Redis when configured.
+
+Every value carries the time it was read from the database. A process keeps it at most
+CACHE_SECONDS after that time, and Redis (shared by every worker and app server) expires it
+at the same moment, so no reader ever sees a value more than CACHE_SECONDS old, whatever the
+number of processes. Writers don't wait for that: the service that changes the data marks its
+keys with `invalidate_on_commit`, and when that transaction commits the keys are dropped here
+and in Redis, so the next reader loads the new value (other processes keep their own copy for
+at most the rest of its CACHE_SECONDS).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+PENDING = "cache_invalidate"  # Session.info key: cache keys to drop when the commit lands
+MAX_LOCAL_KEYS = 5000  # a flood of distinct keys must not grow a worker without bound
+
+
+class Cache:
+    """Values by key with bounded age: a per-process dict in front of an optional Redis."""
+
+    def __init__(self, seconds: float, redis_url: str = "", prefix: str = "donations:cache:"):
+        self.seconds = seconds
+        self.prefix = prefix
+        self._local: dict[str, tuple[float, Any]] = {}
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=0.5) if redis_url else None
+
+    def get(self, key: str, load: Callable[[], Any]) -> Any:
+        """Return the cached value of key, or load() it (JSON-able) and cache it."""
+        now = time.time()
+        hit = self._local.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        shared = self._shared_get(key)
+        if shared is not None:
+            read_at, value = shared
+        else:
+            read_at, value = now, load()
+            self._shared_set(key, read_at, value)
+        if len(self._local) >= MAX_LOCAL_KEYS:
+            self._local = {k: v for k, v in self._local.items() if v[0] > now}
+            if len(self._local) >= MAX_LOCAL_KEYS:
+                self._local.clear()
+        self._local[key] = (read_at + self.seconds, value)
+        return value
+
+    def delete(self, *keys: str) -> None:
+        """Drop keys here and in Redis; other processes keep theirs for at most CACHE_SECONDS."""
+        for key in keys:
+            self._local.pop(key, None)
+        if self._redis is not None and keys:
+            try:
+                self._redis.delete(*(self.prefix + key for key in keys))
+            except redis.RedisError:
+                log.warning("cache: Redis unreachable, could not drop %s", ", ".join(keys))
+
+    def clear_local(self) -> None:
+        """Forget this process's copies (tests use it to act as a fresh worker)."""
+        self._local.clear()
+
+    def _shared_get(self, key: str) -> tuple[float, Any] | None:
+        if self._redis is None:
+            return None
+        try:
+            raw = self._redis.get(self.prefix + key)
+        except redis.RedisError:
+            log.warning("cache: Redis unreachable, reading %s from the database", key)
+            return None
+        if raw is None:
+            return None
+        read_at, value = json.loads(raw)
+        return float(read_at), value
+
+    def _shared_set(self, key: str, read_at: float, value: Any) -> None:
+        if self._redis is None:
+            return
+        ttl_ms = int(self.seconds * 1000)
+        try:
+            self._redis.set(self.prefix + key, json.dumps([read_at, value]), px=ttl_ms)
+        except redis.RedisError:
+            log.warning("cache: Redis unreachable, %s cached in this process only", key)
+
+
+def get_cache() -> Cache:
+    """This app's cache."""
+    return current_app.extensions["cache"]
+
+
+def invalidate_on_commit(session: Session, *keys: str) -> None:
+    """Drop keys from every cache once the session's transaction commits (not before)."""
+    session.info.setdefault(PENDING, set()).update(keys)
+
+
+def _after_commit(session: Session) -> None:
+    keys = session.info.pop(PENDING, None)
+    if keys:
+        get_cache().delete(*sorted(keys))
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its cache (Redis-backed when REDIS_URL is set) and the commit hooks."""
+    app.extensions["cache"] = Cache(
+        app.config["CACHE_SECONDS"], app.config["REDIS_URL"], app.config["CACHE_KEY_PREFIX"]
+    )
+    if not event.contains(Session, "after_commit", _after_commit):
+        # No rollback hook: keys left pending by a rolled-back change are dropped at the next
+        # commit, which costs one reload and is always safe.
+        event.listen(Session, "after_commit", _after_commit)

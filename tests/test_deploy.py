@@ -1,0 +1,125 @@
+"""deploy/: the nginx site passes `nginx -t` and does what it says in front of the app; the
+gunicorn config loads."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "deploy" / "nginx" / "donations.conf"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+needs_nginx = pytest.mark.skipif(
+    not Path(NGINX).exists() and not os.environ.get("REQUIRE_NGINX"),
+    reason="nginx is not installed (apt-get install nginx-light)",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def nginx_conf(tmp: Path, upstream: str = "127.0.0.1:8000", port: int = 8080) -> Path:
+    """A main nginx.conf around the site file, with its paths pointed at this checkout."""
+    site = SITE.read_text()
+    site = site.replace("/srv/donations", str(ROOT))
+    site = site.replace("/var/cache/nginx/donations", str(tmp / "cache"))
+    site = site.replace("server 127.0.0.1:8000;", f"server {upstream};")
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    (tmp / "site.conf").write_text(site)
+    main = tmp / "nginx.conf"
+    # As root, nginx's workers would switch to nobody, who may not enter pytest's tmp folders.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    main.write_text(
+        f"{user}pid {tmp}/nginx.pid;\nerror_log {tmp}/error.log;\nevents {{}}\n"
+        f"http {{\n  access_log off;\n  client_body_temp_path {tmp}/body;\n"
+        f"  proxy_temp_path {tmp}/proxy;\n  include /etc/nginx/mime.types;\n"
+        f"  include {tmp}/site.conf;\n}}\n"
+    )
+    return main
+
+
+@contextlib.contextmanager
+def running_nginx(conf: Path) -> Iterator[None]:
+    """nginx in the foreground on the conf, stopped (by its own pid) at the end."""
+    proc = subprocess.Popen(
+        [NGINX, "-c", str(conf), "-p", str(conf.parent), "-g", "daemon off;"],
+        stderr=subprocess.DEVNULL,  # it logs to error.log in the tmp folder
+    )
+    try:
+        port = int(
+            re.search(r"listen 127\.0\.0\.1:(\d+);", (conf.parent / "site.conf").read_text())[1]
+        )
+        for _ in range(100):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.1):
+                break
+            time.sleep(0.05)
+        yield
+    finally:
+        proc.send_signal(signal.SIGQUIT)
+        proc.wait(timeout=10)
+
+
+@needs_nginx
+def test_the_nginx_site_passes_nginx_t(tmp_path):
+    result = subprocess.run(
+        [NGINX, "-t", "-c", str(nginx_conf(tmp_path)), "-p", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+
+
+def _get(url: str, **headers: str):
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, dict(response.headers), response.read()
+
+
+@needs_nginx
+def test_nginx_serves_hashed_static_files_and_micro_caches_anonymous_readers(live_server, tmp_path):
+    port = _free_port()
+    conf = nginx_conf(tmp_path, upstream=live_server.url.removeprefix("http://"), port=port)
+    front = f"http://127.0.0.1:{port}"
+    with running_nginx(conf):
+        _, _, page = _get(front + "/")
+        css = re.search(rb'href="(/static/css/site\.[0-9a-f]{10}\.css)"', page)[1].decode()
+        status, headers, body = _get(front + css)
+        assert status == 200 and body == (ROOT / "static/css/site.css").read_bytes()
+        assert "immutable" in headers["Cache-Control"] and "31536000" in headers["Cache-Control"]
+
+        first = _get(front + "/api/progress")[1]["X-Cache"]
+        second = _get(front + "/api/progress")[1]["X-Cache"]
+        assert (first, second) == ("MISS", "HIT")
+        personal = _get(front + "/api/progress", Cookie="session=abc")[1]["X-Cache"]
+        assert personal == "BYPASS"
+
+
+def test_the_gunicorn_config_loads_and_sizes_workers_from_the_cpus():
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--check-config", "-c", "deploy/gunicorn.conf.py",
+         "hello:app", "--chdir", str(ROOT / "bench")],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr + result.stdout
+    namespace: dict = {}
+    exec((ROOT / "deploy/gunicorn.conf.py").read_text(), namespace)  # noqa: S102 (our own file)
+    assert namespace["workers"] == (os.cpu_count() or 1) * 2 or "WEB_CONCURRENCY" in os.environ
+    assert namespace["timeout"] > 0 and namespace["graceful_timeout"] > 0
+    assert "%(D)s" in namespace["access_log_format"]
