@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -108,3 +109,18 @@ def send_after_response(response: Response, messages: Iterable[Message | None]) 
         if message is not None:
             response.call_on_close(lambda m=message: mailer.send(m))
     return response
+
+
+def send_in_background(messages: Iterable[Message]) -> None:
+    """Send in a thread of their own; call after the commit.
+
+    For answers to machines (the webhook): a development server may skip the response's
+    close callbacks when the client hangs up first, and Stripe never waits for our mail.
+    """
+    pending = [message for message in messages if message is not None]
+    if not pending:
+        return
+    mailer = Mailer.from_config(current_app.config)
+    threading.Thread(
+        target=lambda: [mailer.send(m) for m in pending], name="mail", daemon=True
+    ).start()

@@ -10,7 +10,7 @@ from donations.accounts.claims import welcome_mails
 from donations.core.limits import body_limit, read_capped_body
 from donations.core.metrics import count_webhook
 from donations.extensions import csrf, db
-from donations.mail import send_after_response
+from donations.mail import send_in_background
 from donations.membership.records import take_joined_without_account
 from donations.payments.gateway import get_gateway
 from donations.payments.ledger import receive
@@ -51,7 +51,7 @@ def stripe_webhook():
         livemode = not config["STRIPE_TEST_MODE"]
         outcome = receive(fact, livemode=livemode, installation=config["INSTALLATION_TAG"])
     # Written inside the transaction (reading only rows it holds), so no read after the commit
-    # can fail and lose them; sent after the commit and the answer, so Stripe never waits.
+    # can fail and lose them; sent after the commit, in the background: Stripe never waits.
     # (With the queue, `flask webhooks work` writes and sends them.)
     joined = take_joined_without_account()
     mails = welcome_mails(joined) if joined and outcome.status == "processed" else []
@@ -59,5 +59,5 @@ def stripe_webhook():
     count_webhook(fact.type, "duplicate" if outcome.duplicate else outcome.status)
     if outcome.status == "failed":
         return _failed()
-    response = jsonify(received=True, status=outcome.status, duplicate=outcome.duplicate)
-    return send_after_response(response, mails), 200
+    send_in_background(mails)
+    return jsonify(received=True, status=outcome.status, duplicate=outcome.duplicate), 200
