@@ -35,7 +35,7 @@ def test_passwords_are_never_stored_or_logged_in_clear(make_app, caplog):
     email = "secret.keeper@example.org"
     assert (
         client.post("/signup", data={"email": email, "password": SIGNUP_PASSWORD}).status_code
-        == 302
+        == 303
     )
     client.post("/logout")
     assert (

@@ -53,19 +53,30 @@ def _no_store(response):
 @limits.per_ip(limits.SIGNUP_PER_IP)
 @limits.per_email(limits.SIGNUP_PER_EMAIL)
 def signup():
-    """Create an account and log the person in."""
+    """Create an account and log the person in; a registered address gets the same answer."""
     if current_user.is_authenticated:
         return redirect(_next_or("accounts.account"))
     form = SignupForm()
+    next_url = safe_next(request.values.get("next"))
     if form.validate_on_submit():
         outcome = services.sign_up(form.email.data, form.password.data, form.name.data)
-        if outcome.user is not None:
-            _start_session(outcome.user)
-            flash("Welcome! Your account is ready.", "success")
-            return redirect(_next_or("accounts.account"))
+        if not outcome.errors:
+            db.session.commit()
+            if outcome.user is not None:
+                _start_session(outcome.user)
+            # The same words and the same page for a new and a registered address.
+            flash(services.SIGNUP_SENT.format(email=form.email.data.strip()), "success")
+            sent = redirect(url_for(".signup_sent", next=next_url), 303)
+            return send_after_response(sent, outcome.mail)
         form.add_errors(outcome.errors)
-    next_url = safe_next(request.values.get("next"))
     return render_template("accounts/signup.html", form=form, next=next_url), _form_status(form)
+
+
+@bp.get("/signup/sent")
+def signup_sent():
+    """After sign-up: check your email, then carry on where you were going."""
+    next_url = safe_next(request.args.get("next")) or url_for("accounts.account")
+    return render_template("accounts/signup_sent.html", next=next_url)
 
 
 @bp.route("/login", methods=["GET", "POST"])

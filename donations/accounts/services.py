@@ -27,9 +27,7 @@ from donations.mail import Message, compose
 from donations.membership.services import MembershipView, donations_of, memberships_of
 from donations.models import Donation, User, utcnow
 
-EXISTING_ACCOUNT = (
-    "If you already have an account with this email, log in or reset your password instead."
-)
+SIGNUP_SENT = "Check your email: we've sent a message to {email}."
 
 
 LOGIN_FAILED = (
@@ -94,7 +92,12 @@ def find_user(email: str) -> User | None:
 
 
 def sign_up(email: str, password: str, name: str = "") -> Outcome:
-    """Create an account, or say which fields need another look."""
+    """Create an account, or say which fields need another look.
+
+    A registered address gets no error and no account: the same answer as a new one, after
+    the same password-hashing work, and an email with a sign-in and a reset link. Only the
+    address's owner learns that it was registered (design: no account enumeration).
+    """
     errors: dict[str, list[str]] = {}
     try:
         email = normalise_email(email)
@@ -102,17 +105,35 @@ def sign_up(email: str, password: str, name: str = "") -> Outcome:
         errors["email"] = [str(exc)]
     if problems := password_problems(password, email):
         errors["password"] = problems
-    if not errors and find_user(email) is not None:
-        errors["email"] = [EXISTING_ACCOUNT]
     if errors:
         return Outcome(errors=errors)
+    existing = find_user(email)
+    if existing is not None:
+        burn_verification_time(password)  # as long as hashing a new account's password
+        return Outcome(mail=[_existing_account_mail(existing)])
     user = User(email=email, name=(name or "").strip(), password_hash=hash_password(password))
     try:
         with db.session.begin_nested():  # two sign-ups racing for one email: one wins
             db.session.add(user)
     except IntegrityError:
-        return Outcome(errors={"email": [EXISTING_ACCOUNT]})
-    return Outcome(user=user)
+        winner = find_user(email)
+        return Outcome(mail=[_existing_account_mail(winner)] if winner else [])
+    welcome = compose("welcome.txt", to=user.email, subject="Your account is ready", user=user)
+    return Outcome(user=user, mail=[welcome])
+
+
+def _existing_account_mail(user: User) -> Message:
+    """Tell an address's owner that someone tried to sign up with it, and how to get in."""
+    site = current_app.config["SITE_URL"]
+    return compose(
+        "signup_existing.txt",
+        to=user.email,
+        subject="You already have an account",
+        user=user,
+        login_link=f"{site}/login",
+        reset_link=f"{site}/password/reset/{make_reset_token(user)}",
+        minutes=RESET_MAX_AGE // 60,
+    )
 
 
 def log_in(email: str, password: str) -> Outcome:

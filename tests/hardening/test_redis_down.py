@@ -36,7 +36,7 @@ def test_login_sign_up_and_checkout_work_while_redis_is_down(dead_redis_client, 
         signup = client.post(
             "/signup", data={"email": "new@example.org", "password": "another fine passphrase"}
         )
-        assert signup.status_code == 302
+        assert signup.status_code == 303
         client.post("/logout")
         assert start_checkout(client).startswith("cs_")
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
