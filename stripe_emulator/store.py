@@ -8,6 +8,7 @@ changes.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -161,14 +162,19 @@ class Store:
         self._lock = threading.Lock()
         self._conns: list[sqlite3.Connection] = []
         conn = self._conn()
-        # WAL lets readers proceed while a writer holds the lock; it is a property of the file.
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(_SCHEMA)
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
-        if "endpoint_id" not in columns:
-            # A state file from before webhook endpoints: its rows name no endpoint, so they
-            # are delivered nowhere (see Emulator._prepare); new rows name theirs.
-            conn.execute("ALTER TABLE outbox ADD COLUMN endpoint_id TEXT")
+        # Web workers starting together (gunicorn -w 4) open one new file at once, and the
+        # set-up below (WAL switch, schema) then failed now and then with "database is locked"
+        # under load. A file lock beside the state file lets one process set it up at a time.
+        with open(self.path + ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            # WAL lets readers proceed while a writer holds the lock; a property of the file.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
+            if "endpoint_id" not in columns:
+                # A state file from before webhook endpoints: its rows name no endpoint, so
+                # they are delivered nowhere (see Emulator._prepare); new rows name theirs.
+                conn.execute("ALTER TABLE outbox ADD COLUMN endpoint_id TEXT")
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

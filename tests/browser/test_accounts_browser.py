@@ -25,6 +25,10 @@ def test_reader_signs_up_logs_out_logs_in_and_is_kept_out_of_staff(live_server, 
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Name (optional)").fill("Bea Browser")
     page.get_by_role("button", name="Create account").click()
+    # The page a registered address would get too; the new account is logged in already.
+    page.wait_for_url(base + "/signup/sent")
+    assert f"we've sent a message to {EMAIL}" in page.locator("main").inner_text()
+    page.get_by_role("link", name="Continue").click()
     page.wait_for_url(base + "/account")
     assert "Bea Browser" in page.locator("main").inner_text()
 

@@ -21,6 +21,7 @@ def _sign_up(page, email: str) -> None:
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(re.compile(r"/signup/sent"))
 
 
 def _pay(page, card: str) -> None:
