@@ -14,6 +14,7 @@ from sqlalchemy import Date, case, cast, func, select
 from donations.extensions import db
 from donations.membership.progress import Progress, get_progress
 from donations.models import MemberChange
+from donations.payments.backlog import Backlog, webhook_backlog
 from donations.staff.events import VersionDrift, other_api_versions
 from donations.staff.stats_money import (
     GiftTotal,
@@ -110,6 +111,7 @@ class Dashboard:
     sources: list[ArticleSource]
     last_sync: SyncSummary | None
     api_versions: list[VersionDrift]
+    webhooks: Backlog
 
     @property
     def projection(self) -> Projection:
@@ -231,4 +233,5 @@ def dashboard(now: datetime, range_days: int = DEFAULT_RANGE) -> Dashboard:
         sources=sources_since(month_ago),
         last_sync=last_sync(),
         api_versions=other_api_versions(now),
+        webhooks=webhook_backlog(now),
     )

@@ -17,7 +17,9 @@ from tests.staff.factories import (
     make_failed_payment,
     make_gift,
     make_supporter,
+    store,
     subscribe,
+    subscription_event,
 )
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -201,3 +203,16 @@ def test_projection_gives_the_goal_date_at_the_last_30_days_pace():
 def test_dashboard_shows_the_projection_and_formatted_numbers(staff_client, db):
     html = staff_client.get("/staff/").get_data(as_text=True)
     assert "At the last 30 days' pace the goal is not getting closer." in html
+
+
+def test_the_dashboard_shows_the_webhook_backlog_and_recent_failures(staff_client, db):
+    calm = staff_client.get("/staff/").get_data(as_text=True)
+    assert stat(calm, "webhook-backlog").startswith("No event is waiting to be applied.")
+    # Two stored for the queue worker (WEBHOOK_QUEUE=1), one that failed and awaits replay.
+    store(subscription_event("evt_waiting_1"), "received")
+    store(subscription_event("evt_waiting_2"), "received")
+    store(subscription_event("evt_broken"), "failed", error="boom")
+    html = staff_client.get("/staff/").get_data(as_text=True)
+    assert stat(html, "webhook-backlog").startswith("2 events waiting for the worker; the oldest")
+    assert "1 failed in the last 24 hours</a>" in html
+    assert 'href="/staff/events?status=failed"' in html
