@@ -13,6 +13,7 @@ TESTING): full-cost scrypt would spend a quarter of a second on every sign-up an
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -290,6 +291,37 @@ def make_app(
             if ON_POSTGRES and app.config["DATABASE_URL"] == TEST_DATABASE_URL:
                 _empty_all(app)
             _db.engine.dispose()
+
+
+# A spare Redis database number, never an app's. CI sets TEST_REDIS_URL (and starts Redis), so
+# there a missing Redis fails the tests that need one; elsewhere they skip, saying why.
+REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The URL of a live Redis for the tests that need one."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("TEST_REDIS_URL"):
+            pytest.fail(f"TEST_REDIS_URL is set but no Redis answers at {REDIS_TEST_URL}")
+        pytest.skip(f"no Redis at {REDIS_TEST_URL} (set TEST_REDIS_URL)")
+    return REDIS_TEST_URL
+
+
+@pytest.fixture
+def mail_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Captured mail (the app writes mail to the log when MAIL_SERVER is empty)."""
+    caplog.set_level(logging.INFO, logger="donations.mail")
+    return caplog
+
+
+def mails(mail_log: pytest.LogCaptureFixture) -> list[str]:
+    """Every mail written to the log so far, oldest first."""
+    return [r.getMessage() for r in mail_log.records if r.name == "donations.mail"]
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -18,6 +17,7 @@ from donations.accounts.services import (
 )
 from donations.extensions import db as _db
 from donations.models import User
+from tests.conftest import mails
 from tests.factories import DEFAULT_PASSWORD, login, make_user
 
 GOOD_PASSWORD = "river stones and lanterns"
@@ -60,9 +60,8 @@ def test_signup_name_is_optional(client, db):
     "email", ["reader@example.org", "READER@example.org", "  Reader@Example.org  "]
 )
 def test_a_registered_address_gets_the_answer_a_new_one_gets_and_its_owner_an_email(
-    client, db, caplog, email
+    client, db, mail_log, email
 ):
-    caplog.set_level(logging.INFO, logger="donations.mail")
     make_user(email="reader@example.org", password=DEFAULT_PASSWORD)
     fresh = client.post("/signup", data={"email": "new@example.org", "password": GOOD_PASSWORD})
     client.post("/logout")
@@ -77,16 +76,15 @@ def test_a_registered_address_gets_the_answer_a_new_one_gets_and_its_owner_an_em
     assert db.session.scalar(select(func.count()).select_from(User)) == 2
     # Nobody was logged in by the attempt, and the original password still works.
     assert client.get("/account").status_code == 302
-    mails = [r.getMessage() for r in caplog.records if r.name == "donations.mail"]
-    assert "To: reader@example.org" in mails[-1] and "already have one" in mails[-1]
-    assert "/password/reset/" in mails[-1] and "/login" in mails[-1]
+    last = mails(mail_log)[-1]
+    assert "To: reader@example.org" in last and "already have one" in last
+    assert "/password/reset/" in last and "/login" in last
     login(client, "reader@example.org")
 
 
-def test_a_new_address_is_welcomed_by_email(client, db, caplog):
-    caplog.set_level(logging.INFO, logger="donations.mail")
+def test_a_new_address_is_welcomed_by_email(client, db, mail_log):
     client.post("/signup", data={"email": "new@example.org", "password": GOOD_PASSWORD}).close()
-    [mail] = [r.getMessage() for r in caplog.records if r.name == "donations.mail"]
+    [mail] = mails(mail_log)
     assert "To: new@example.org" in mail and "Your account is ready" in mail
     assert "/password/reset/" not in mail
 

@@ -7,49 +7,38 @@ import logging
 import re
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import time_machine
 from itsdangerous import URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 
 from donations.accounts.services import set_password
 from donations.accounts.tokens import RESET_SALT, make_reset_token
+from tests.conftest import mails
 from tests.factories import DEFAULT_PASSWORD, login, make_user
 
 NEW_PASSWORD = "a brand new passphrase"
 LINK = re.compile(r"(http://localhost/password/reset/(\S+))")
 
 
-@pytest.fixture
-def mail_log(caplog):
-    """Captured mail (the app writes mail to the log when MAIL_SERVER is empty)."""
-    caplog.set_level(logging.INFO, logger="donations.mail")
-    return caplog
-
-
-def _mails(mail_log) -> list[str]:
-    return [r.getMessage() for r in mail_log.records if r.name == "donations.mail"]
-
-
 def _ask_for_link(client, mail_log, email: str) -> str:
     response = client.post("/password/forgot", data={"email": email}, follow_redirects=True)
     assert response.status_code == 200
-    found = LINK.search(_mails(mail_log)[-1])
-    assert found, _mails(mail_log)
+    found = LINK.search(mails(mail_log)[-1])
+    assert found, mails(mail_log)
     return found.group(1).removeprefix("http://localhost")
 
 
 def test_reset_link_is_emailed_and_sets_a_new_password(client, db, mail_log):
     user = make_user(email="reader@example.org", name="Rita")
     link = _ask_for_link(client, mail_log, " Reader@Example.org ")
-    mail = _mails(mail_log)[-1]
+    mail = mails(mail_log)[-1]
     assert "To: reader@example.org" in mail and "Subject: Reset your password" in mail
     assert "Hello Rita" in mail and "within 60 minutes" in mail
     assert client.get(link).status_code == 200
     response = client.post(link, data={"password": NEW_PASSWORD})
     assert response.status_code == 302 and response.headers["Location"] == "/account"
     response.close()  # mail goes out once the response is delivered
-    assert "Subject: Your password was changed" in _mails(mail_log)[-1]
+    assert "Subject: Your password was changed" in mails(mail_log)[-1]
     assert client.get("/account").status_code == 200  # logged in by the reset
     client.post("/logout")
     bad = client.post("/login", data={"email": user.email, "password": DEFAULT_PASSWORD})
@@ -70,7 +59,7 @@ def test_forgot_gives_the_same_answer_for_unknown_and_known_emails(client, db, m
     assert (
         answers["known@example.org"].replace("known@", "unknown@") == answers["unknown@example.org"]
     )
-    assert len(_mails(mail_log)) == 1  # only the real account got mail
+    assert len(mails(mail_log)) == 1  # only the real account got mail
 
 
 def test_forgot_explains_a_malformed_email(client, db):
@@ -155,4 +144,4 @@ def test_reset_links_are_absolute_and_built_from_site_url(make_app, caplog):
         make_user(email="reader@example.org")
     client = app.test_client()
     client.post("/password/forgot", data={"email": "reader@example.org"}, follow_redirects=True)
-    assert "\nhttps://news.example.org/password/reset/" in _mails(caplog)[-1]
+    assert "\nhttps://news.example.org/password/reset/" in mails(caplog)[-1]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 
@@ -11,21 +10,11 @@ from sqlalchemy import func, select
 
 from donations.membership.progress import get_progress, recount_members
 from donations.models import Donation, MemberChange, MemberCounter, Membership, User
+from tests.conftest import mails
 from tests.factories import login, make_membership, make_user, start_checkout
 
 LINK = re.compile(r"http://localhost(/account/claim/\S+)")
 PASSWORD = "paper lanterns over the river"
-
-
-@pytest.fixture
-def mail_log(caplog):
-    """Captured mail (the app writes mail to the log when MAIL_SERVER is empty)."""
-    caplog.set_level(logging.INFO, logger="donations.mail")
-    return caplog
-
-
-def _mails(mail_log) -> list[str]:
-    return [r.getMessage() for r in mail_log.records if r.name == "donations.mail"]
 
 
 def _pay_anonymously(client, emulator, email: str, **form: str) -> str:
@@ -38,7 +27,7 @@ def _pay_anonymously(client, emulator, email: str, **form: str) -> str:
 def _mails_to(mail_log, to: str, count: int = 1) -> list[str]:
     """The mails logged to `to`, waiting (up to 5 s) for `count`: the webhook sends in a thread."""
     for _ in range(100):
-        found = [m for m in _mails(mail_log) if f"To: {to}" in m]
+        found = [m for m in mails(mail_log) if f"To: {to}" in m]
         if len(found) >= count:
             return found
         time.sleep(0.05)
@@ -123,7 +112,7 @@ def test_a_logged_in_member_gets_no_claim_link(client, db, emulator, mail_log):
     session_id = start_checkout(client, interval="month", amount="8")
     emulator.pay_checkout(session_id, "4242424242424242")
     emulator.deliver_pending()
-    assert not [m for m in _mails(mail_log) if "/account/claim/" in m]
+    assert not [m for m in mails(mail_log) if "/account/claim/" in m]
 
 
 def test_the_thanks_page_sends_the_link_again(client, db, emulator, mail_log):
@@ -198,7 +187,7 @@ def test_with_the_webhook_queue_the_worker_sends_the_link(make_app, mail_log):
 
         emulator.deliverer.transport = transport
         _pay_anonymously(client, emulator, "queued@example.org")
-        assert not [m for m in _mails(mail_log) if "queued@example.org" in m]  # stored only
+        assert not [m for m in mails(mail_log) if "queued@example.org" in m]  # stored only
         config = app.config
         work(
             livemode=not config["STRIPE_TEST_MODE"],

@@ -4,7 +4,6 @@ CACHE_SECONDS."""
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,11 +14,10 @@ import time_machine
 
 from donations.extensions import db as _db
 from donations.membership.progress import get_progress, move_counter, recount_members
+from tests.conftest import REDIS_TEST_URL
 from tests.factories import login, make_user, start_checkout
 from tests.payments.stripe_events import post_event
 
-# CI sets TEST_REDIS_URL (a spare database number, never an app's).
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
 
@@ -113,12 +111,8 @@ def test_only_a_committed_count_is_ever_cached(app, db):
 
 
 @pytest.fixture
-def shared_redis():
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.skip(f"no Redis at {REDIS_URL}")
+def shared_redis(redis_url):
+    client = redis.Redis.from_url(redis_url)
     prefix = f"donations-tests-{uuid.uuid4().hex}:"
     yield client, prefix
     for key in client.scan_iter(f"{prefix}*"):
@@ -127,7 +121,7 @@ def shared_redis():
 
 def test_two_app_servers_on_one_database_and_redis_agree_within_the_bound(make_app, shared_redis):
     client, prefix = shared_redis
-    settings = {"REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": prefix, "CACHE_SECONDS": 1}
+    settings = {"REDIS_URL": REDIS_TEST_URL, "CACHE_KEY_PREFIX": prefix, "CACHE_SECONDS": 1}
     first, second = make_app(**settings), make_app(**settings)
     with second.app_context():
         assert get_progress().members == 0  # the second server caches 0
