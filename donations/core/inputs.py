@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 from flask import Flask, request
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
 # Longest value of a field, by name; anything not listed gets DEFAULT_CAP. These are hard
@@ -29,6 +29,10 @@ FIELD_CAPS = {
     "attempt": 64,
 }
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+# Every POST of ours is a browser's form, except Stripe's webhook (a raw, signed body) and the
+# emulator's hosted pages. Flask-WTF would read a JSON body as form data too, with numbers,
+# lists and nulls where its filters expect strings: any other body is refused with 415.
+RAW_BODY_ENDPOINTS = frozenset({"webhooks.stripe_webhook"})
 # Beyond any id a column holds (PostgreSQL integer) and any page a listing has.
 INT_MAX = 2**31 - 1
 
@@ -57,6 +61,13 @@ def guard_request() -> None:
     _check_values(request.args.to_dict(flat=False))
     if request.mimetype in FORM_TYPES:
         _check_values(request.form.to_dict(flat=False))
+    elif (
+        request.mimetype
+        and request.method not in ("GET", "HEAD", "OPTIONS")
+        and request.endpoint not in RAW_BODY_ENDPOINTS
+        and request.blueprint != "emulator"
+    ):
+        raise UnsupportedMediaType("Send this form as a web form, not as JSON or another type.")
 
 
 def int_arg(

@@ -87,13 +87,19 @@ def _start() -> None:
     request_id()
 
 
+def _printable(text: str) -> str:
+    # A path is the client's text: "%0d%0a" in it would forge a line of a text log, and a NUL
+    # makes the file binary to grep. Control characters are written as escapes instead.
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 def _access(response: Response) -> Response:
     response.headers["X-Request-ID"] = request_id()
     started = g.get("log_started")
     access_log.info(
         "%s %s %s",
         request.method,
-        request.path,
+        _printable(request.path),
         response.status_code,
         extra={
             "method": request.method,

@@ -39,8 +39,15 @@ class Progress:
         return self.members >= self.goal
 
 
-def get_progress() -> Progress:
-    """Return the current progress toward MEMBERSHIP_GOAL, at most CACHE_SECONDS old."""
+def get_progress(*, fresh: bool = False) -> Progress:
+    """Return the current progress toward MEMBERSHIP_GOAL, at most CACHE_SECONDS old.
+
+    fresh=True reads the counter itself: for the thanks page, which must show the member who
+    was just counted, though a read that raced the count's commit may have cached the number
+    from before it (for at most CACHE_SECONDS).
+    """
+    if fresh:
+        get_cache().delete(CACHE_KEY)
     members, updated_at = get_cache().get(CACHE_KEY, _read_counter)
     return Progress(
         members=members,

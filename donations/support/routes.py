@@ -118,7 +118,7 @@ def thanks():
         "support/thanks.html",
         status=status,
         session_id=session_id,
-        progress=get_progress(),
+        progress=get_progress(fresh=status.confirmed),
         share=share_links(shared, site["SITE_NAME"]),
     )
 
@@ -142,7 +142,9 @@ def thanks_status_json():
     """The thanks page's poll: whether the payment is confirmed, and the member count."""
     status = thanks_status(request.args.get("session_id", "")[:255])
     response = jsonify(
-        known=status.known, confirmed=status.confirmed, members=get_progress().members
+        known=status.known,
+        confirmed=status.confirmed,
+        members=get_progress(fresh=status.confirmed).members,
     )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -105,3 +105,11 @@ def test_log_lines_are_json_with_the_request_id(app):
     assert line["message"] == "hello you"
     assert line["level"] == "WARNING"
     assert re.fullmatch(r"[0-9a-f]{32}", line["request_id"])
+
+
+def test_a_path_cannot_forge_a_line_of_the_access_log(client, db, caplog):
+    with caplog.at_level(logging.INFO, logger="donations.access"):
+        client.get("/articles/x%0d%0a2026-12-01%20FAKE%20LOG%20LINE%00")
+    [line] = [r.getMessage() for r in caplog.records if r.name == "donations.access"]
+    assert "\n" not in line and "\r" not in line and "\x00" not in line
+    assert line.startswith("GET /articles/x\\r\\n2026-12-01 FAKE LOG LINE\\x00 ")

@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from donations.membership.progress import get_progress, recount_members
 from donations.models import Donation, MemberChange, MemberCounter, Membership, User
@@ -196,3 +196,28 @@ def test_with_the_webhook_queue_the_worker_sends_the_link(make_app, mail_log):
             once=True,
         )
         assert _claim_path(mail_log, "queued@example.org").startswith("/account/claim/")
+
+
+def test_the_thanks_page_counts_the_new_member_though_a_racing_read_cached_the_old_number(
+    make_app, db, mail_log
+):
+    # A page read that started before the member's count committed may put the old number
+    # back into the cache after the commit dropped it (for up to CACHE_SECONDS).
+    app = make_app(CACHE_SECONDS=3600)
+    with app.app_context():
+        client = app.test_client()
+        emulator = app.extensions["stripe_emulator"]
+        webhook_client = app.test_client()
+        emulator.deliverer.transport = lambda url, body, headers, timeout: (
+            webhook_client.post("/stripe/webhook", data=body, headers=headers).status_code
+        )
+        session_id = _pay_anonymously(client, emulator, "raced@example.org")
+        assert get_progress().members == 1  # now cached for an hour
+        # The cache now holds an older number than the counter, as after such a race.
+        db.session.execute(text("UPDATE member_counter SET members = 2"))
+        db.session.commit()
+        assert get_progress().members == 1
+        thanks = client.get(f"/support/thanks?session_id={session_id}").get_data(as_text=True)
+        assert re.search(r'class="tracker-count">\s*<strong>2</strong>', thanks)
+        status = client.get(f"/support/thanks/status?session_id={session_id}").json
+        assert status["confirmed"] and status["members"] == 2
