@@ -221,3 +221,17 @@ def test_the_thanks_page_counts_the_new_member_though_a_racing_read_cached_the_o
         assert re.search(r'class="tracker-count">\s*<strong>2</strong>', thanks)
         status = client.get(f"/support/thanks/status?session_id={session_id}").json
         assert status["confirmed"] and status["members"] == 2
+
+
+def test_the_thanks_page_offers_share_links_without_third_party_scripts(client, db, emulator):
+    session_id = _pay_anonymously(client, emulator, "sharer@example.org")
+    html = client.get(f"/support/thanks?session_id={session_id}").get_data(as_text=True)
+    share = re.search(r'<ul class="share".*?</ul>', html, re.S).group(0)
+    tags = re.findall(r'<a href="([^"]+)"([^>]*)>(\w+)', share)
+    assert [name for _, _, name in tags] == ["Email", "Bluesky", "X", "Facebook", "WhatsApp"]
+    url, attrs, _ = tags[0]
+    assert url.startswith("mailto:?subject=") and "localhost%2Fsupport" in url
+    # Mail opens the reader's mail program: no new tab; the others open one, without opener.
+    assert attrs == ""
+    assert all('target="_blank"' in a and "noopener" in a for _, a, _ in tags[1:])
+    assert '<script src="http' not in html
