@@ -6,7 +6,9 @@ at the same moment, so no reader ever sees a value more than CACHE_SECONDS old, 
 number of processes. Writers don't wait for that: the service that changes the data marks its
 keys with `invalidate_on_commit`, and when that transaction commits the keys are dropped here
 and in Redis, so the next reader loads the new value (other processes keep their own copy for
-at most the rest of its CACHE_SECONDS).
+at most the rest of its CACHE_SECONDS). A read that such a drop overtook in this process is
+not kept; in another process it may be, for at most CACHE_SECONDS (the thanks page, which must
+show the member just counted, reads fresh: `get_progress(fresh=True)`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Cache:
         self.seconds = seconds
         self.prefix = prefix
         self._local: dict[str, tuple[float, Any]] = {}
+        # How many times each key was dropped: a read that a drop overtook must not be kept.
+        self._drops: dict[str, int] = {}
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=0.5) if redis_url else None
 
     def get(self, key: str, load: Callable[[], Any]) -> Any:
@@ -43,11 +47,18 @@ class Cache:
         hit = self._local.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
+        drops = self._drops.get(key, 0)
         shared = self._shared_get(key)
         if shared is not None:
             read_at, value = shared
         else:
             read_at, value = now, load()
+        if self._drops.get(key, 0) != drops:
+            # A writer committed and dropped the key while this read was under way (another
+            # thread of this process): the value may be from before the change. Use it for
+            # this request only; the next reader loads afresh.
+            return value
+        if shared is None:
             self._shared_set(key, read_at, value)
         if len(self._local) >= MAX_LOCAL_KEYS:
             self._local = {k: v for k, v in self._local.items() if v[0] > now}
@@ -59,6 +70,7 @@ class Cache:
     def delete(self, *keys: str) -> None:
         """Drop keys here and in Redis; other processes keep theirs for at most CACHE_SECONDS."""
         for key in keys:
+            self._drops[key] = self._drops.get(key, 0) + 1
             self._local.pop(key, None)
         if self._redis is not None and keys:
             try:
