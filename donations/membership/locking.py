@@ -27,16 +27,28 @@ def insert_if_absent(model: type[T], key: str, values: dict[str, Any]) -> bool:
     return db.session.execute(inserted).first() is not None
 
 
-def _insert_unless_present(target: Any, key: str, values: dict[str, Any]) -> Any:
+def insert_all_if_absent(model: type[T], key: str, rows: list[dict[str, Any]]) -> None:
+    """insert_if_absent for many rows in one statement (rows with the same keys)."""
+    if rows:
+        db.session.execute(_insert_unless_present(model, key, *rows))
+
+
+def _insert_unless_present(target: Any, key: str, *rows: dict[str, Any]) -> Any:
     dialect = db.session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     table = getattr(target, "__table__", target)
-    defaults = {
-        column.name: column.default.arg(None) if column.default.is_callable else column.default.arg
+    defaulted = [
+        column
         for column in table.columns
-        if column.default is not None and column.name not in values and not column.primary_key
-    }
-    statement = module.insert(target).values(**defaults, **values)
+        if column.default is not None and column.name not in rows[0] and not column.primary_key
+    ]
+
+    def with_defaults(values: dict[str, Any]) -> dict[str, Any]:
+        # Callable defaults (utcnow) are called for each row, as the ORM would.
+        arg = lambda c: c.default.arg(None) if c.default.is_callable else c.default.arg  # noqa: E731
+        return {**{c.name: arg(c) for c in defaulted}, **values}
+
+    statement = module.insert(target).values([with_defaults(values) for values in rows])
     return statement.on_conflict_do_nothing(index_elements=[key])
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from donations.extensions import db
 from donations.membership.donations import record_gift
@@ -54,9 +54,16 @@ def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | Non
             "currency": fact.currency,
         },
     )
-    state = MembershipState(
+    apply_state(membership, state_of(fact), at)
+    link_waiting_payments([fact.id])
+    return membership
+
+
+def state_of(fact: SubscriptionFact) -> MembershipState:
+    """Everything a subscription fact says about its membership."""
+    return MembershipState(
         status=SubscriptionStatus(fact.status),
-        interval=fact.interval,
+        interval=fact.interval or "",
         interval_count=fact.interval_count,
         amount=fact.amount,
         currency=fact.currency,
@@ -67,14 +74,21 @@ def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | Non
         ended_at=fact.ended_at,
         source_article=fact.metadata.article,
     )
-    apply_state(membership, state, at)
-    # Payments of invoices that carried no metadata (older API versions) waited for this.
+
+
+def link_waiting_payments(subscription_ids: list[str]) -> None:
+    """Give payments that carried no metadata (older API versions) their membership's person."""
+    owner = (
+        select(Membership.user_id)
+        .where(Membership.stripe_subscription_id == Donation.stripe_subscription_id)
+        .scalar_subquery()
+    )
     db.session.execute(
         update(Donation)
-        .where(Donation.stripe_subscription_id == fact.id, Donation.user_id.is_(None))
-        .values(user_id=membership.user_id)
+        .where(Donation.stripe_subscription_id.in_(subscription_ids), Donation.user_id.is_(None))
+        .values(user_id=owner)
+        .execution_options(synchronize_session="fetch")
     )
-    return membership
 
 
 def apply_checkout(fact: CheckoutFact, at: datetime) -> CheckoutAttempt | None:

@@ -20,7 +20,7 @@ def _user_by_id(user_id: int | None) -> User | None:
     return db.session.get(User, user_id) if user_id is not None else None
 
 
-def _agrees(user: User, customer_id: str | None) -> bool:
+def agrees(user: User, customer_id: str | None) -> bool:
     """False when the user has a Stripe customer and the fact names another one."""
     return not (user.stripe_customer_id and customer_id and user.stripe_customer_id != customer_id)
 
@@ -56,7 +56,7 @@ def supporter_for(
     customer instead. Facts another installation tagged never reach here (payments.ledger).
     """
     user = _user_by_id(user_id)
-    if user is not None and _agrees(user, customer_id):
+    if user is not None and agrees(user, customer_id):
         link_customer(user, customer_id)
         return user
     if user is not None:

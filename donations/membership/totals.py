@@ -53,14 +53,24 @@ def _add(key: Key, delta: int) -> None:
     )
 
 
+def moves(before: Key | None, after: Key | None) -> dict[Key, int]:
+    """What moving one membership from one total to another (either may be None) changes."""
+    if before == after:
+        return {}
+    return {key: delta for key, delta in ((before, -1), (after, +1)) if key is not None}
+
+
 def move(before: Key | None, after: Key | None) -> None:
     """Move one membership from one total to another (either may be None)."""
-    if before == after:
-        return
-    changes = [(key, delta) for key, delta in ((before, -1), (after, +1)) if key is not None]
+    move_all(moves(before, after))
+
+
+def move_all(moves: dict[Key, int]) -> None:
+    """Move many memberships at once: each total by its net change, in key order."""
     # Always in key order, so two transactions can never wait on each other's rows.
-    for key, delta in sorted(changes):
-        _add(key, delta)
+    for key in sorted(moves):
+        if moves[key]:
+            _add(key, moves[key])
 
 
 def totals_from_scratch() -> dict[Key, int]:

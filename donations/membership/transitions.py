@@ -69,6 +69,15 @@ def apply_state(membership: Membership, state: MembershipState, at: datetime) ->
 
     The caller has locked the person (lock_person) and the membership row.
     """
+    if not takes_effect(membership, state, at):
+        return False
+    with counted_change(membership, at):
+        assign_state(membership, state, at)
+    return True
+
+
+def takes_effect(membership: Membership, state: MembershipState, at: datetime) -> bool:
+    """Whether a fact observed at `at` changes the membership: terminal sticks, newest wins."""
     ended = SubscriptionStatus(membership.status).is_terminal and membership.fact_at is not None
     if ended and state.status != membership.status:
         log.info("ignoring %s for %s: it already ended", state.status, membership)
@@ -76,25 +85,26 @@ def apply_state(membership: Membership, state: MembershipState, at: datetime) ->
     if not _is_newer(membership, state, at):
         log.info("ignoring an older fact (%s) for %s", at.isoformat(), membership)
         return False
-    since = _past_due_since(membership, state, at)
-    with counted_change(membership, at):
-        membership.status = state.status
-        membership.interval = state.interval
-        membership.interval_count = state.interval_count
-        membership.amount = state.amount
-        membership.currency = state.currency
-        membership.cancel_at_period_end = state.cancel_at_period_end
-        membership.current_period_end = state.current_period_end
-        membership.started_at = state.started_at
-        membership.ended_at = state.ended_at
-        if state.source_article:
-            membership.source_article = state.source_article
-        membership.past_due_since = since
-        membership.fact_at = at
-        membership.grace_ends_at, membership.grace_expired = grace_window(
-            state.status, since, utcnow()
-        )
     return True
+
+
+def assign_state(membership: Membership, state: MembershipState, at: datetime) -> None:
+    """Write a fact that takes effect into the membership; the caller counts the change."""
+    since = _past_due_since(membership, state, at)
+    membership.status = state.status
+    membership.interval = state.interval
+    membership.interval_count = state.interval_count
+    membership.amount = state.amount
+    membership.currency = state.currency
+    membership.cancel_at_period_end = state.cancel_at_period_end
+    membership.current_period_end = state.current_period_end
+    membership.started_at = state.started_at
+    membership.ended_at = state.ended_at
+    if state.source_article:
+        membership.source_article = state.source_article
+    membership.past_due_since = since
+    membership.fact_at = at
+    membership.grace_ends_at, membership.grace_expired = grace_window(state.status, since, utcnow())
 
 
 def _past_due_since(

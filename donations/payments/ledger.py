@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from donations.extensions import db
-from donations.membership import adjustments, invoices, records
+from donations.membership import adjustments, batch, invoices, records
 from donations.membership.locking import insert_if_absent, locked
 from donations.models import StripeEvent, utcnow
 from donations.payments.facts import EventFact, parse_event_object
@@ -108,12 +108,54 @@ def apply_stored(row: StripeEvent, fact: EventFact, livemode: bool, installation
     return _finish(row, "processed")
 
 
-def _finish(row: StripeEvent, status: str, error: str | None = None) -> Outcome:
+def _finish(
+    row: StripeEvent, status: str, error: str | None = None, *, flush: bool = True
+) -> Outcome:
     row.status = status
     row.error = error
     row.processed_at = utcnow()
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return Outcome(status=status, error=error)
+
+
+SUBSCRIPTION_EVENTS = frozenset(
+    t for t, handler in HANDLERS.items() if handler is records.apply_subscription
+)
+
+
+def apply_stored_many(
+    stored: list[tuple[StripeEvent, EventFact]], livemode: bool, installation: str
+) -> list[Outcome]:
+    """apply_stored for each, with subscription facts that can go together applied at once.
+
+    The batch runs in one savepoint: if it fails (a deadlock, a bug), it leaves nothing and
+    every event goes the one-by-one way, where a failure is its own event's alone.
+    """
+    candidates = []
+    for row, fact in stored:
+        if fact.type in SUBSCRIPTION_EVENTS and fact.livemode == livemode:
+            obj = parse_event_object(fact.object)
+            if not is_foreign(site_of(obj), installation):
+                candidates.append(batch.Item(fact=obj, at=fact.created, ref=row))
+    applied: list[batch.Item] = []
+    if len(candidates) > 1:
+        try:
+            with db.session.begin_nested():
+                applied, _ = batch.apply_subscriptions(candidates)
+        except Exception:
+            log.exception("applying %d subscription facts together failed", len(candidates))
+            applied = []
+    done = {id(item.ref) for item in applied}
+    outcomes = []
+    for row, fact in stored:
+        if id(row) in done:
+            row.attempts += 1
+            outcomes.append(_finish(row, "processed", flush=False))
+        else:
+            outcomes.append(apply_stored(row, fact, livemode, installation))
+    db.session.flush()
+    return outcomes
 
 
 def receive(fact: EventFact, *, livemode: bool, installation: str) -> Outcome:

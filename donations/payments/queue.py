@@ -26,7 +26,7 @@ from donations.membership.records import take_joined_without_account
 from donations.models import StripeEvent, utcnow
 from donations.payments.backlog import webhook_backlog
 from donations.payments.facts import EventFact
-from donations.payments.ledger import Outcome, apply_stored, record
+from donations.payments.ledger import Outcome, apply_stored_many, record
 
 __all__ = ["enqueue", "webhook_backlog", "work", "work_batch"]
 
@@ -76,11 +76,10 @@ def work_batch(*, livemode: bool, installation: str, limit: int = BATCH) -> list
             StripeEvent.processed_at < utcnow() - RETRY_AFTER,
         )
         rows = _claim(due, limit)
-    outcomes = []
-    for row in rows:
-        fact = EventFact.from_payload(json.loads(row.payload), raw=row.payload)
-        outcomes.append(apply_stored(row, fact, livemode, installation))
-    return outcomes
+    stored = [
+        (row, EventFact.from_payload(json.loads(row.payload), raw=row.payload)) for row in rows
+    ]
+    return apply_stored_many(stored, livemode, installation)
 
 
 def work(
