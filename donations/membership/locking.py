@@ -23,33 +23,33 @@ def insert_if_absent(model: type[T], key: str, values: dict[str, Any]) -> bool:
     """
     table = model.__table__  # type: ignore[attr-defined]
     # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
-    inserted = _insert_unless_present(table, key, values).returning(table.c[key])
+    inserted = _unless_present(table, key).values(**_with_defaults(table, values))
+    inserted = inserted.returning(table.c[key])
     return db.session.execute(inserted).first() is not None
 
 
 def insert_all_if_absent(model: type[T], key: str, rows: list[dict[str, Any]]) -> None:
-    """insert_if_absent for many rows in one statement (rows with the same keys)."""
+    """insert_if_absent for many rows: one executemany, which psycopg sends as one pipeline."""
     if rows:
-        db.session.execute(_insert_unless_present(model, key, *rows))
+        table = model.__table__  # type: ignore[attr-defined]
+        db.session.execute(_unless_present(table, key), [_with_defaults(table, r) for r in rows])
 
 
-def _insert_unless_present(target: Any, key: str, *rows: dict[str, Any]) -> Any:
-    dialect = db.session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    table = getattr(target, "__table__", target)
-    defaulted = [
-        column
+def _unless_present(target: Any, key: str) -> Any:
+    # Values go in as parameters, never into the statement: then SQLAlchemy compiles it once
+    # and reuses it (a multi-row VALUES statement can't be cached and is compiled every time).
+    module = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return module.insert(target).on_conflict_do_nothing(index_elements=[key])
+
+
+def _with_defaults(table: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """The row with its columns' defaults filled in (callable ones called, as the ORM would)."""
+    defaults = {
+        column.name: column.default.arg(None) if column.default.is_callable else column.default.arg
         for column in table.columns
-        if column.default is not None and column.name not in rows[0] and not column.primary_key
-    ]
-
-    def with_defaults(values: dict[str, Any]) -> dict[str, Any]:
-        # Callable defaults (utcnow) are called for each row, as the ORM would.
-        arg = lambda c: c.default.arg(None) if c.default.is_callable else c.default.arg  # noqa: E731
-        return {**{c.name: arg(c) for c in defaulted}, **values}
-
-    statement = module.insert(target).values([with_defaults(values) for values in rows])
-    return statement.on_conflict_do_nothing(index_elements=[key])
+        if column.default is not None and column.name not in values and not column.primary_key
+    }
+    return {**defaults, **values}
 
 
 def locked(model: type[T], column: Any, value: Any) -> T | None:
@@ -68,7 +68,10 @@ def get_or_create_locked(model: type[T], column: Any, value: Any, values: dict[s
     if row is None:
         # A row we insert is ours until we commit: RETURNING hands it over without reading
         # it again (one round trip less per new supporter, membership or payment).
-        inserted = _insert_unless_present(model, column.key, {column.key: value, **values})
+        table = model.__table__  # type: ignore[attr-defined]
+        inserted = _unless_present(model, column.key).values(
+            **_with_defaults(table, {column.key: value, **values})
+        )
         row = db.session.scalars(
             inserted.returning(model).execution_options(populate_existing=True)
         ).first()
