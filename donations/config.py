@@ -278,6 +278,9 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
+        # Flask-Login's own default, named here: has_session() (and the front cache) look for
+        # it in every anonymous request's cookies, so it must be a setting that exists.
+        REMEMBER_COOKIE_NAME="remember_token",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=secure,
