@@ -1,9 +1,13 @@
 """Per-request cost of the app's hot paths in process, against a Flask hello world.
 
 No server and no network: each target is called through WSGI directly, so the numbers
-are far less sensitive to a busy machine than wrk's. Run by hand:
+are far less sensitive to a busy machine than wrk's. Each target is measured three ways: a
+front cache hit (as most anonymous readers are served), a front cache miss (the stored copy is
+forgotten before every request, so each one goes through Flask and is stored again), and
+with FRONT_CACHE=0 (Flask alone, as before the front cache). Run by hand:
 
-    .venv/bin/python bench/inprocess.py [--database-url URL] [--members N] [--profile PATH]
+    .venv/bin/python bench/inprocess.py [--database-url URL] [--members N]
+    .venv/bin/python bench/inprocess.py --profile article [--front hit|miss|off]
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ def _environ(path: str, headers: dict[str, str] | None = None) -> dict:
     from werkzeug.test import EnvironBuilder
 
     return EnvironBuilder(path=path, headers=headers or {}).get_environ()
+
+
+FRONT_MODES = ("hit", "miss", "off")
+HEADINGS = {"hit": "front cache hit", "miss": "front cache miss", "off": "FRONT_CACHE=0"}
 
 
 def per_request_ms(app, path: str, n: int, headers: dict[str, str] | None = None) -> float:
@@ -58,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--articles", type=int, default=20)
     p.add_argument("-n", type=int, default=300, help="requests per batch")
     p.add_argument("--profile", help="target name to profile with cProfile")
+    p.add_argument("--front", choices=FRONT_MODES, default="hit", help="what --profile measures")
     args = p.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="bench-inprocess-"))
     url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"
@@ -80,6 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = {"DATABASE_URL": url, "APP_ENV": "production", "SECRET_KEY": "bench",
                 "STRIPE_SECRET_KEY": "", "STRIPE_EMULATOR": "1", "REDIS_URL": ""}  # fmt: skip
     app = create_app(settings)
+    flask_only = create_app({**settings, "FRONT_CACHE": "0"})
+    front = app.extensions["front_cache"]
+
+    def missing(environ, start_response):
+        front.clear()  # a dict clear: nothing next to a request through Flask
+        return app(environ, start_response)
+
+    apps = {"hit": app, "miss": missing, "off": flask_only}
     slug = seeded["sample_slug"] if seeded else None
     if slug is None:
         with app.app_context():
@@ -87,16 +104,16 @@ def main(argv: list[str] | None = None) -> int:
 
             slug = latest_published(1, 1).items[0].slug
     targets = {
-        "hello": (hello, "/"),
-        "healthz": (app, "/healthz"),
-        "progress": (app, "/api/progress"),
-        "embed": (app, "/embed/progress"),
-        "article": (app, f"/articles/{slug}"),
-        "home": (app, "/"),
-        "feed": (app, "/feed.xml"),
+        "healthz": "/healthz",
+        "progress": "/api/progress",
+        "embed": "/embed/progress",
+        "article": f"/articles/{slug}",
+        "home": "/",
+        "feed": "/feed.xml",
     }
     if args.profile:
-        target, path = targets[args.profile]
+        target = hello if args.profile == "hello" else apps[args.front]
+        path = "/" if args.profile == "hello" else targets[args.profile]
         per_request_ms(target, path, 20)
         prof = cProfile.Profile()
         prof.enable()
@@ -107,10 +124,14 @@ def main(argv: list[str] | None = None) -> int:
         print(out.getvalue())
         return 0
     base = per_request_ms(hello, "/", args.n)
-    print(f"{'target':<12}{'ms/request':>12}{'vs hello':>10}")
-    for name, (target, path) in targets.items():
-        ms = per_request_ms(target, path, args.n)
-        print(f"{name:<12}{ms:>12.3f}{ms / base:>9.1f}x")
+    print(f"ms per request (vs hello world); hello world: {base:.3f} ms")
+    print(f"{'target':<10}" + "".join(f"{HEADINGS[mode]:>22}" for mode in FRONT_MODES))
+    for name, path in targets.items():
+        cells = []
+        for mode in FRONT_MODES:
+            ms = per_request_ms(apps[mode], path, args.n)
+            cells.append(f"{ms:>13.3f} ({ms / base:>4.1f}x)")
+        print(f"{name:<10}" + "".join(cells))
     return 0
 
 

@@ -35,7 +35,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(load_settings(os.environ, config, app.instance_path))
     _configure_logging(app)
-    register_proxies(app)
     register_extensions(app)
     register_request_guards(app)
     register_operations(app)
@@ -44,6 +43,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_caching(app)
     register_template_helpers(app)
     register_commands(app)
+    # WSGI layers around Flask, innermost first: the front cache sees the client's address
+    # and scheme as ProxyFix fixed them.
+    register_front_cache(app)
+    register_proxies(app)
     return app
 
 
@@ -65,6 +68,13 @@ def register_proxies(app: Flask) -> None:
     if hops:
         # Only the last `hops` addresses are ours to believe; a client can write the rest.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
+
+def register_front_cache(app: Flask) -> None:
+    """Answer anonymous public pages from a per-process copy, before Flask (FRONT_CACHE)."""
+    from donations.core import front_cache
+
+    front_cache.init_app(app)
 
 
 def register_request_guards(app: Flask) -> None:

@@ -56,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "PROMETHEUS_MULTIPROC_DIR": "",
     "LOG_FORMAT": "json",
     "CACHE_SECONDS": "2",
+    "FRONT_CACHE": "1",
     "WEBHOOK_QUEUE": "0",
 }
 
@@ -261,6 +262,7 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
     database = hashlib.sha256(settings["SQLALCHEMY_DATABASE_URI"].encode()).hexdigest()[:12]
     settings.setdefault("CACHE_KEY_PREFIX", f"donations:{database}:")
     settings["WEBHOOK_QUEUE"] = is_true(settings["WEBHOOK_QUEUE"])
+    settings["FRONT_CACHE"] = is_true(settings["FRONT_CACHE"])
     settings["MAIL_USE_TLS"] = is_true(settings["MAIL_USE_TLS"])
     settings["DONATION_CURRENCIES"] = _currencies(settings["DONATION_CURRENCIES"])
     settings["SITE_URL"] = _site_url(settings["SITE_URL"])
@@ -278,6 +280,9 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
+        # Flask-Login's own default, named here: has_session() (and the front cache) look for
+        # it in every anonymous request's cookies, so it must be a setting that exists.
+        REMEMBER_COOKIE_NAME="remember_token",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=secure,

@@ -24,3 +24,29 @@ def test_a_value_is_kept_until_it_is_dropped():
     assert cache.get("members", lambda: 2) == 1
     cache.delete("members")
     assert cache.get("members", lambda: 3) == 3
+
+
+def test_every_drop_moves_the_generation_that_pages_built_from_values_follow():
+    cache = Cache(seconds=3600)
+    before = cache.generation
+    cache.get("members", lambda: 1)
+    assert cache.generation == before  # a read changes nothing
+    cache.delete("members")
+    assert cache.generation == before + 1
+    cache.clear_local()  # a fresh worker keeps no page either
+    assert cache.generation == before + 2
+
+
+def test_a_watcher_learns_when_the_values_it_read_stop_being_current(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr("donations.core.cache.time.time", lambda: now[0])
+    cache = Cache(seconds=10)
+    cache.get("members", lambda: 1)  # current until 1010
+    now[0] = 1004.0
+    cache.watch()
+    cache.get("articles", lambda: "v1")  # current until 1014
+    assert cache.watched_until() == 1014.0
+    cache.get("members", lambda: 2)  # the copy read at 1000
+    assert cache.watched_until() == 1010.0
+    cache.watch()
+    assert cache.watched_until() == float("inf")

@@ -72,6 +72,15 @@ def test_a_warm_public_page_costs_no_database_statement(app, db, client, story):
     assert statements == []
 
 
+@pytest.mark.parametrize("path", PUBLIC_PATHS)
+def test_a_reader_with_only_another_sites_cookie_gets_the_public_page(client, story, path):
+    # An analytics or CDN cookie on our domain is no session: the page is the public one.
+    client.set_cookie("_ga", "GA1.1.123.456")
+    response = client.get(path.format(slug=story.slug))
+    assert response.status_code == 200
+    assert "public" in response.headers["Cache-Control"]
+
+
 def test_pages_for_anyone_vary_on_the_cookie_and_the_json_does_not(client, story):
     assert "Cookie" in client.get(f"/articles/{story.slug}").headers.get("Vary", "")
     assert "Cookie" not in client.get("/api/progress").headers.get("Vary", "")

@@ -9,12 +9,18 @@ and in Redis, so the next reader loads the new value (other processes keep their
 at most the rest of its CACHE_SECONDS). A read that such a drop overtook in this process is
 not kept; in another process it may be, for at most CACHE_SECONDS (the thanks page, which must
 show the member just counted, reads fresh: `get_progress(fresh=True)`).
+
+What is built from these values follows them: `generation` moves with every drop, and
+`watch()` / `watched_until()` tell when the values a request read stop being current, so the
+front cache (core/front_cache.py) keeps no page longer than the numbers it shows.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +45,11 @@ class Cache:
         self._local: dict[str, tuple[float, Any]] = {}
         # How many times each key was dropped: a read that a drop overtook must not be kept.
         self._drops: dict[str, int] = {}
+        # Bumped by every drop: whatever was built from this cache's values (the front cache's
+        # stored pages) is out of date once it moves.
+        self.generation = 0
+        # Per thread: the earliest time a value read since watch() stops being current.
+        self._watched = threading.local()
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=0.5) if redis_url else None
 
     def get(self, key: str, load: Callable[[], Any]) -> Any:
@@ -46,6 +57,7 @@ class Cache:
         now = time.time()
         hit = self._local.get(key)
         if hit is not None and hit[0] > now:
+            self._note(hit[0])
             return hit[1]
         drops = self._drops.get(key, 0)
         shared = self._shared_get(key)
@@ -57,6 +69,7 @@ class Cache:
             # A writer committed and dropped the key while this read was under way (another
             # thread of this process): the value may be from before the change. Use it for
             # this request only; the next reader loads afresh.
+            self._note(now)
             return value
         if shared is None:
             self._shared_set(key, read_at, value)
@@ -65,13 +78,29 @@ class Cache:
             if len(self._local) >= MAX_LOCAL_KEYS:
                 self._local.clear()
         self._local[key] = (read_at + self.seconds, value)
+        self._note(read_at + self.seconds)
         return value
+
+    def watch(self) -> None:
+        """Start noting when the values this thread reads from now on stop being current."""
+        self._watched.until = math.inf
+
+    def watched_until(self) -> float:
+        """The earliest expiry (time.time()) of the values this thread read since watch()."""
+        return getattr(self._watched, "until", math.inf)
+
+    def _note(self, expires: float) -> None:
+        until = getattr(self._watched, "until", None)
+        if until is not None and expires < until:
+            self._watched.until = expires
 
     def delete(self, *keys: str) -> None:
         """Drop keys here and in Redis; other processes keep theirs for at most CACHE_SECONDS."""
         for key in keys:
             self._drops[key] = self._drops.get(key, 0) + 1
             self._local.pop(key, None)
+        if keys:
+            self.generation += 1
         if self._redis is not None and keys:
             try:
                 self._redis.delete(*(self.prefix + key for key in keys))
@@ -81,6 +110,7 @@ class Cache:
     def clear_local(self) -> None:
         """Forget this process's copies (tests use it to act as a fresh worker)."""
         self._local.clear()
+        self.generation += 1
 
     def _shared_get(self, key: str) -> tuple[float, Any] | None:
         if self._redis is None:

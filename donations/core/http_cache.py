@@ -16,6 +16,8 @@ from pathlib import Path
 
 from flask import Flask, Response, current_app, request, session
 
+from donations.core.front_cache import mark_shareable
+
 PUBLIC = "public, max-age={max_age}, stale-while-revalidate=60"
 PRIVATE = "private, no-cache"
 PAGES_KEPT = 256  # rendered pages per process: ~30 KB each, so a few MB at most
@@ -78,6 +80,7 @@ def public_page(
         response.headers["Cache-Control"] = PRIVATE
         return response
     etag = etag_of(*parts)
+    mark_shareable()  # the same for every anonymous reader: the front cache may keep it
     cache_control = PUBLIC.format(max_age=max_age)
     pages: PageCache = current_app.extensions["page_cache"]
     if request.if_none_match.contains(etag):

@@ -23,14 +23,19 @@ EXTRA_FIELDS = ("method", "path", "route", "status", "duration_ms", "remote_addr
 access_log = logging.getLogger("donations.access")
 
 
+def new_request_id(given: str, trusted_proxies: int) -> str:
+    """A trusted proxy's X-Request-ID when it looks like an id, else a new one."""
+    trusted = trusted_proxies > 0 and REQUEST_ID_RE.match(given)
+    return given if trusted else uuid.uuid4().hex
+
+
 def request_id() -> str:
     """This request's id (made on first use); "-" outside a request."""
     if not has_request_context():
         return "-"
     if "request_id" not in g:
         given = request.headers.get("X-Request-ID", "")
-        trusted = current_app.config["TRUSTED_PROXIES"] > 0 and REQUEST_ID_RE.match(given)
-        g.request_id = given if trusted else uuid.uuid4().hex
+        g.request_id = new_request_id(given, current_app.config["TRUSTED_PROXIES"])
     return g.request_id
 
 
@@ -38,8 +43,11 @@ class RequestIdFilter(logging.Filter):
     """Give every record the request id of the request being handled."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Attach request_id; never drops a record."""
-        record.request_id = request_id()
+        """Attach request_id unless the line names its own; never drops a record."""
+        # A line written outside Flask's request context about a request (the front
+        # cache's access lines) carries that request's id already.
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id()
         return True
 
 
@@ -90,25 +98,40 @@ def _start() -> None:
 def _printable(text: str) -> str:
     # A path is the client's text: "%0d%0a" in it would forge a line of a text log, and a NUL
     # makes the file binary to grep. Control characters are written as escapes instead.
+    if text.isprintable():  # nearly always: one C call instead of a loop per character
+        return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def log_access(
+    method: str,
+    path: str,
+    route: str | None,
+    status: int,
+    started: float | None,
+    remote_addr: str | None,
+    request_id: str | None = None,
+) -> None:
+    """Write the access line of one answer: Flask's, or the front cache's (with request_id)."""
+    extra = {
+        "method": method,
+        "path": path,
+        "route": route,
+        "status": status,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+        "remote_addr": remote_addr,
+    }
+    if request_id is not None:  # no request context to take it from
+        extra["request_id"] = request_id
+    access_log.info("%s %s %s", method, _printable(path), status, extra=extra)
 
 
 def _access(response: Response) -> Response:
     response.headers["X-Request-ID"] = request_id()
+    route = request.url_rule.rule if request.url_rule is not None else None
     started = g.get("log_started")
-    access_log.info(
-        "%s %s %s",
-        request.method,
-        _printable(request.path),
-        response.status_code,
-        extra={
-            "method": request.method,
-            "path": request.path,
-            "route": request.url_rule.rule if request.url_rule is not None else None,
-            "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
-            "remote_addr": request.remote_addr,
-        },
+    log_access(
+        request.method, request.path, route, response.status_code, started, request.remote_addr
     )
     return response
 

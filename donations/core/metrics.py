@@ -91,6 +91,14 @@ class Metrics:
             registry=self.registry,
         )
 
+    def observe(self, route: str, method: str, status: int, seconds: float | None) -> None:
+        """Count one answer and its time: Flask's, or the front cache's."""
+        self.requests.labels(route=route, method=method, status=str(status)).inc()
+        if seconds is not None:
+            self.latency.labels(route=route).observe(seconds)
+        if status == 429:
+            self.rate_limited.labels(route=route).inc()
+
     def exposition(self) -> bytes:
         """The Prometheus text format of every metric, with the state read now."""
         registry = self.registry
@@ -122,13 +130,9 @@ def _start_timer() -> None:
 
 
 def _observe(response: Response) -> Response:
-    route, m = _route(), metrics()
-    m.requests.labels(route=route, method=request.method, status=str(response.status_code)).inc()
     started = g.get("metrics_started")
-    if started is not None:
-        m.latency.labels(route=route).observe(time.perf_counter() - started)
-    if response.status_code == 429:
-        m.rate_limited.labels(route=route).inc()
+    seconds = time.perf_counter() - started if started is not None else None
+    metrics().observe(_route(), request.method, response.status_code, seconds)
     return response
 
 

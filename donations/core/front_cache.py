@@ -1,0 +1,321 @@
+"""The front cache: anonymous public pages answered from a copy kept in this process, before
+Flask is entered.
+
+Modelled on Django's per-site cache (UpdateCacheMiddleware / FetchFromCacheMiddleware): a
+shared cache in front of the app that honours our own `Cache-Control: public`. What is left of
+a public page's cost once its data and its rendering are cached is Flask's own request
+context, routing and response building (bench/README.md); a hit pays none of it.
+
+Only what any anonymous reader would get is kept: a plain GET (no query string, no body, no
+session or remember-me cookie, no conditional header but If-None-Match) answered 200 by
+`http_cache.public_page` with `public`, a max-age and no Set-Cookie. A stored page lives at most
+min(max-age, CACHE_SECONDS) and never past the moment the cached numbers it shows stop being
+current (`Cache.watched_until`), and every stored page goes the moment this process's app
+cache drops a key (`Cache.generation`): the commit of a new member count or of an article.
+So the process that committed a change shows it on its very next request, and the others
+within CACHE_SECONDS, as without this cache.
+
+A hit is answered as Flask would answer: the same status, headers and body, a fresh
+X-Request-ID, one access log line and the request metrics; 304 for a matching If-None-Match.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.datastructures import ResponseCacheControl
+from werkzeug.http import (
+    HTTP_STATUS_CODES,
+    parse_cache_control_header,
+    parse_cookie,
+    parse_etags,
+    remove_entity_headers,
+    unquote_etag,
+)
+from werkzeug.wsgi import ClosingIterator
+
+from donations.core.logs import log_access, new_request_id
+
+MAX_ENTRIES = 256  # pages per process (a page is ~30 KB; the feed ~300 KB)
+MAX_BYTES = 32 * 1024 * 1024
+MAX_ENTRY_BYTES = 4 * 1024 * 1024
+# environ key: set by public_page, the only maker of the answers kept here (see mark_shareable)
+SHAREABLE = "donations.front_cache"
+# Answered by Flask alone: only public_page's strong If-None-Match match is repeated here.
+OTHER_CONDITIONS = ("HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_MATCH")
+OTHER_CONDITIONS += ("HTTP_IF_RANGE", "HTTP_RANGE")
+NOT_MODIFIED = f"304 {HTTP_STATUS_CODES[304].upper()}"  # werkzeug's own status line
+REQUEST_ID = "X-Request-ID"
+
+Headers = list[tuple[str, str]]
+StartResponse = Callable[..., Any]
+
+
+def mark_shareable() -> None:
+    """Let the front cache keep this answer if it is a 200 for anyone (public_page calls it)."""
+    # Static files say `public` too, but their conditional answers are werkzeug's (weak
+    # ETags, If-Modified-Since), not the ones a hit gives; nginx serves them when deployed.
+    rule = request.url_rule
+    request.environ[SHAREABLE] = (rule.rule if rule is not None else None, request.path)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One stored answer: the headers around X-Request-ID, for 200 and for 304."""
+
+    expires: float  # time.time()
+    status: str
+    before_id: Headers
+    after_id: Headers
+    before_id_304: Headers
+    after_id_304: Headers
+    body: bytes
+    etag: str
+    route: str | None
+    path: str
+
+
+class FrontCache:
+    """WSGI middleware answering anonymous GET and HEAD of public pages from stored copies."""
+
+    def __init__(
+        self,
+        wsgi_app: Callable[..., Iterable[bytes]],
+        cache: Any,
+        metrics: Any,
+        *,
+        seconds: float,
+        trusted_proxies: int = 0,
+        cookie_names: tuple[str, ...] = ("session", "remember_token"),
+        max_entries: int = MAX_ENTRIES,
+        max_bytes: int = MAX_BYTES,
+        max_entry_bytes: int = MAX_ENTRY_BYTES,
+    ) -> None:
+        self.wsgi_app = wsgi_app
+        self.cache = cache  # core.cache.Cache: its generation and expiries rule ours
+        self.metrics = metrics
+        self.seconds = seconds
+        self.trusted_proxies = trusted_proxies
+        self.cookie_names = cookie_names
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
+        self._entries: OrderedDict[tuple[str, ...], Entry] = OrderedDict()
+        self._bytes = 0
+        self._generation = cache.generation
+        self._lock = threading.Lock()  # gthread workers: one writer at a time
+
+    def __len__(self) -> int:
+        """How many pages are stored."""
+        return len(self._entries)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Answer from a stored copy when the request allows it; else Flask (and maybe keep)."""
+        started = time.perf_counter()
+        key = self._key(environ)
+        if key is None:
+            return self.wsgi_app(environ, start_response)
+        entry = self._lookup(key)
+        if entry is not None:
+            return self._answer(entry, environ, start_response, started)
+        if environ["REQUEST_METHOD"] != "GET":  # HEAD: Flask sends no body that could be kept
+            return self.wsgi_app(environ, start_response)
+        return self._fill(key, environ, start_response)
+
+    def clear(self) -> None:
+        """Forget every stored page."""
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def _key(self, environ: dict[str, Any]) -> tuple[str, ...] | None:
+        # Everything else a request can carry either bypasses or cannot change the answer.
+        # The body size limits and the input guard (core/limits.py, core/inputs.py) look only
+        # at bodies, query arguments and the path; the first two bypass, and the path is the
+        # key, kept only from a 200 that passed those checks: a hit skips no refusal.
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or environ.get("QUERY_STRING"):
+            return None
+        if (
+            environ.get("CONTENT_LENGTH", "") not in ("", "0")
+            or "HTTP_TRANSFER_ENCODING" in environ
+        ):
+            return None
+        for name in OTHER_CONDITIONS:
+            if name in environ:
+                return None
+        cookie = environ.get("HTTP_COOKIE")
+        if cookie:  # as http_cache.has_session: only our own cookies make a reader known
+            cookies = parse_cookie(cookie)
+            if any(name in cookies for name in self.cookie_names):
+                return None
+        host = environ.get("HTTP_HOST") or environ["SERVER_NAME"] + ":" + environ["SERVER_PORT"]
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        return host, environ["wsgi.url_scheme"], path
+
+    def _lookup(self, key: tuple[str, ...]) -> Entry | None:
+        generation = self.cache.generation
+        if generation != self._generation:
+            # The app cache dropped a key (a commit changed the count or the articles).
+            with self._lock:
+                self._entries.clear()
+                self._bytes = 0
+                self._generation = generation
+            return None
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        with self._lock:
+            if entry.expires <= time.time():
+                if self._entries.get(key) is entry:
+                    del self._entries[key]
+                    self._bytes -= len(entry.body)
+                return None
+            if key in self._entries:
+                self._entries.move_to_end(key)  # least recently used goes first
+        return entry
+
+    def _answer(
+        self, entry: Entry, environ: dict[str, Any], start_response: StartResponse, started: float
+    ) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        given = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = new_request_id(given, self.trusted_proxies)  # as core.logs does
+        matches = environ.get("HTTP_IF_NONE_MATCH")
+        if matches and parse_etags(matches).contains(entry.etag):  # as public_page does
+            status, code, body = NOT_MODIFIED, 304, b""
+            headers = [*entry.before_id_304, (REQUEST_ID, request_id), *entry.after_id_304]
+        else:
+            status, code = entry.status, 200
+            body = b"" if method == "HEAD" else entry.body
+            headers = [*entry.before_id, (REQUEST_ID, request_id), *entry.after_id]
+        start_response(status, headers)
+        remote_addr = environ.get("REMOTE_ADDR")
+        log_access(method, entry.path, entry.route, code, started, remote_addr, request_id)
+        route = entry.route or "unmatched"
+        self.metrics.observe(route, method, code, time.perf_counter() - started)
+        return [body]
+
+    def _fill(
+        self, key: tuple[str, ...], environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        generation = self.cache.generation
+        self.cache.watch()
+        seen: list[Any] = []
+
+        def remember(status: str, headers: Headers, exc_info: Any = None) -> Any:
+            seen[:] = [status, headers]
+            return start_response(status, headers, exc_info)
+
+        body = self.wsgi_app(environ, remember)
+        shareable = environ.get(SHAREABLE)
+        if shareable is None or not seen:
+            return body
+        found = self._storable(*seen)
+        if found is None:
+            return body
+        seconds, etag, length = found
+        close = getattr(body, "close", None)
+        try:
+            data = b"".join(body)  # Flask's body is already made: this waits for nothing
+        except BaseException:
+            if close is not None:
+                close()
+            raise
+        # The original's close() still runs when the server is done with the answer.
+        answer = ClosingIterator([data], close)
+        expires = min(time.time() + seconds, self.cache.watched_until())
+        fresh = self.cache.generation == generation and expires > time.time()
+        if fresh and len(data) == length:
+            # A drop that overtook this request means the page may show the old numbers.
+            self._store(key, generation, _entry(expires, *seen, data, etag, shareable))
+        return answer
+
+    def _storable(self, status: str, headers: Headers) -> tuple[float, str, int] | None:
+        """(seconds to keep, ETag, Content-Length) of an answer anyone may get, else None."""
+        if not status.startswith("200 "):
+            return None
+        shared_seconds, etag, length, vary = 0, None, None, []
+        for name, value in headers:
+            lower = name.lower()
+            if lower == "set-cookie":
+                return None
+            if lower == "cache-control":
+                shared_seconds = _shared_seconds(value)
+            elif lower == "etag":
+                etag = unquote_etag(value)
+            elif lower == "content-length":
+                length = int(value) if value.isdigit() else None
+            elif lower == "vary":
+                vary += [part.strip().lower() for part in value.split(",")]
+        # Cookie is the only Vary we key on (a session cookie bypasses; others don't count).
+        if any(part not in ("cookie", "") for part in vary):
+            return None
+        if etag is None or etag[1] or length is None or length > self.max_entry_bytes:
+            return None  # no strong ETag, or a streamed or very large body
+        seconds = min(shared_seconds, self.seconds)
+        return (seconds, etag[0], length) if seconds > 0 else None
+
+    def _store(self, key: tuple[str, ...], generation: int, entry: Entry) -> None:
+        with self._lock:
+            if self._generation != generation or self.cache.generation != generation:
+                return
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old.body)
+            self._entries[key] = entry
+            self._bytes += len(entry.body)
+            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped.body)
+
+
+@functools.lru_cache(maxsize=64)  # a handful of distinct values; parsing each costs ~10 µs
+def _shared_seconds(cache_control: str) -> int:
+    """How long a shared cache may keep an answer with this Cache-Control (0: not at all)."""
+    parsed = parse_cache_control_header(cache_control, cls=ResponseCacheControl)
+    if not parsed.public or parsed.private or parsed.no_store or parsed.no_cache:
+        return 0
+    return parsed.s_maxage or parsed.max_age or 0
+
+
+def _split_at_request_id(headers: Headers) -> tuple[Headers, Headers]:
+    """The headers before and after X-Request-ID (which each answer gets afresh)."""
+    for at, (name, _) in enumerate(headers):
+        if name.lower() == "x-request-id":
+            return headers[:at], headers[at + 1 :]
+    return list(headers), []
+
+
+def _entry(
+    expires: float, status: str, headers: Headers, body: bytes, etag: str, shareable: Any
+) -> Entry:
+    route, path = shareable  # as mark_shareable wrote them
+    before, after = _split_at_request_id(headers)
+    # Flask's 304 is the same answer without its entity headers (werkzeug's own rule).
+    not_modified = list(headers)
+    remove_entity_headers(not_modified)
+    before_304, after_304 = _split_at_request_id(not_modified)
+    return Entry(expires, status, before, after, before_304, after_304, body, etag, route, path)
+
+
+def init_app(app: Flask) -> None:
+    """Put the front cache around Flask when FRONT_CACHE is on (before ProxyFix wraps it)."""
+    if not app.config["FRONT_CACHE"]:
+        return
+    front = FrontCache(
+        app.wsgi_app,
+        app.extensions["cache"],
+        app.extensions["metrics"],
+        seconds=app.config["CACHE_SECONDS"],
+        trusted_proxies=app.config["TRUSTED_PROXIES"],
+        cookie_names=(app.config["SESSION_COOKIE_NAME"], app.config["REMEMBER_COOKIE_NAME"]),
+    )
+    app.extensions["front_cache"] = front
+    app.wsgi_app = front  # type: ignore[method-assign]
