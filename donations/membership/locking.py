@@ -6,6 +6,7 @@ so "find or create" must lean on unique constraints and row locks, never on in-p
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -22,10 +23,11 @@ def insert_if_absent(model: type[T], key: str, values: dict[str, Any]) -> bool:
     Returns True when this call inserted the row.
     """
     table = model.__table__  # type: ignore[attr-defined]
-    # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here.
-    inserted = _unless_present(table, key).values(**_with_defaults(table, values))
-    inserted = inserted.returning(table.c[key])
-    return db.session.execute(inserted).first() is not None
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT here. The
+    # values go as parameters of one statement built once: the webhook endpoint runs this for
+    # every delivery, and building the statement anew cost as much as sending it.
+    inserted = _unless_present(table, key).returning(table.c[key])
+    return db.session.execute(inserted, _with_defaults(table, values)).first() is not None
 
 
 def insert_all_if_absent(model: type[T], key: str, rows: list[dict[str, Any]]) -> None:
@@ -38,7 +40,12 @@ def insert_all_if_absent(model: type[T], key: str, rows: list[dict[str, Any]]) -
 def _unless_present(target: Any, key: str) -> Any:
     # Values go in as parameters, never into the statement: then SQLAlchemy compiles it once
     # and reuses it (a multi-row VALUES statement can't be cached and is compiled every time).
-    module = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return _insert_on_conflict(target, key, db.session.get_bind().dialect.name)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_on_conflict(target: Any, key: str, dialect: str) -> Any:
+    module = postgresql if dialect == "postgresql" else sqlite
     return module.insert(target).on_conflict_do_nothing(index_elements=[key])
 
 
