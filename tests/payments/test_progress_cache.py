@@ -48,6 +48,19 @@ def test_a_webhook_that_makes_a_member_moves_the_cached_count_at_once(app, clien
     assert _members() == 1
 
 
+def test_the_webhook_workers_batch_moves_the_cached_count_at_once(app, client, db, world, runner):
+    app.config["WEBHOOK_QUEUE"] = True
+    secret = app.config["STRIPE_WEBHOOK_SECRET"]
+    for n in range(3):  # facts about three new supporters: applied together (membership.batch)
+        sub = world.subscription(f"sub_{n}", f"cus_{n}", "active")
+        event = world.event("customer.subscription.created", sub)
+        assert post_event(client, event, secret).json["status"] == "queued"
+    assert _members() == 0  # cached for an hour
+    result = runner.invoke(args=["webhooks", "work", "--once"])
+    assert result.exit_code == 0, result.output
+    assert _members() == 3
+
+
 def test_a_replayed_event_moves_the_cached_count_at_once(
     app, client, db, world, runner, monkeypatch
 ):
