@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import insert, select
 
@@ -37,8 +37,6 @@ from donations.models import INTERVALS, MemberChange, Membership, SubscriptionSt
 from donations.payments.facts import SubscriptionFact
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
