@@ -188,7 +188,7 @@ class FrontCache:
         given = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = new_request_id(given, self.trusted_proxies)  # as core.logs does
         matches = environ.get("HTTP_IF_NONE_MATCH")
-        if matches and parse_etags(matches).contains(entry.etag):  # as public_page does
+        if matches and parse_etags(matches).contains_weak(entry.etag):  # as public_page does
             status, code, body = NOT_MODIFIED, 304, b""
             headers = [*entry.before_id_304, (REQUEST_ID, request_id), *entry.after_id_304]
         else:

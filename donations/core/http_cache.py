@@ -83,7 +83,9 @@ def public_page(
     mark_shareable()  # the same for every anonymous reader: the front cache may keep it
     cache_control = PUBLIC.format(max_age=max_age)
     pages: PageCache = current_app.extensions["page_cache"]
-    if request.if_none_match.contains(etag):
+    # If-None-Match compares weakly (RFC 9110 §13.1.2): a proxy that compresses the page (nginx
+    # gzip) hands the browser W/"…", and that must still get a 304.
+    if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     elif (body := pages.get(etag)) is not None:
         response = Response(body, mimetype=mimetype)

@@ -33,6 +33,10 @@ bp = Blueprint("metrics", __name__)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
+# HTTP methods kept as themselves in the request counter's labels; anything else is "other".
+KNOWN_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+
+
 class StateCollector(Collector):
     """Gauges read from the database when scraped: members and the webhook backlog."""
 
@@ -93,6 +97,8 @@ class Metrics:
 
     def observe(self, route: str, method: str, status: int, seconds: float | None) -> None:
         """Count one answer and its time: Flask's, or the front cache's."""
+        # The method is the client's text: any word would make a new series for ever.
+        method = method if method in KNOWN_METHODS else "other"
         self.requests.labels(route=route, method=method, status=str(status)).inc()
         if seconds is not None:
             self.latency.labels(route=route).observe(seconds)

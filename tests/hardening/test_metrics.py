@@ -80,3 +80,12 @@ def test_rate_limit_hits_are_counted(metrics_app):
     for _ in range(6):
         client.post("/login", data=data)
     assert _value(_scrape(client), "donations_rate_limit_hits_total", route="/login") == 1
+
+
+def test_an_invented_method_is_counted_as_other_so_series_stay_bounded(metrics_app):
+    client = metrics_app.test_client()
+    for word in ("BREW", "WHEN", "XYZZY"):
+        assert client.open("/", method=word).status_code == 405
+    text = _scrape(client)
+    assert _value(text, "donations_http_requests_total", method="other", status="405") == 3
+    assert "BREW" not in text and "XYZZY" not in text
