@@ -1,9 +1,10 @@
 """The shape a webhook event must have before anything of it is stored.
 
 A signed event can still be malformed (a bug, a replayed fixture, a hostile test): an id no
-column can hold, a timestamp past the calendar, an object where an id belongs, or a NUL byte
-that PostgreSQL refuses in text. Such an event is refused whole (400) and stored nowhere,
-rather than failing half-way into the database with a 500 that Stripe retries for days.
+column can hold, a timestamp past the calendar, an object where an id belongs, a NUL byte
+that PostgreSQL refuses in text, or half a surrogate pair, which no database can store. Such
+an event is refused whole (400) and stored nowhere, rather than failing half-way into the
+database with a 500 that Stripe retries for days.
 """
 
 from __future__ import annotations
@@ -36,19 +37,26 @@ def _reference(value: Any, name: str) -> None:
     _text(value, name, ID_MAX, required=False)
 
 
-def _no_nul(value: Any, depth: int = 0) -> None:
+def _storable(value: Any, depth: int = 0) -> None:
+    """Every string can be stored: no NUL (PostgreSQL text refuses it) and valid Unicode."""
     if depth > DEPTH_MAX:
         raise MalformedEvent("nested too deeply")
     if isinstance(value, str):
         if "\x00" in value:
             raise MalformedEvent("contains a NUL character")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                # JSON may escape half of a surrogate pair ("\ud800"); no database takes it.
+                raise MalformedEvent("contains an unpaired surrogate (not Unicode)") from None
     elif isinstance(value, dict):
         for key, item in value.items():
-            _no_nul(key, depth + 1)
-            _no_nul(item, depth + 1)
+            _storable(key, depth + 1)
+            _storable(item, depth + 1)
     elif isinstance(value, list):
         for item in value:
-            _no_nul(item, depth + 1)
+            _storable(item, depth + 1)
 
 
 def check_envelope(event: Any) -> None:
@@ -71,4 +79,4 @@ def check_envelope(event: Any) -> None:
         raise MalformedEvent("data.object must be an object")
     _text(obj.get("id"), "data.object.id", ID_MAX, required=False)
     _reference(obj.get("customer"), "data.object.customer")
-    _no_nul(event)
+    _storable(event)

@@ -231,6 +231,8 @@ class Gateway:
             raise InvalidWebhook(f"bad signature: {exc.user_message or exc}") from None
         except ValueError as exc:  # not UTF-8, or not JSON
             raise InvalidWebhook(f"malformed JSON: {exc}") from None
+        except RecursionError:  # thousands of nested brackets: no event looks like that
+            raise InvalidWebhook("malformed JSON: nested too deeply") from None
         try:
             return EventFact.from_payload(data, raw=text)
         except ValueError as exc:

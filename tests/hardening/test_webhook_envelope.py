@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from donations.models import Membership, StripeEvent
 from tests.factories import make_user
-from tests.payments.stripe_events import World, post_event
+from tests.payments.stripe_events import World, post_event, signature_header
 
 
 @pytest.fixture
@@ -39,6 +39,11 @@ MALFORMED = {
     "NUL deep inside the object": lambda e: e["data"]["object"]["metadata"].update(note="a\x00"),
     "data.object not an object": lambda e: e["data"].update(object=["sub_1"]),
     "api_version too long": lambda e: e.update(api_version="2026-" + "9" * 60),
+    # Valid JSON ("\\ud800"), but half a surrogate pair is not Unicode: no database stores it.
+    "half a surrogate pair in the id": lambda e: e.update(id="evt_\ud800trial"),
+    "half a surrogate pair deep inside": lambda e: e["data"]["object"]["metadata"].update(
+        note="a\udc00"
+    ),
 }
 
 
@@ -77,3 +82,20 @@ def test_a_failed_handler_keeps_its_full_error_but_answers_stripe_briefly(
     row = db.session.scalar(select(StripeEvent))
     assert row.status == "failed"
     assert "INSERT INTO memberships" in row.error
+
+
+def test_a_signed_body_nested_thousands_deep_is_a_400_and_stored_nowhere(app, client, db):
+    # JSON's parser gives up (RecursionError) long before our envelope check could look.
+    body = '{"id":"evt_deep","type":"x","created":1,"data":{"object":'
+    body += "[" * 50_000 + "]" * 50_000 + "}}"
+    secret = app.config["STRIPE_WEBHOOK_SECRET"]
+    response = client.post(
+        "/stripe/webhook",
+        data=body,
+        headers={
+            "Stripe-Signature": signature_header(body, secret),
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 400 and "nested too deeply" in response.json["error"]
+    assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == 0
