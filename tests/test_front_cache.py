@@ -194,6 +194,41 @@ def test_a_logged_in_reader_never_gets_a_kept_page_nor_makes_one(app, client, st
     client.post("/logout")
     client.delete_cookie("session")
     assert "Log in" in client.get(url).get_data(as_text=True) and len(front) == 1
+
+
+def test_after_logging_out_the_message_shows_and_then_pages_are_public_again(
+    app, client, story, reached
+):
+    url = f"/articles/{story.slug}"
+    login(client, make_user())
+    home = client.post("/logout", follow_redirects=True)  # the flash: Flask renders it
+    assert "logged out." in home.get_data(as_text=True)
+    assert "private" in home.headers["Cache-Control"]
+    page = client.get(url)
+    assert "Log in" in page.get_data(as_text=True) and "public" in page.headers["Cache-Control"]
+    before = len(reached)
+    assert client.get(url).data == page.data and len(reached) == before  # a kept copy
+
+
+def test_a_reader_who_opened_a_form_still_gets_kept_public_pages(app, client, story, reached):
+    url = f"/articles/{story.slug}"
+    assert client.get("/login").status_code == 200  # a CSRF token goes into the session
+    assert client.get_cookie("session") is not None
+    first = client.get(url)
+    assert "public" in first.headers["Cache-Control"]
+    before = len(reached)
+    assert client.get(url).data == first.data and len(reached) == before
+
+
+def test_a_session_cookie_that_cannot_be_read_counts_as_a_reader_we_may_know(
+    client, story, reached
+):
+    url = f"/articles/{story.slug}"
+    for value in ("garbage", ".not-zlib.x.y", "e30.x.y"):  # e30 is {} : readable, so anonymous
+        client.set_cookie("session", value)
+        answer = client.get(url)
+        expected = "public" if value == "e30.x.y" else "private"
+        assert expected in answer.headers["Cache-Control"], value
     login(client, make_user(email="second@example.org"))
     before = len(reached)
     page = client.get(url)

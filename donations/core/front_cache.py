@@ -42,6 +42,7 @@ from werkzeug.http import (
 from werkzeug.wsgi import ClosingIterator
 
 from donations.core.logs import log_access, new_request_id
+from donations.core.readers import reader_cookies
 
 MAX_ENTRIES = 256  # pages per process (a page is ~30 KB; the feed ~300 KB)
 MAX_BYTES = 32 * 1024 * 1024
@@ -93,7 +94,7 @@ class FrontCache:
         *,
         seconds: float,
         trusted_proxies: int = 0,
-        cookie_names: tuple[str, ...] = ("session", "remember_token"),
+        cookie_names: tuple[str, str] = ("session", "remember_token"),
         max_entries: int = MAX_ENTRIES,
         max_bytes: int = MAX_BYTES,
         max_entry_bytes: int = MAX_ENTRY_BYTES,
@@ -151,10 +152,9 @@ class FrontCache:
             if name in environ:
                 return None
         cookie = environ.get("HTTP_COOKIE")
-        if cookie:  # as http_cache.has_session: only our own cookies make a reader known
-            cookies = parse_cookie(cookie)
-            if any(name in cookies for name in self.cookie_names):
-                return None
+        # As http_cache.has_session: only our own cookies can make a reader known.
+        if cookie and reader_cookies(parse_cookie(cookie), *self.cookie_names):
+            return None
         host = environ.get("HTTP_HOST") or environ["SERVER_NAME"] + ":" + environ["SERVER_PORT"]
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         return host, environ["wsgi.url_scheme"], path

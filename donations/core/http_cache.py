@@ -17,6 +17,7 @@ from pathlib import Path
 from flask import Flask, Response, current_app, request, session
 
 from donations.core.front_cache import mark_shareable
+from donations.core.readers import reader_cookies
 
 PUBLIC = "public, max-age={max_age}, stale-while-revalidate=60"
 PRIVATE = "private, no-cache"
@@ -46,12 +47,12 @@ class PageCache:
 
 
 def has_session() -> bool:
-    """True when the request carries a session or remember-me cookie (a reader we may know)."""
+    """True when the request's cookies may make it a reader we know (core.readers)."""
     cookies = request.cookies
     if not cookies:
         return False
     config = current_app.config
-    return config["SESSION_COOKIE_NAME"] in cookies or config["REMEMBER_COOKIE_NAME"] in cookies
+    return reader_cookies(cookies, config["SESSION_COOKIE_NAME"], config["REMEMBER_COOKIE_NAME"])
 
 
 def etag_of(*parts: Hashable) -> str:
