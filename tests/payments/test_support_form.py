@@ -302,3 +302,23 @@ def test_the_box_on_a_shared_page_posts_without_a_token_but_only_from_this_site(
     evil = client.post("/support/checkout", data=box, headers={"Origin": "https://evil.example"})
     assert evil.status_code == 400
     assert client.post("/support/checkout", data=box).status_code == 400  # no origin at all
+
+
+@pytest.mark.parametrize(
+    ("site", "origin", "status"),
+    [
+        ("http://127.0.0.1:5123", "http://localhost:5123", 303),  # the machine's other name
+        ("http://localhost:5123", "http://[::1]:5123", 303),
+        ("http://127.0.0.1:5123", "http://localhost:5124", 400),  # another port: another site
+        ("http://127.0.0.1:5123", "https://localhost:5123", 400),
+        ("https://news.example", "https://localhost", 400),  # a real site has one name
+        ("http://127.0.0.1:5123", "http://localhost:port", 400),
+    ],
+)
+def test_on_this_machine_localhost_and_127_0_0_1_are_the_same_site(
+    make_app, db, site, origin, status
+):
+    app = make_app(WTF_CSRF_ENABLED=True, SITE_URL=site)
+    box = {"interval": "month", "currency": "usd", "preset_month": "8"}
+    answer = app.test_client().post("/support/checkout", data=box, headers={"Origin": origin})
+    assert answer.status_code == status
