@@ -125,6 +125,11 @@ def register_payments(app: Flask) -> None:
 
     emulator = init_emulator(app)
     gateway.init_app(app)
+    if _in_a_command_other_than_run():
+        # `flask create-staff` and the like: their SITE_URL may not be the running server's
+        # (`make run PORT=5123` passes its own), and an endpoint made for it would collect
+        # every event for a port nobody serves. `flask stripe setup` is the explicit way.
+        return
     # As `flask stripe setup` does on a real account: the emulator sends events only to an
     # endpoint registered for them, and portal sessions need a configuration. Nothing
     # changed since the last start: one list call each for endpoints and configurations.
@@ -140,6 +145,14 @@ def register_payments(app: Flask) -> None:
     if report.changed:
         for line in report.lines:
             app.logger.info("stripe emulator set-up: %s", line)
+
+
+def _in_a_command_other_than_run() -> bool:
+    """True when a `flask` command other than `flask run` (which serves the site) made the app."""
+    import click
+
+    context = click.get_current_context(silent=True)
+    return context is not None and context.info_name != "run"
 
 
 def register_blueprints(app: Flask) -> None:

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import click
 import pytest
 import stripe
+from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
@@ -79,6 +81,21 @@ def test_the_app_registers_its_endpoint_and_portal_configuration_at_start(
     assert [c["metadata"] for c in configs] == [{"created_by": "donations"}]
     assert configs[0]["default_return_url"] == "http://localhost/account"
     assert configs[0]["is_default"] is False
+
+
+@pytest.mark.parametrize(("command", "registers"), [("create-staff", False), ("run", True)])
+def test_only_the_server_registers_an_endpoint_when_the_app_starts(make_app, command, registers):
+    # `make run PORT=5123` passes its SITE_URL; a later `flask create-staff` reads .env's.
+    made = []
+
+    @click.command(command)
+    def cli() -> None:
+        made.append(make_app(SITE_URL="http://127.0.0.1:5999"))
+
+    assert CliRunner().invoke(cli).exit_code == 0
+    endpoints = made[0].extensions["payments_gateway"].webhook_endpoints()
+    urls = [e.url for e in endpoints]
+    assert ("http://127.0.0.1:5999/stripe/webhook" in urls) is registers
 
 
 def test_setup_then_check_pass_and_a_second_setup_changes_nothing(runner) -> None:
