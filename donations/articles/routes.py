@@ -6,9 +6,8 @@ from flask import Blueprint, abort, current_app, render_template, request
 
 from donations.articles import services
 from donations.core.http_cache import public_page
-from donations.core.inputs import page_arg
 from donations.membership.progress import get_progress
-from donations.pagination import MAX_PAGE
+from donations.pagination import page_number
 
 bp = Blueprint("articles", __name__)
 
@@ -16,7 +15,7 @@ bp = Blueprint("articles", __name__)
 @bp.get("/")
 def home():
     """Latest published articles, paginated, with the progress tracker."""
-    page = page_arg(request.args, MAX_PAGE)
+    page = page_number(request.args)
     progress = get_progress()
 
     def render() -> str:

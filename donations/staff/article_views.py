@@ -11,10 +11,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from donations.articles.rendering import has_raw_html, render_markdown
 from donations.articles.services import all_articles, get_article
-from donations.core.inputs import page_arg
 from donations.extensions import db
 from donations.models import Article
-from donations.pagination import MAX_PAGE
+from donations.pagination import page_number
 from donations.staff.articles import (
     ArticleInput,
     StaffArticleError,
@@ -68,7 +67,7 @@ def _form_page(form: ArticleForm, article: Article | None):
 @staff_required
 def articles():
     """Every article, drafts included, most recently edited first."""
-    listing = all_articles(page_arg(request.args, MAX_PAGE), PER_PAGE)
+    listing = all_articles(page_number(request.args), PER_PAGE)
     return render_template("staff/articles.html", listing=listing)
 
 

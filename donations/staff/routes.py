@@ -15,10 +15,10 @@ from flask import (
     url_for,
 )
 
-from donations.core.inputs import choice_arg, page_arg
+from donations.core.inputs import choice_arg
 from donations.extensions import db
 from donations.models import INTERVALS, utcnow
-from donations.pagination import MAX_PAGE
+from donations.pagination import page_number
 from donations.staff import article_views, stats
 from donations.staff.chart import build_chart
 from donations.staff.csvexport import csv_lines
@@ -77,7 +77,7 @@ def index():
 def members():
     """Supporters: search by email, name or Stripe id; filter by status, interval, currency."""
     filters = MemberFilters.from_args(request.args)
-    listing = search(filters, page_arg(request.args, MAX_PAGE))
+    listing = search(filters, page_number(request.args))
     return render_template(
         "staff/members.html",
         filters=filters,
@@ -116,7 +116,7 @@ def member(user_id: int):
 def events():
     """The webhook ledger, newest first, filtered by type and status."""
     filters = EventFilters.from_args(request.args)
-    listing = list_events(filters, page_arg(request.args, MAX_PAGE))
+    listing = list_events(filters, page_number(request.args))
     return render_template("staff/events.html", filters=filters, listing=listing)
 
 

@@ -50,8 +50,9 @@ def bad_values(field: Field) -> list[tuple[str, str]]:
     if field.kind == "number":
         values += [(f"range:{v}", v) for v in NUMBERS_OUT_OF_RANGE]
         values += [(f"type:{v}", v) for v in WRONG_TYPES]
-    elif field.kind == "page":  # any whole number is a page (clamped); anything else is not
+    elif field.kind == "page":  # a whole number from 1 (past the last page: a 404)
         values += [(f"type:{v}", v) for v in [*WRONG_TYPES, "1e999999", "\uff11"]]
+        values += [(f"range:{v}", v) for v in ["0", "-1", "99999999999999999999"]]
     elif field.kind == "date":
         values += [(f"date:{v}", v) for v in CALENDAR_EDGES]
     elif field.kind == "choice":

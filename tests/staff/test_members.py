@@ -77,6 +77,7 @@ def test_supporter_list_is_paginated_and_keeps_filters(staff_client, db):
     assert 'href="/staff/members?page=2&amp;q=paged"' in first
     second = staff_client.get("/staff/members?q=paged&page=2").get_data(as_text=True)
     assert second.count("Paged ") == 3
+    assert staff_client.get("/staff/members?q=paged&page=3").status_code == 404
 
 
 def test_a_supporters_page_shows_memberships_donations_refunds_and_their_events(
@@ -207,9 +208,3 @@ def test_an_unknown_filter_value_is_a_400_not_a_silently_wider_list(staff_client
 @pytest.mark.parametrize("path", ["/staff/members", "/staff/events", "/staff/articles"])
 def test_a_page_that_is_not_a_number_is_a_400(staff_client, path):
     assert staff_client.get(f"{path}?page=abc").status_code == 400
-
-
-@pytest.mark.parametrize("path", ["/staff/members", "/staff/events", "/staff/articles"])
-def test_a_page_number_beyond_any_offset_shows_the_last_page(staff_client, path):
-    response = staff_client.get(f"{path}?page=9223372036854775807")
-    assert response.status_code == 200
