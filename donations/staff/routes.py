@@ -46,6 +46,15 @@ __all__ = ["bp"]
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 # Guard the whole blueprint, so a route added later without the decorator stays protected.
 bp.before_request(refuse_non_staff)
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # Supporters' personal data (and the CSV of it): no browser history or proxy keeps a copy.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 # The article editor's views live in their own module; they are attached here, explicitly.
 bp.add_url_rule("/articles", view_func=article_views.articles, methods=["GET"])
 bp.add_url_rule("/articles/new", view_func=article_views.new_article, methods=["GET", "POST"])

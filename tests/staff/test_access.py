@@ -18,6 +18,7 @@ PAGES = [
     ("get", "/staff/articles/new"),
     ("post", "/staff/articles/new"),
     ("get", "/staff/articles/1"),
+    ("post", "/staff/articles/1"),
     ("post", "/staff/articles/1/publish"),
     ("post", "/staff/articles/1/unpublish"),
 ]
@@ -34,3 +35,25 @@ def test_anonymous_people_are_sent_to_log_in(client, db, method, path):
 def test_readers_are_refused(client, db, method, path):
     login(client, make_user())
     assert getattr(client, method)(path).status_code == 403
+
+
+def test_every_staff_route_is_in_the_list_above(app):
+    adapter = app.url_map.bind("localhost")
+    listed = {(adapter.match(path, method.upper())[0], method.upper()) for method, path in PAGES}
+    routes = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("staff.")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert listed == routes
+
+
+@pytest.mark.parametrize("who", ["anonymous", "reader", "staff"])
+@pytest.mark.parametrize(("method", "path"), PAGES)
+def test_no_staff_answer_may_be_stored_by_a_browser_or_a_proxy(client, db, method, path, who):
+    if who != "anonymous":
+        login(client, make_user(is_staff=who == "staff"))
+    response = getattr(client, method)(path)
+    response.get_data()  # read the streamed CSV to its end
+    assert response.headers["Cache-Control"] == "private, no-store"
