@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 
 import click
 from flask import current_app
@@ -78,19 +79,57 @@ def replay_command(event_id: str) -> None:
     click.echo(f"{event_id}: {outcome.status}")
 
 
+class SyncProgress:
+    """`stripe sync`'s count of objects read, on stderr, ending on each kind's last count.
+
+    Stripe's lists have no total to size a bar with, so it is a counter: on a terminal one
+    line per kind, redrawn in place; in a log or a pipe each count is a line of its own, so
+    the counts never run together.
+    """
+
+    EVERY = 50
+
+    def __init__(self, *, tty: bool) -> None:
+        self.tty = tty
+        self.kind = ""
+        self.seen = self.shown = 0
+
+    def __call__(self, kind: str, seen: int) -> None:
+        """Count `seen` objects of `kind` read so far."""
+        if kind != self.kind:
+            self.finish()
+            self.kind = kind
+        self.seen = seen
+        if seen == 1 or seen % self.EVERY == 0:
+            self._show()
+
+    def finish(self) -> None:
+        """Show the current kind's last count and end its line."""
+        if not self.kind:
+            return
+        if self.shown != self.seen:
+            self._show()
+        if self.tty:
+            click.echo(err=True)
+        self.kind, self.seen, self.shown = "", 0, 0
+
+    def _show(self) -> None:
+        line = f"{self.kind}: {self.seen} read"
+        if self.tty:
+            click.echo(f"\r{line}", nl=False, err=True)
+        else:
+            click.echo(line, err=True)
+        self.shown = self.seen
+
+
 @stripe_cli.command("sync")
 @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
 @click.option("--days", default=90, show_default=True, help="How far back to read payments.")
 def sync_command(dry_run: bool, days: int) -> None:
     """Reconcile supporters, memberships and donations from Stripe (repairs missed webhooks)."""
-
-    def progress(kind: str, seen: int) -> None:
-        # A counter line redrawn in place: Stripe's lists have no total to size a bar with.
-        if seen == 1 or seen % 50 == 0:
-            click.echo(f"\r{kind}: {seen} read", nl=False, err=True)
-
+    progress = SyncProgress(tty=sys.stderr.isatty())
     report = run_sync(get_gateway(), dry_run=dry_run, days=days, progress=progress)
-    click.echo("", err=True)
+    progress.finish()
     prefix = "would change" if dry_run else "changed"
     for line in report.changes:
         click.echo(f"  {line}")

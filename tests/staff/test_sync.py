@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from sqlalchemy import func, select
 
@@ -17,6 +18,7 @@ from donations.models import (
     SyncRun,
 )
 from donations.payments.account import WEBHOOK_EVENTS
+from donations.payments.cli import SyncProgress
 from tests.factories import login, make_user, start_checkout
 
 
@@ -178,3 +180,37 @@ def test_sync_gives_back_a_refund_that_failed_while_webhooks_were_lost(
     donation = db.session.scalar(select(Donation))
     assert (donation.amount_refunded, donation.net_amount) == (0, 2500)
     assert runner.invoke(args=["stripe", "sync"]).output.count("changed: nothing.") == 1
+
+
+def test_sync_progress_is_a_line_per_count_when_not_on_a_terminal(client, runner, db, emulator):
+    login(client, make_user(email="progress.lines@example.org"))
+    emulator.pay_checkout(start_checkout(client, interval="month", amount="8"), "4242424242424242")
+    emulator.deliver_pending()
+
+    result = runner.invoke(args=["stripe", "sync", "--dry-run"])  # the runner is no terminal
+    assert result.exit_code == 0, result.output
+    assert "\r" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert {"customers: 1 read", "subscriptions: 1 read", "invoices: 1 read"} <= set(lines)
+    assert all(re.fullmatch(r"[a-z_]+: \d+ read", line) for line in lines), lines
+
+
+def _count(progress: SyncProgress) -> None:
+    for seen in range(1, 73):
+        progress("customers", seen)
+    progress("invoices", 1)
+    progress.finish()
+
+
+def test_sync_progress_ends_each_kind_on_its_last_count(capsys):
+    _count(SyncProgress(tty=False))
+    assert capsys.readouterr().err == (
+        "customers: 1 read\ncustomers: 50 read\ncustomers: 72 read\ninvoices: 1 read\n"
+    )
+
+
+def test_sync_progress_on_a_terminal_redraws_one_line_per_kind(capsys):
+    _count(SyncProgress(tty=True))
+    assert capsys.readouterr().err == (
+        "\rcustomers: 1 read\rcustomers: 50 read\rcustomers: 72 read\n\rinvoices: 1 read\n"
+    )
