@@ -82,18 +82,6 @@ def int_arg(
     return int(raw)
 
 
-def page_arg(args: Mapping[str, str], maximum: int) -> int:
-    """A listing's page: any whole number, clamped to [1, maximum] (stale links stay useful);
-    something that is not a whole number is a 400."""
-    raw = (args.get("page") or "").strip()
-    if not raw:
-        return 1
-    digits = raw.removeprefix("-")
-    if not digits.isdigit() or not digits.isascii() or len(digits) > 30:
-        raise InvalidInput("“page” must be a whole number.")
-    return min(max(int(raw), 1), maximum)
-
-
 def choice_arg(args: Mapping[str, str], name: str, choices: Collection[str]) -> str:
     """A query argument that must be one of `choices` (or absent/empty → "")."""
     raw = (args.get(name) or "").strip()
