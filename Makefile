@@ -38,6 +38,13 @@ install-dev: $(VENV)/.installed-dev
 # Webhooks go through the queue as in production (WEBHOOK_QUEUE=1), so the worker runs beside
 # the server and stops with it.
 run: install .env
+	@env_site=$$(sed -n 's/^SITE_URL=//p' .env | tail -n 1); \
+	if [ "$${env_site:-http://127.0.0.1:5000}" != "$(SITE_URL)" ]; then \
+	  echo "make run: serving at $(SITE_URL), but .env says SITE_URL=$${env_site:-(unset)}." >&2; \
+	  echo "  flask commands you type read .env: put SITE_URL=$(SITE_URL) there (or start them" >&2; \
+	  echo "  with SITE_URL=$(SITE_URL)), else stripe replay and sync take this site's payments" >&2; \
+	  echo "  for another installation's (the tag comes from SITE_URL and SECRET_KEY)." >&2; \
+	fi
 	SITE_URL=$(SITE_URL) $(FLASK) db upgrade
 	SITE_URL=$(SITE_URL) $(FLASK) seed-demo --members $(DEMO_MEMBERS)
 	SITE_URL=$(SITE_URL) $(FLASK) stripe setup --webhook-url $(SITE_URL)/stripe/webhook

@@ -61,6 +61,17 @@ def check_command(webhook_url: str | None) -> None:
     click.echo(f"Stripe is ready: {url} receives all {len(WEBHOOK_EVENTS)} events we handle.")
 
 
+@stripe_cli.command("secret")
+def secret_command() -> None:
+    """Print the webhook signing secret this app verifies with (test mode and emulator only)."""
+    config = current_app.config
+    if not config["STRIPE_TEST_MODE"]:
+        # A live secret belongs in the secrets store, not on a terminal or in shell history.
+        raise click.ClickException("refused with a live key: read it from your secrets store")
+    click.echo(config["STRIPE_WEBHOOK_SECRET"])
+    click.echo(f"installation tag {config['INSTALLATION_TAG']} for {config['SITE_URL']}", err=True)
+
+
 @stripe_cli.command("replay")
 @click.argument("event_id")
 def replay_command(event_id: str) -> None:

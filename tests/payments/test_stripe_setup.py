@@ -98,6 +98,16 @@ def test_only_the_server_registers_an_endpoint_when_the_app_starts(make_app, com
     assert ("http://127.0.0.1:5999/stripe/webhook" in urls) is registers
 
 
+def test_stripe_secret_prints_the_signing_secret_in_test_mode_only(app: Flask, runner) -> None:
+    result = runner.invoke(args=["stripe", "secret"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == app.config["STRIPE_WEBHOOK_SECRET"].strip()
+    assert result.stdout.startswith("whsec_")
+    app.config["STRIPE_TEST_MODE"] = False  # as with an sk_live_ key
+    refused = runner.invoke(args=["stripe", "secret"])
+    assert refused.exit_code != 0 and "whsec_" not in refused.output
+
+
 def test_setup_then_check_pass_and_a_second_setup_changes_nothing(runner) -> None:
     first = runner.invoke(args=["stripe", "setup", "--webhook-url", OTHER_URL])
     assert first.exit_code == 0, first.output
