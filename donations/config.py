@@ -17,7 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from donations.core.truthy import is_true
-from donations.money import CURRENCIES
+from donations.currencies import CURRENCIES, check_settlement
+from donations.fees import fee_table
 from donations.payments.gateway import STRIPE_API_VERSION
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     "STRIPE_EMULATOR_SEED": "",
     "MEMBERSHIP_GOAL": "20000",
     "DONATION_CURRENCIES": "usd,eur,gbp",
+    "STRIPE_SETTLEMENT_CURRENCY": "usd",
+    "STRIPE_FEE_TABLE": "",
     "SITE_NAME": "The Meridian Ledger",
     "SITE_URL": "http://127.0.0.1:5000",
     "REDIS_URL": "",
@@ -205,6 +208,17 @@ def _currencies(raw: str) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
+def _money(settings: dict[str, Any]) -> None:
+    """The settlement currency (minimums follow it) and the card fee of each offered one."""
+    try:
+        settings["STRIPE_SETTLEMENT_CURRENCY"] = check_settlement(
+            str(settings["STRIPE_SETTLEMENT_CURRENCY"] or "usd")
+        )
+        settings["STRIPE_FEES"] = fee_table(str(settings["STRIPE_FEE_TABLE"] or ""))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def _site_url(raw: str) -> str:
     parts = urlsplit(raw.strip())
     if parts.scheme not in {"http", "https"} or not parts.netloc:
@@ -265,6 +279,7 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
     settings["FRONT_CACHE"] = is_true(settings["FRONT_CACHE"])
     settings["MAIL_USE_TLS"] = is_true(settings["MAIL_USE_TLS"])
     settings["DONATION_CURRENCIES"] = _currencies(settings["DONATION_CURRENCIES"])
+    _money(settings)
     settings["SITE_URL"] = _site_url(settings["SITE_URL"])
     _stripe(settings)
     _emulator_delivery(settings)

@@ -10,7 +10,7 @@ from . import expiry
 from . import objects as o
 from .errors import StripeError, invalid, missing, no_such
 from .forms import as_dict, as_int, as_list, metadata, reject_unknown, required
-from .money import EXPONENTS, MAXIMUM, MINIMUMS, format_amount
+from .money import MAXIMUM, SUPPORTED, THREE_DECIMAL, format_amount, minimum
 from .store import Tx
 
 if TYPE_CHECKING:
@@ -86,20 +86,7 @@ def create_session(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, A
     if mode == "subscription" and len(prices) > 1:
         raise invalid("line_items", "The Stripe emulator supports one line item per subscription.")
     total = sum(p["unit_amount"] * qty for p, qty, _ in prices)
-    if total < MINIMUMS[currency]:
-        raise invalid(
-            "line_items",
-            "The Checkout Session's total amount due must add up to at least "
-            f"{format_amount(MINIMUMS[currency], currency)} {currency}",
-            "amount_too_small",
-        )
-    if total > MAXIMUM:
-        raise invalid(
-            "line_items",
-            f"The Checkout Session's total amount due must be no more than "
-            f"{format_amount(MAXIMUM, currency)} {currency}",
-            "amount_too_large",
-        )
+    _check_total(emu, items, total, currency)
     pi_data = as_dict(params.get("payment_intent_data"), "payment_intent_data")
     sub_data = as_dict(params.get("subscription_data"), "subscription_data")
     if pi_data and mode != "payment":
@@ -248,10 +235,11 @@ def _price(tx: Tx, item: Any, i: int, mode: str) -> tuple[dict[str, Any], int, d
     data = as_dict(required(item, "price_data", f"{prefix}["), f"{prefix}[price_data]")
     pd = f"{prefix}[price_data]"
     currency = str(required(data, "currency", f"{pd}[")).lower()
-    if currency not in EXPONENTS:
+    if currency not in SUPPORTED:
         raise invalid(
             f"{pd}[currency]",
-            f"Invalid currency: {currency}. Stripe emulator supports: {', '.join(EXPONENTS)}.",
+            f"Invalid currency: {currency}. Stripe emulator supports: "
+            f"{', '.join(sorted(SUPPORTED))}.",
             "invalid_currency",
         )
     if "unit_amount" not in data or data["unit_amount"] == "":
@@ -278,6 +266,41 @@ def _price(tx: Tx, item: Any, i: int, mode: str) -> tuple[dict[str, Any], int, d
     price_obj = o.price(product_obj["id"], currency, unit_amount, recurring)
     _check_mode(price_obj, f"{pd}[recurring]", mode)
     return price_obj, quantity, product_obj
+
+
+def _amount_param(items: list[Any]) -> str:
+    """The parameter an amount error names: the one line item's unit amount when there is one."""
+    if len(items) == 1 and isinstance(items[0], dict) and items[0].get("price_data"):
+        return "line_items[0][price_data][unit_amount]"
+    return "line_items"
+
+
+def _check_total(emu: Emulator, items: list[Any], total: int, currency: str) -> None:
+    """Stripe's limits on what one charge may be (docs.stripe.com/currencies)."""
+    param = _amount_param(items)
+    least = minimum(currency, emu.settlement_currency)
+    if total < least:
+        # The figure is the presentment currency's, after conversion from the settlement one.
+        raise invalid(
+            param,
+            "The Checkout Session's total amount due must add up to at least "
+            f"{format_amount(least, currency)} {currency}",
+            "amount_too_small",
+        )
+    if total > MAXIMUM:
+        raise invalid(
+            param,
+            f"The Checkout Session's total amount due must be no more than "
+            f"{format_amount(MAXIMUM, currency)} {currency}",
+            "amount_too_large",
+        )
+    if currency in THREE_DECIMAL and total % 10:
+        # "these API calls require the least-significant (last) digit to be 0".
+        raise invalid(
+            param,
+            f"Amounts in {currency} must be rounded to the nearest ten (the last digit must be 0).",
+            "parameter_invalid_integer",
+        )
 
 
 def _check_mode(price_obj: dict[str, Any], param: str, mode: str) -> None:

@@ -25,6 +25,7 @@ from .dunning import EndState
 from .errors import EmulatorError, StripeError
 from .events import DROP_SETTING, emit, payload_for
 from .http_client import SDK_API_VERSION, EmulatorHTTPClient
+from .money import MINIMUMS
 from .store import Store, Tx
 
 
@@ -46,9 +47,17 @@ class Emulator:
         max_attempts: int = 8,
         background: bool = True,
         delivery_timeout: float = 10.0,
+        settlement_currency: str = "usd",
     ) -> None:
         if delivery not in MODES:  # before the state file is opened
             raise ValueError(f"delivery mode must be one of {', '.join(MODES)}, got {delivery!r}")
+        if settlement_currency.lower() not in MINIMUMS:
+            raise ValueError(
+                f"settlement currency must be one of {', '.join(sorted(MINIMUMS))}, "
+                f"got {settlement_currency!r}"
+            )
+        # The currency the account pays out in: Stripe's minimum charge follows it.
+        self.settlement_currency = settlement_currency.lower()
         self.store = Store(state_path)
         self.site_url = site_url.rstrip("/")
         # The account's default API version: payloads of endpoints created without one.

@@ -37,6 +37,8 @@ def init_app(app: Flask) -> Emulator:
         background=bool(config.get("STRIPE_EMULATOR_BACKGROUND", True)),
         retry_base_seconds=float(config.get("STRIPE_EMULATOR_RETRY_BASE", 0.5)),
         max_attempts=int(config.get("STRIPE_EMULATOR_MAX_ATTEMPTS", 8)),
+        # The account's payout currency: Stripe's minimum charge follows it.
+        settlement_currency=str(config.get("STRIPE_SETTLEMENT_CURRENCY") or "usd"),
     )
     app.extensions[EXTENSION_KEY] = emulator
     if "emulator" not in app.blueprints:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
-from donations.core.inputs import choice_arg
+from donations.core.inputs import InvalidInput, choice_arg
 from donations.extensions import db
 from donations.models import (
     INTERVALS,
@@ -22,7 +21,7 @@ from donations.models import (
     StripeEvent,
     User,
 )
-from donations.money import CURRENCIES
+from donations.money import is_currency, plain
 from donations.pagination import paginate
 
 PER_PAGE = 50
@@ -43,12 +42,15 @@ class MemberFilters:
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> MemberFilters:
         """Read filters from query arguments; a value we don't know is a 400 (InvalidInput)."""
-        lowered = {"currency": (args.get("currency") or "").strip().lower()}
+        code = (args.get("currency") or "").strip().lower()
+        if code and not is_currency(code):
+            # Any ISO 4217 code: members may pay in currencies this site never offered.
+            raise InvalidInput("“currency” must be an ISO 4217 code, for example usd.")
         return cls(
             q=args.get("q", "").strip()[:200],
             status=choice_arg(args, "status", STATUS_FILTERS),
             interval=choice_arg(args, "interval", INTERVALS),
-            currency=choice_arg(lowered, "currency", CURRENCIES),
+            currency=code,
         )
 
     def as_args(self) -> dict[str, str]:
@@ -225,11 +227,10 @@ CSV_HEADER = (
 
 
 def _major(minor: int | None, code: str | None) -> str:
-    """Minor units as a plain decimal in major units ("8.00"), for spreadsheets."""
-    if minor is None or not code or code not in CURRENCIES:
+    """Minor units as a plain decimal in major units ("8.00", "12.340", "1500")."""
+    if minor is None or not code:
         return ""
-    exponent = CURRENCIES[code].exponent
-    return f"{Decimal(minor).scaleb(-exponent):.{exponent}f}"
+    return plain(minor, code)
 
 
 def csv_rows(filters: MemberFilters) -> Iterator[tuple[object, ...]]:

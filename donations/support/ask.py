@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from donations.money import currency
+from donations.currencies import currency
+from donations.money import exponent, symbol_prefix
 from donations.support.options import Preset, action_label, presets, suggested
 from donations.support.page import major
 
@@ -50,8 +51,8 @@ def build_ask(code: str) -> Ask:
     cur = currency(code)
     return Ask(
         currency=cur.code,
-        symbol=cur.symbol,
-        exponent=cur.exponent,
+        symbol=symbol_prefix(cur.code),
+        exponent=exponent(cur.code),
         groups=groups,
         button_label=action_label(first, suggested(first, code).minor, code),
     )

@@ -15,7 +15,7 @@ from wtforms import BooleanField, StringField, ValidationError
 
 from donations.core.truthy import is_true
 from donations.money import MoneyError
-from donations.support.options import CUSTOM, INTERVALS
+from donations.support.options import CUSTOM, INTERVALS, card_fee, settlement_currency
 from donations.support.services import Choice, to_amount
 
 ARTICLE_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -100,7 +100,9 @@ class SupportForm(FlaskForm):
         if self.currency.errors:
             return
         try:
-            self.amount_minor = to_amount(self.typed_amount, self.currency.data)
+            self.amount_minor = to_amount(
+                self.typed_amount, self.currency.data, settlement_currency()
+            )
         except MoneyError as exc:
             raise ValidationError(str(exc)) from None
 
@@ -141,4 +143,5 @@ class SupportForm(FlaskForm):
             cover_fee=self.cover_fee.data,
             article=article if ARTICLE_RE.match(article) and len(article) <= 120 else None,
             attempt=attempt if ATTEMPT_RE.match(attempt) else "",
+            card_fee=card_fee(self.currency.data),
         )

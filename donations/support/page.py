@@ -5,17 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from donations.money import MoneyError, currency, format_money, major
+from donations.fees import fee_for, fee_rule
+from donations.money import MoneyError, exponent, format_money, major, symbol_prefix
 from donations.support.options import (
     CUSTOM,
-    FEE_FIXED_MINOR,
-    FEE_RATE_PER_MILLE,
     INTERVALS,
     Preset,
     action_label,
-    fee_for,
-    fee_rule,
+    card_fee,
     presets,
+    settlement_currency,
     suggested,
 )
 from donations.support.services import choice_query, to_amount
@@ -44,8 +43,8 @@ class SupportPage:
     article: str
     attempt: str
     exponent: int
-    symbol: str
-    fee_rate: int  # per mille, for the page's script
+    symbol: str  # what goes before the number ("$", "CHF\u00a0"), for the page's script
+    fee_rate: int  # basis points (1.5 % = 150), for the page's script
     fee_fixed: int  # minor units, for the page's script
 
 
@@ -71,7 +70,8 @@ def build(form: SupportForm, *, attempt: str, member: bool = False) -> SupportPa
     amount = _chargeable(custom if selected == CUSTOM else selected, code)
     if amount is None:  # the button shows the suggested amount until the chosen one is valid
         amount = suggested(interval, code).minor
-    fee = fee_for(amount, currency(code))
+    rule = card_fee(code)
+    fee = fee_for(amount, rule)
     return SupportPage(
         interval=interval,
         currency=code,
@@ -81,21 +81,21 @@ def build(form: SupportForm, *, attempt: str, member: bool = False) -> SupportPa
         selected=selected,
         custom_amount=custom,
         cover_fee=form.cover_fee.data,
-        fee_rule=fee_rule(code),
+        fee_rule=fee_rule(code, rule),
         fee_label=format_money(fee, code),
         button_label=action_label(interval, amount + (fee if form.cover_fee.data else 0), code),
         article=form.article.data[:120],
         attempt=attempt,
-        exponent=currency(code).exponent,
-        symbol=currency(code).symbol,
-        fee_rate=FEE_RATE_PER_MILLE,
-        fee_fixed=FEE_FIXED_MINOR.get(code, 0),
+        exponent=exponent(code),
+        symbol=symbol_prefix(code),
+        fee_rate=rule.rate_bp,
+        fee_fixed=rule.fixed,
     )
 
 
 def _chargeable(typed: str, code: str) -> int | None:
     try:
-        return to_amount(typed, code)
+        return to_amount(typed, code, settlement_currency())
     except MoneyError:
         return None
 

@@ -9,13 +9,15 @@ from urllib.parse import urlencode
 
 from sqlalchemy import select
 
+from donations.currencies import to_minor
 from donations.extensions import db
+from donations.fees import Fee, fee_for
 from donations.membership.services import has_active_membership
 from donations.models import CheckoutAttempt, Membership, User, utcnow
-from donations.money import currency, format_money, major, to_minor
+from donations.money import format_money, major
 from donations.payments.gateway import get_gateway
 from donations.payments.types import CheckoutRequest, CheckoutSession, PaymentError
-from donations.support.options import action_label, fee_for
+from donations.support.options import action_label
 
 
 class AlreadyMember(Exception):
@@ -32,11 +34,12 @@ class Choice:
     cover_fee: bool
     article: str | None
     attempt: str
+    card_fee: Fee  # the currency's card fee (STRIPE_FEE_TABLE), if the reader covers it
 
     @property
     def fee_amount(self) -> int:
         """The extra the reader adds to cover the card fee (0 if they don't)."""
-        return fee_for(self.amount, currency(self.currency)) if self.cover_fee else 0
+        return fee_for(self.amount, self.card_fee) if self.cover_fee else 0
 
     @property
     def gross(self) -> int:
@@ -73,9 +76,12 @@ def new_attempt() -> str:
     return secrets.token_urlsafe(16)
 
 
-def to_amount(typed: str, code: str) -> int:
-    """A typed major-unit amount ("7.50") in minor units of the currency, within its limits."""
-    return to_minor(typed, code)
+def to_amount(typed: str, code: str, settlement: str = "usd") -> int:
+    """A typed major-unit amount ("7.50") in minor units of the currency, within its limits.
+
+    The limits depend on the account's settlement currency (STRIPE_SETTLEMENT_CURRENCY).
+    """
+    return to_minor(typed, code, settlement)
 
 
 def _customer_key(user: User) -> str:

@@ -8,7 +8,7 @@
   function setUp(form) {
     var exponent = Number(form.dataset.exponent);
     var symbol = form.dataset.symbol;
-    var rate = Number(form.dataset.feeRate || 0);
+    var rate = Number(form.dataset.feeRate || 0); // basis points: 1.5 % is 150
     var fixed = Number(form.dataset.feeFixed || 0);
     var custom = form.querySelector("input[name=custom_amount]");
     var customRadio = form.querySelector("input[name=amount][value=custom]");
@@ -37,7 +37,7 @@
 
     function fee(net) {
       // Same rule as donations/support/options.py: gross = ceil((net + fixed) / (1 - rate)).
-      return Math.ceil(((net + fixed) * 1000) / (1000 - rate)) - net;
+      return Math.ceil(((net + fixed) * 10000) / (10000 - rate)) - net;
     }
 
     function interval() {

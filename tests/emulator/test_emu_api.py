@@ -139,7 +139,7 @@ def _price(**changes: Any) -> list[dict[str, Any]]:
         ({"line_items": _price(unit_amount="8.5")}, "line_items[0][price_data][unit_amount]"),
         ({"line_items": _price(currency="xyz")}, "line_items[0][price_data][currency]"),
         ({"line_items": _price(recurring=None)}, "line_items"),
-        ({"line_items": _price(unit_amount=49)}, "line_items"),
+        ({"line_items": _price(unit_amount=49)}, "line_items[0][price_data][unit_amount]"),
         ({"success_url": None}, "success_url"),
         ({"success_url": "not a url"}, "success_url"),
         ({"customer": "cus_missing"}, "customer"),
@@ -166,12 +166,21 @@ def test_both_customer_and_email_rejected(
     assert caught.value.http_status == 400
 
 
-def test_minimum_amount_is_per_currency(emu_session: Callable[..., Any]) -> None:
-    # 30 pence is Stripe's GBP minimum, while 30 cents is below the USD one.
+def test_minimum_amount_is_per_currency_and_settlement_currency(
+    emu: Emulator, emu_session: Callable[..., Any]
+) -> None:
+    # 30 pence is Stripe's GBP minimum: enough on an account that settles in GBP …
+    emu.settlement_currency = "gbp"
     ok = emu_session("payment", line_items=_gift("gbp", 30))
     assert ok.amount_total == 30
+    # … while 30 cents is below the USD one, whatever the account settles in.
     with pytest.raises(stripe.InvalidRequestError, match=r"at least \$0\.50 usd"):
         emu_session("payment", line_items=_gift("usd", 30))
+    # Settling in USD, a charge must convert to at least $0.50: 30 pence does not.
+    emu.settlement_currency = "usd"
+    with pytest.raises(stripe.InvalidRequestError, match=r"at least £0\.37 gbp") as caught:
+        emu_session("payment", line_items=_gift("gbp", 30))
+    assert caught.value.code == "amount_too_small"
 
 
 def _gift(currency: str, amount: int) -> list[dict[str, Any]]:
