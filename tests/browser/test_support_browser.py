@@ -71,6 +71,16 @@ def test_logged_in_reader_pays_monthly_from_support_and_is_thanked(live_server, 
     expect(page.get_by_text("Your membership of $15.76 / month is confirmed")).to_be_visible()
 
 
+def test_the_page_asks_the_currencys_own_card_fee_as_the_reader_types(live_server, page):
+    page.goto(live_server.url + "/support?interval=once&currency=eur")
+    page.get_by_label("Your amount in EUR").fill("10")
+    page.get_by_label("Add").check()
+    # An EEA card: 1.5 % + €0.25, so (1000 + 25) / 0.985 = 1040.6 → €10.41, not 2.9 %.
+    expect(page.get_by_role("button", name="Give €10.41 once")).to_be_visible()
+    page.get_by_label("Your amount in EUR").fill("20")
+    expect(page.get_by_role("button", name="Give €20.56 once")).to_be_visible()
+
+
 def test_declined_card_shows_the_decline_and_a_retry_succeeds(live_server, page):
     base = live_server.url
     page.goto(base + "/support?interval=once")

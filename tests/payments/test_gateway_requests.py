@@ -67,18 +67,18 @@ def test_gift_request_has_the_exact_parameters(client, db, recorder):
         "submit_type": "donate",
         "customer_creation": "if_required",
         "line_items[0][price_data][currency]": "gbp",
-        # £12.50 + fee: (1250 + 20) / 0.971 = 1307.9 → 1308 pence, of which 58 cover the fee.
-        "line_items[0][price_data][unit_amount]": "1308",
+        # £12.50 + a UK card's fee: (1250 + 20) / 0.985 = 1289.3 → 1290 pence, 40 of them fee.
+        "line_items[0][price_data][unit_amount]": "1290",
         "line_items[0][price_data][product_data][name]": "One-time gift to The Meridian Ledger",
         "line_items[0][quantity]": "1",
         "success_url": "http://localhost/support/thanks?session_id={CHECKOUT_SESSION_ID}",
         "cancel_url": "http://localhost/support/cancelled?interval=once&currency=gbp&amount=12.50"
         "&cover_fee=1&article=flood-walls",
         "metadata[interval]": "once",
-        "metadata[fee_amount]": "58",
+        "metadata[fee_amount]": "40",
         "metadata[article]": "flood-walls",
         "payment_intent_data[metadata][interval]": "once",
-        "payment_intent_data[metadata][fee_amount]": "58",
+        "payment_intent_data[metadata][fee_amount]": "40",
         "payment_intent_data[metadata][article]": "flood-walls",
     }
 

@@ -11,7 +11,7 @@ import stripe
 
 from donations import ConfigError, create_app
 from donations.currencies import CURRENCIES, STRIPE_MINIMUMS, limits, to_minor
-from donations.money import MoneyError, major
+from donations.money import MoneyError, format_money, major
 from donations.support.options import INTERVALS, presets
 from stripe_emulator import Emulator
 from stripe_emulator.money import minimum as stripe_minimum
@@ -78,12 +78,8 @@ def test_every_preset_is_within_our_limits(settlement):
 
 
 @pytest.mark.parametrize("settlement", ["usd", "eur", "gbp"])
-def test_the_support_form_takes_the_smallest_amount_and_refuses_one_unit_less(
-    make_app, settlement
-):
-    app = make_app(
-        DONATION_CURRENCIES=",".join(CURRENCIES), STRIPE_SETTLEMENT_CURRENCY=settlement
-    )
+def test_the_support_form_takes_the_smallest_amount_and_refuses_one_unit_less(make_app, settlement):
+    app = make_app(DONATION_CURRENCIES=",".join(CURRENCIES), STRIPE_SETTLEMENT_CURRENCY=settlement)
     client = app.test_client()
     with app.app_context():
         for code in CURRENCIES:
@@ -99,7 +95,7 @@ def test_the_support_form_takes_the_smallest_amount_and_refuses_one_unit_less(
 
 @pytest.mark.parametrize("value", ["xyz", "uah", "usd,eur"])
 def test_a_settlement_currency_stripe_does_not_pay_out_in_stops_start_up(tmp_path, value):
-    with pytest.raises(ConfigError, match="^STRIPE_SETTLEMENT_CURRENCY must be one of"):
+    with pytest.raises(ConfigError, match=r"^STRIPE_SETTLEMENT_CURRENCY must be one of"):
         create_app({**base_config(tmp_path), "STRIPE_SETTLEMENT_CURRENCY": value})
 
 
@@ -107,3 +103,16 @@ def test_the_emulator_settles_in_the_apps_settlement_currency(make_app):
     app = make_app(STRIPE_SETTLEMENT_CURRENCY="GBP")
     assert app.config["STRIPE_SETTLEMENT_CURRENCY"] == "gbp"
     assert app.extensions["stripe_emulator"].settlement_currency == "gbp"
+
+
+def test_the_readme_table_of_smallest_amounts_is_what_the_code_takes():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("<!-- minimums -->")[1].split("<!-- /minimums -->")[0]
+    header, _, *rows = [line.strip("|").split("|") for line in block.strip().splitlines()]
+    codes = [cell.strip() for cell in header[1:]]
+    assert codes == list(CURRENCIES)
+    assert [row[0].strip() for row in rows] == ["usd", "eur", "gbp"]
+    for settlement, *cells in rows:
+        for code, cell in zip(codes, cells, strict=True):
+            shown = format_money(limits(code, settlement.strip()).minimum, code)
+            assert cell.strip() == shown.replace("\u00a0", " "), (settlement, code)
