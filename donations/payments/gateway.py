@@ -202,7 +202,8 @@ class Gateway:
     def iter_objects(self, kind: str, **params: Any) -> Iterator[Any]:
         """Yield every object of a kind, page by page, parsed into our facts.
 
-        Kinds: customers, subscriptions, invoices, charges, refunds, checkout_sessions.
+        Kinds: customers, subscriptions, invoices, charges, refunds, disputes,
+        checkout_sessions.
         """
         services = {
             "customers": self.client.v1.customers,
@@ -210,6 +211,7 @@ class Gateway:
             "invoices": self.client.v1.invoices,
             "charges": self.client.v1.charges,
             "refunds": self.client.v1.refunds,
+            "disputes": self.client.v1.disputes,
             "checkout_sessions": self.client.v1.checkout.sessions,
         }
         for obj in self._pages(services[kind], params):

@@ -28,6 +28,7 @@ from donations.payments.sync_steps import (
     sync_charge,
     sync_checkout,
     sync_customer,
+    sync_dispute,
     sync_invoice,
     sync_refund,
     sync_subscription,
@@ -83,6 +84,8 @@ def _steps(
         ),
         ("charges", recent, sync_charge),
         ("refunds", recent, sync_refund),
+        # The charge expanded: it names the payment when the dispute does not (older charges).
+        ("disputes", {**recent, "expand": ["data.charge"]}, sync_dispute),
     ]
 
 
