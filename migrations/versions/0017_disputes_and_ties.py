@@ -27,7 +27,9 @@ def upgrade():
         sa.Column("fact_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pending_disputes")),
-        sa.UniqueConstraint("stripe_dispute_id", name=op.f("uq_pending_disputes_stripe_dispute_id")),
+        sa.UniqueConstraint(
+            "stripe_dispute_id", name=op.f("uq_pending_disputes_stripe_dispute_id")
+        ),
     )
     op.create_index(
         op.f("ix_pending_disputes_stripe_charge_id"), "pending_disputes", ["stripe_charge_id"]
