@@ -142,6 +142,8 @@ def run_sync(
     installation = gateway.key_namespace
     now = utcnow()
     try:
+        # What the API says is as of Stripe's now: never older than the events it replaces.
+        now = max(now, gateway.stripe_time() or now)
         for kind, params, step in _steps(now - timedelta(days=days)):
             seen = 0
             for batch in _batches(gateway.iter_objects(kind, **params), batch_size):
