@@ -89,12 +89,19 @@ def list_command() -> None:
     help="The account's setting once the last retry has failed.",
 )
 def renew_command(sub_id: str, fail: bool, retries: int, final_status: Any) -> None:
-    """Renew a subscription now (paid, or failed with --fail; a past_due one is retried)."""
+    """Renew a subscription (paid, or failed with --fail; a past_due one is retried).
+
+    The emulator's clock moves as Stripe's does: the invoice is charged an hour after the new
+    period opens, and each retry when the invoice's next_payment_attempt says (3 days on).
+    """
 
     def action(emu: Emulator) -> str:
         sub = emu.renew(sub_id, fail=fail, retries=retries, final_status=final_status)
         end = _date(sub["items"]["data"][0]["current_period_end"])
-        return f"Renewed {sub_id}: status {sub['status']}, period ends {end}."
+        return (
+            f"Renewed {sub_id}: status {sub['status']}, period ends {end}; "
+            f"the emulator's clock reads {_date(emu.now())}."
+        )
 
     _run(action)
 

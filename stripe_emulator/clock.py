@@ -31,3 +31,8 @@ def ahead_by(seconds: int) -> Iterator[None]:
         yield
     finally:
         _OFFSET.reset(token)
+
+
+def move_to(seconds: int) -> None:
+    """Set the offset for the rest of the current transaction (ahead_by restores it after)."""
+    _OFFSET.set(seconds)

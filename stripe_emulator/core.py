@@ -259,13 +259,18 @@ class Emulator:
         if seconds < 0:
             raise EmulatorError("The clock only moves forward.")
         with self.transaction() as tx:
-            ahead = int(tx.setting(clock.OFFSET_SETTING, "0")) + int(seconds)
-            tx.set_setting(clock.OFFSET_SETTING, str(ahead))
-            with clock.ahead_by(ahead):
-                return {
-                    "expired": expiry.expire_due(self, tx),
-                    "settled": refunds.settle_due(self, tx),
-                }
+            return self.pass_time(tx, seconds)
+
+    def pass_time(self, tx: Tx, seconds: int) -> dict[str, list[str]]:
+        """Inside a transaction: the clock moves on (for good), and what falls due happens.
+
+        For what Stripe does days apart in one control (a renewal's retries): every event
+        after this is stamped later, as Stripe's are.
+        """
+        ahead = int(tx.setting(clock.OFFSET_SETTING, "0")) + max(int(seconds), 0)
+        tx.set_setting(clock.OFFSET_SETTING, str(ahead))
+        clock.move_to(ahead)
+        return {"expired": expiry.expire_due(self, tx), "settled": refunds.settle_due(self, tx)}
 
     def resend(self, event_id: str, endpoint_id: str | None = None) -> dict[str, Any]:
         """Queue an event again (even a dropped one): to one endpoint, or to its subscribers."""

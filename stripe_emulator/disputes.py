@@ -11,8 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import EmulatorError
+from .forms import reject_unknown
+from .listing import filter_created, filter_eq, paginate
 from .objects import new_id, now
 from .refunds import DISPUTE_KEY
+from .routing import fetch
 from .store import Tx
 
 if TYPE_CHECKING:
@@ -225,3 +228,21 @@ def _new_dispute(ch: dict[str, Any], *, inquiry: bool = False) -> dict[str, Any]
         "reason": "general" if inquiry else "fraudulent",
         "status": "warning_needs_response" if inquiry else "needs_response",
     }
+
+
+# GET /v1/disputes takes these (API reference, "List all disputes"; stripe-python v16
+# DisputeListParams); `expand` is allowed everywhere.
+LIST_PARAMS = {"charge", "created", "ending_before", "limit", "payment_intent", "starting_after"}
+
+
+def api_retrieve(emu: Emulator, tx: Tx, params: dict[str, Any], dispute_id: str) -> dict[str, Any]:
+    """GET /v1/disputes/{id}."""
+    return fetch(tx, "dispute", dispute_id)
+
+
+def api_list(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
+    """GET /v1/disputes: newest first, by charge or payment_intent and `created` bounds."""
+    reject_unknown(params, LIST_PARAMS)
+    items = filter_created(tx.list("dispute"), params)
+    items = filter_eq(items, params, "charge", "payment_intent")
+    return paginate(items, params, "/v1/disputes")

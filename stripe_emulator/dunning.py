@@ -8,6 +8,10 @@ docs.stripe.com/billing/revenue-recovery/smart-retries): cancel the subscription
 `unpaid`, pause it, or leave it `past_due`. Pausing needs flexible billing mode; a classic
 subscription is canceled instead (docs.stripe.com/billing/revenue-recovery/smart-retries/
 pause-on-payment-failure; `paused` arrived with 2026-09-30.endive).
+
+The clock moves as Stripe's days do: the invoice is finalized and charged an hour after the
+new period opens, and each retry waits for the invoice's next_payment_attempt, so a history
+never has a renewal, its retries and the dunning outcome in one second.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
 
 EndState = Literal["canceled", "unpaid", "paused", "past_due"]
 END_STATES: tuple[EndState, ...] = ("canceled", "unpaid", "paused", "past_due")
+FINALIZE_AFTER = 3600  # seconds from a renewal invoice's creation to its finalization
 # What a renewal failure looks like on the invoice's charge: a generic issuer decline.
 RENEWAL_DECLINE = ("generic_decline", "card_declined", "Your card was declined.")
 
@@ -56,7 +61,9 @@ def renew(
         if cust is None:
             raise EmulatorError(f"Customer {sub['customer']} of {sub_id} is missing.")
         latest = tx.get(sub["latest_invoice"] or "", "invoice")
-        if not (sub["status"] in ("past_due", "unpaid") and latest and latest["status"] == "open"):
+        if sub["status"] in ("past_due", "unpaid") and latest and latest["status"] == "open":
+            _wait_for_retry(emu, tx, latest)
+        else:
             latest = _next_period(emu, tx, sub, cust)
         failure = RENEWAL_DECLINE if fail else None
         before = copy.deepcopy(sub)
@@ -68,6 +75,7 @@ def renew(
             sub["status"] = "past_due"
             updated(emu, tx, sub, before)
         for _ in range(retries):
+            _wait_for_retry(emu, tx, latest)
             invoicing.attempt(emu, tx, latest, sub, cust, RENEWAL_DECLINE)
         if latest["attempt_count"] > 1:
             # That was the last retry: the account's setting decides what happens next.
@@ -101,7 +109,22 @@ def _next_period(
     inv = invoicing.create(emu, tx, sub, cust, "subscription_cycle", old)
     sub["latest_invoice"] = inv["id"]
     updated(emu, tx, sub, before)
+    # Stripe finalizes a renewal invoice (and charges it) about an hour after creating it
+    # (shared/stripe-behaviour.md, Sequences: "renewal").
+    emu.pass_time(tx, FINALIZE_AFTER)
     return invoicing.finalize(emu, tx, inv, cust)
+
+
+def _wait_for_retry(emu: Emulator, tx: Tx, inv: dict[str, Any]) -> None:
+    """Let the clock reach the invoice's next_payment_attempt: Stripe retries days apart.
+
+    So each attempt, and the account's end state after the last one, carry the time Stripe's
+    would, never the second of the attempt before. With no retry scheduled (the last one
+    has failed), a payment happens now: the customer pays the open invoice.
+    """
+    due = inv.get("next_payment_attempt")
+    if due:
+        emu.pass_time(tx, due - o.now())
 
 
 def _end_state(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -13,7 +14,7 @@ import stripe
 from .errors import StripeError
 from .events import CURRENT_REQUEST
 from .forms import parse_form
-from .objects import new_id
+from .objects import new_id, now
 from .routes import ROUTER
 
 if TYPE_CHECKING:
@@ -95,6 +96,8 @@ def handle(
     token = CURRENT_REQUEST.set((request_id, key))
     try:
         with emu.transaction() as tx:
+            # Every Stripe answer has an HTTP Date (RFC 9110): here the emulator's clock.
+            rheaders["Date"] = formatdate(now(), usegmt=True)
             # Inside the write lock, so two processes sending the same key cannot both run it.
             if key:
                 cached = tx.idempotent(api_key, key)

@@ -23,7 +23,10 @@ if TYPE_CHECKING:
     from .core import Emulator
 
 INTENT = o.PRIVATE + "payment_intent"
-RETRY_DELAY = 3 * 86400  # Stripe's smart retries try again a few days later
+# Stripe's Smart Retries try again days later (its recommended policy: 8 tries within 2 weeks,
+# docs.stripe.com/billing/revenue-recovery/smart-retries); the emulator retries every 3 days,
+# when next_payment_attempt says (dunning moves its clock there).
+RETRY_DELAY = 3 * 86400
 
 
 def create(

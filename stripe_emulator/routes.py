@@ -6,7 +6,7 @@ on import. `{id}` in a pattern matches one path segment and is passed to the han
 
 from __future__ import annotations
 
-from . import api_billing, api_core, portal
+from . import api_billing, api_core, disputes, portal
 from . import webhook_endpoints as we
 from .routing import Router, RouteRow
 
@@ -46,6 +46,8 @@ ROUTES: list[RouteRow] = [
     ("POST", "/v1/refunds", api_billing.refund_create),
     ("GET", "/v1/refunds/{id}", api_billing.refund_retrieve),
     ("GET", "/v1/refunds", api_billing.refund_list),
+    ("GET", "/v1/disputes/{id}", disputes.api_retrieve),
+    ("GET", "/v1/disputes", disputes.api_list),
 ]
 
 ROUTER = Router(ROUTES)

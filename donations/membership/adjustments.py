@@ -13,24 +13,30 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select, update
 
 from donations.extensions import db
+from donations.membership import pending_disputes
 from donations.membership.donations import record_gift
 from donations.membership.locking import get_or_create_locked, locked
 from donations.membership.supporters import supporter_for
 from donations.models import Donation, PaymentAdjustment, Refund
 from donations.models.statuses import (
-    DisputeStatus,
     RefundStatus,
     dispute_fact_wins,
+    dispute_withholds_funds,
+    known_dispute_status,
     refund_counts,
 )
 from donations.payments.facts import ChargeFact, DisputeFact, RefundFact
 
 log = logging.getLogger(__name__)
+
+# PaymentAdjustment.dispute_status's length; Stripe's statuses are far shorter.
+DISPUTE_STATUS_LENGTH = 40
 
 
 def _adjustment(payment_intent_id: str) -> PaymentAdjustment:
@@ -143,6 +149,7 @@ def apply_refund(fact: RefundFact, at: datetime) -> PaymentAdjustment | None:
         return None
     adjustment.stripe_charge_id = adjustment.stripe_charge_id or fact.charge_id
     _settle(adjustment)
+    _apply_waiting_disputes(fact.charge_id, intent)  # a refund names the charge's payment too
     return adjustment
 
 
@@ -182,6 +189,8 @@ def apply_charge(fact: ChargeFact, at: datetime) -> Donation | None:
             .values(stripe_payment_intent_id=intent)
         )
         _settle(adjustment)
+    # Disputes that came first, naming only this charge, now know their payment.
+    _apply_waiting_disputes(fact.id, intent)
     if not fact.metadata.is_gift:
         db.session.flush()
         return None  # a membership charge: its invoice records the payment
@@ -202,18 +211,41 @@ def apply_charge(fact: ChargeFact, at: datetime) -> Donation | None:
 
 def apply_dispute(fact: DisputeFact, at: datetime) -> PaymentAdjustment | None:
     """Mark a payment disputed and hold back the disputed amount while Stripe does."""
-    intent = fact.payment_intent_id or _intent_of_charge(fact.charge_id)
+    intent = (
+        fact.payment_intent_id
+        or _intent_of_charge(fact.charge_id)
+        or pending_disputes.intent_heard_of(fact.charge_id)
+    )
     if not intent:
-        log.warning("dispute %s names no payment intent we know; cannot match it", fact.id)
+        if not fact.charge_id:
+            log.warning("dispute %s names neither a charge nor a payment; ignored", fact.id)
+            return None
+        # Kept, not dropped: the charge's own event will tell its payment (apply_charge).
+        log.info("dispute %s: payment of charge %s not known yet", fact.id, fact.charge_id)
+        pending_disputes.keep_waiting(fact, at)
         return None
-    status = DisputeStatus(fact.status)  # an unknown status fails loudly and is retried
+    if known_dispute_status(fact.status) is None:
+        # Stripe's enums are open: a newer status must not fail the event for days.
+        log.warning(
+            "dispute %s has status %r, unknown to this version; held as an open dispute",
+            fact.id,
+            fact.status,
+        )
     adjustment = _adjustment(intent)
     adjustment.disputed = True
     adjustment.stripe_charge_id = adjustment.stripe_charge_id or fact.charge_id
+    status = fact.status[:DISPUTE_STATUS_LENGTH]
     if dispute_fact_wins(adjustment.dispute_status, adjustment.dispute_fact_at, status, at):
         adjustment.dispute_status = status
         adjustment.dispute_fact_at = at
         # Lost keeps it; won, prevented and inquiries give it back (or never took it).
-        adjustment.amount_disputed = fact.amount if status.withholds_funds else 0
+        adjustment.amount_disputed = fact.amount if dispute_withholds_funds(status) else 0
     db.session.flush()
+    _apply_waiting_disputes(fact.charge_id, intent)
     return adjustment
+
+
+def _apply_waiting_disputes(charge_id: str | None, intent: str) -> None:
+    """Disputes of this charge that came before we knew its payment: apply them now."""
+    for waiting, at in pending_disputes.take_waiting(charge_id):
+        apply_dispute(replace(waiting, payment_intent_id=intent), at)

@@ -20,6 +20,7 @@ from donations.membership.supporters import supporter_for
 from donations.membership.transitions import MembershipState, apply_state, lock_person
 from donations.models import (
     INTERVALS,
+    SUBSCRIPTION_STATUSES,
     CheckoutAttempt,
     Donation,
     Membership,
@@ -60,8 +61,9 @@ def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | Non
 
 
 def state_of(fact: SubscriptionFact) -> MembershipState:
-    """Everything a subscription fact says about its membership."""
+    """Everything a subscription fact says about its membership (and what it was before)."""
     return MembershipState(
+        before=_before(fact),
         status=SubscriptionStatus(fact.status),
         interval=fact.interval or "",
         interval_count=fact.interval_count,
@@ -74,6 +76,13 @@ def state_of(fact: SubscriptionFact) -> MembershipState:
         ended_at=fact.ended_at,
         source_article=fact.metadata.article,
     )
+
+
+def _before(fact: SubscriptionFact) -> MembershipState | None:
+    """The state the fact's event says came before it; None when it says none we can read."""
+    if fact.before is None or fact.before.status not in SUBSCRIPTION_STATUSES:
+        return None  # only a tie-breaker (transitions): it must never fail the fact
+    return state_of(fact.before)
 
 
 def link_waiting_payments(subscription_ids: list[str]) -> None:

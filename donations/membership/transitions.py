@@ -48,6 +48,32 @@ class MembershipState:
     source_article: str | None = None
     interval_count: int = 1
     current_period_start: datetime | None = None
+    # The state just before, when the fact's event had previous_attributes (`*.updated`).
+    before: MembershipState | None = None
+
+
+# What a subscription fact says about a membership, compared to order facts of one second.
+_TRACKED = (
+    "status",
+    "interval",
+    "interval_count",
+    "amount",
+    "currency",
+    "cancel_at_period_end",
+    "current_period_end",
+    "ended_at",
+)
+
+
+def footprint(record: Membership | MembershipState) -> str:
+    """A membership's (or a fact's) state as one comparable string."""
+    parts = []
+    for name in _TRACKED:
+        value = getattr(record, name)
+        if isinstance(value, datetime):
+            value = int(value.timestamp())
+        parts.append("" if value is None else str(value))
+    return "|".join(parts)
 
 
 def lock_person(user_id: int) -> None:
@@ -60,8 +86,27 @@ def _is_newer(membership: Membership, state: MembershipState, at: datetime) -> b
         return True
     if at != membership.fact_at:
         return at > membership.fact_at
-    # Facts of the same second: the one further along the subscription's life wins.
+    # Facts of the same second: what the events say came before decides, when they say ...
+    told = _told_order(membership, state)
+    if told is not None:
+        return told
+    # ... else the one further along the subscription's life wins.
     return state.status.rank >= SubscriptionStatus(membership.status).rank
+
+
+def _told_order(membership: Membership, state: MembershipState) -> bool | None:
+    """Whether a same-second fact comes after the one we hold, by previous_attributes.
+
+    A fact whose state before is our current state follows ours; a fact that is the state
+    ours came from precedes it. None when neither or both hold (then the rank decides).
+    """
+    held, new = footprint(membership), footprint(state)
+    if new == held:
+        # The same state told twice: keep the telling that says what came before it.
+        return state.before is not None
+    follows = state.before is not None and footprint(state.before) == held
+    precedes = membership.fact_before == new
+    return follows if follows != precedes else None
 
 
 def apply_state(membership: Membership, state: MembershipState, at: datetime) -> bool:
@@ -104,6 +149,7 @@ def assign_state(membership: Membership, state: MembershipState, at: datetime) -
         membership.source_article = state.source_article
     membership.past_due_since = since
     membership.fact_at = at
+    membership.fact_before = footprint(state.before) if state.before else None
     membership.grace_ends_at, membership.grace_expired = grace_window(state.status, since, utcnow())
 
 

@@ -16,6 +16,7 @@ from donations.models.payments import (
     FailedPayment,
     InvoicePayment,
     PaymentAdjustment,
+    PendingDispute,
     Refund,
 )
 from donations.models.sessions import LoginSession
@@ -50,6 +51,7 @@ __all__ = [
     "MemberCounter",
     "Membership",
     "PaymentAdjustment",
+    "PendingDispute",
     "RecurringTotal",
     "Refund",
     "RefundStatus",

@@ -66,6 +66,9 @@ class Membership(Base):
     stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255))
     # Stripe's `created` of the newest event applied: older facts never overwrite newer ones.
     fact_at: Mapped[datetime | None]
+    # What the subscription was just before that event, when its previous_attributes said
+    # (membership.transitions.footprint): breaks a tie with a fact of the same second.
+    fact_before: Mapped[str | None] = mapped_column(String(255))
     # While past_due: when its last paid period ended (Stripe opens the next period before
     # charging for it, so this is the start of the unpaid period when the renewal failed; kept
     # while later facts keep it past_due, cleared when it leaves past_due) ...

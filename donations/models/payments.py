@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from donations.models.base import Base, sql_in, utcnow
@@ -197,6 +197,25 @@ class Refund(Base):
 
     def __repr__(self) -> str:
         return f"<Refund {self.stripe_refund_id} {self.amount} {self.status}>"
+
+
+class PendingDispute(Base):
+    """A dispute that names only a charge we have not heard of yet (older API versions name
+    no payment intent on a dispute): kept, newest fact only, until the charge tells its
+    payment intent (membership.adjustments), then applied and deleted."""
+
+    __tablename__ = "pending_disputes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stripe_dispute_id: Mapped[str] = mapped_column(String(255), unique=True)
+    stripe_charge_id: Mapped[str] = mapped_column(String(255), index=True)
+    status: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)  # the dispute object as Stripe sent it
+    fact_at: Mapped[datetime]  # Stripe time of the fact kept
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<PendingDispute {self.stripe_dispute_id} on {self.stripe_charge_id}>"
 
 
 class FailedPayment(Base):

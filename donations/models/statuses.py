@@ -45,16 +45,22 @@ class SubscriptionStatus(StrEnum):
         return _RANK[self]
 
 
-# Facts stamped with the same second are ordered by how far along the life they are.
+# Facts stamped with the same second, when their previous_attributes don't tell the order
+# (membership.transitions), are ordered by how far along the life they are. Stripe pauses a
+# subscription from past_due, at the end of dunning when the account's setting says so
+# (docs.stripe.com/billing/revenue-recovery/smart-retries/pause-on-payment-failure), or from
+# trialing when a trial ends without a payment method; it leaves paused only when someone
+# resumes it, an action of its own, later. So paused comes after past_due, never before it
+# in one moment: sharing a rank let a same-second past_due fact undo a pause.
 _RANK = {
     SubscriptionStatus.INCOMPLETE: 0,
     SubscriptionStatus.TRIALING: 1,
     SubscriptionStatus.ACTIVE: 2,
     SubscriptionStatus.PAST_DUE: 3,
-    SubscriptionStatus.PAUSED: 3,
-    SubscriptionStatus.UNPAID: 4,
-    SubscriptionStatus.INCOMPLETE_EXPIRED: 5,
-    SubscriptionStatus.CANCELED: 5,
+    SubscriptionStatus.PAUSED: 4,
+    SubscriptionStatus.UNPAID: 5,
+    SubscriptionStatus.INCOMPLETE_EXPIRED: 6,
+    SubscriptionStatus.CANCELED: 6,
 }
 
 SUBSCRIPTION_STATUSES = tuple(SubscriptionStatus)
@@ -126,6 +132,34 @@ _DISPUTE_RANK = {
 }
 
 
+# Stripe's enums are open: a status added after our pinned API version may arrive. Until we
+# know what it means, it is an open dispute that holds the money back (the safe reading of
+# net revenue), neither closed nor an appeal, ordered among open statuses like under_review.
+UNKNOWN_DISPUTE_RANK = _DISPUTE_RANK[DisputeStatus.UNDER_REVIEW]
+
+
+def known_dispute_status(value: str) -> DisputeStatus | None:
+    """The pinned API's dispute status of this name, or None for one we do not know."""
+    try:
+        return DisputeStatus(value)
+    except ValueError:
+        return None
+
+
+def dispute_withholds_funds(status: str) -> bool:
+    """Whether Stripe holds the disputed amount back; an unknown status is held."""
+    known = known_dispute_status(status)
+    return True if known is None else known.withholds_funds
+
+
+def _dispute_rules(status: str) -> tuple[bool, bool, int]:
+    """(closed, appeal, rank) of a status, known or not."""
+    known = known_dispute_status(status)
+    if known is None:
+        return False, False, UNKNOWN_DISPUTE_RANK
+    return known.is_closed, known.is_appeal, known.rank
+
+
 def dispute_fact_wins(
     current: str | None, current_at: datetime | None, new: str, at: datetime
 ) -> bool:
@@ -136,14 +170,15 @@ def dispute_fact_wins(
     """
     if current is None or current_at is None:
         return True
-    held, told = DisputeStatus(current), DisputeStatus(new)
-    if told.is_closed and not held.is_closed and not held.is_appeal:
+    held_closed, held_appeal, held_rank = _dispute_rules(current)
+    told_closed, told_appeal, told_rank = _dispute_rules(new)
+    if told_closed and not held_closed and not held_appeal:
         return True
-    if held.is_closed and not told.is_closed and not told.is_appeal:
+    if held_closed and not told_closed and not told_appeal:
         return False
     if at != current_at:
         return at > current_at
-    return told.rank >= held.rank
+    return told_rank >= held_rank
 
 
 CLOSED_DISPUTE_STATUSES = frozenset(s for s in DisputeStatus if s.is_closed)

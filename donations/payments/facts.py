@@ -49,12 +49,20 @@ class SubscriptionFact:
     # Stripe opens a period before charging for it: a past_due subscription's current period
     # is the unpaid one, and its start is when the last paid period ended.
     current_period_start: datetime | None = None
+    # An `*.updated` event's data.previous_attributes: what changed, with its old values ...
+    previous_attributes: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    # ... and so the subscription as it was just before (breaks same-second ties).
+    before: SubscriptionFact | None = field(default=None, compare=False, hash=False)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> SubscriptionFact:
+    def from_dict(
+        cls, d: dict[str, Any], previous_attributes: dict[str, Any] | None = None
+    ) -> SubscriptionFact:
         """Read a subscription object, in the current layout or an older one."""
         billing = payload.billing(d)
         return cls(
+            previous_attributes=previous_attributes,
+            before=_before(d, previous_attributes),
             id=d["id"],
             customer_id=obj_id(d.get("customer")),
             status=d["status"],
@@ -69,6 +77,16 @@ class SubscriptionFact:
             currency=billing.currency,
             metadata=CheckoutMetadata.from_stripe(d.get("metadata")),
         )
+
+
+def _before(d: dict[str, Any], previous: dict[str, Any] | None) -> SubscriptionFact | None:
+    """The subscription before an update, or None when the event does not say (or garbles it)."""
+    if not previous:
+        return None
+    try:
+        return SubscriptionFact.from_dict(payload.as_before(d, previous))
+    except (KeyError, TypeError, ValueError):
+        return None  # only a tie-breaker: without it, ties go by rank
 
 
 @dataclass(frozen=True)
@@ -205,8 +223,13 @@ PARSERS = {
 }
 
 
-def parse_event_object(d: dict[str, Any]) -> Any:
-    """Parse an API object into its fact type, or return the dict for other objects."""
+def parse_event_object(d: dict[str, Any], previous_attributes: dict[str, Any] | None = None) -> Any:
+    """Parse an API object into its fact type, or return the dict for other objects.
+
+    An `*.updated` event's previous_attributes go with a subscription (transitions reads them).
+    """
+    if d.get("object") == "subscription":
+        return SubscriptionFact.from_dict(d, previous_attributes)
     parser = PARSERS.get(d.get("object", ""))
     return parser(d) if parser else d
 
@@ -223,6 +246,12 @@ class EventFact:
     raw: str | None = None
     # The API version Stripe shaped the payload in (the endpoint's, fixed at its creation).
     api_version: str | None = None
+    # `*.updated` events only: the changed fields' values before the event.
+    previous_attributes: dict[str, Any] | None = None
+
+    def parsed_object(self) -> Any:
+        """The event's object as our fact type (with its previous_attributes where they matter)."""
+        return parse_event_object(self.object, self.previous_attributes)
 
     @property
     def object_id(self) -> str | None:
@@ -249,6 +278,13 @@ class EventFact:
                 object=dict(d["data"]["object"]),
                 raw=raw,
                 api_version=str(d["api_version"]) if d.get("api_version") else None,
+                previous_attributes=_previous(d["data"]),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a Stripe event: missing {exc}") from None
+
+
+def _previous(data: dict[str, Any]) -> dict[str, Any] | None:
+    """An event's data.previous_attributes when it is a hash (they are only a hint)."""
+    previous = data.get("previous_attributes")
+    return dict(previous) if isinstance(previous, dict) and previous else None

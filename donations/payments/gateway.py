@@ -12,6 +12,8 @@ import json
 import logging
 import secrets
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import stripe
@@ -202,7 +204,8 @@ class Gateway:
     def iter_objects(self, kind: str, **params: Any) -> Iterator[Any]:
         """Yield every object of a kind, page by page, parsed into our facts.
 
-        Kinds: customers, subscriptions, invoices, charges, refunds, checkout_sessions.
+        Kinds: customers, subscriptions, invoices, charges, refunds, disputes,
+        checkout_sessions.
         """
         services = {
             "customers": self.client.v1.customers,
@@ -210,6 +213,7 @@ class Gateway:
             "invoices": self.client.v1.invoices,
             "charges": self.client.v1.charges,
             "refunds": self.client.v1.refunds,
+            "disputes": self.client.v1.disputes,
             "checkout_sessions": self.client.v1.checkout.sessions,
         }
         for obj in self._pages(services[kind], params):
@@ -239,6 +243,24 @@ class Gateway:
             raise InvalidWebhook(str(exc)) from None
 
     # --- account set-up (`flask stripe setup` / `check`) ------------------------------------
+
+    def stripe_time(self) -> datetime | None:
+        """Stripe's clock, from the HTTP Date of a cheap answer (None when it sends none).
+
+        `stripe sync` stamps what the API says now with it: the emulator's clock may run ahead
+        of ours (its dunning moves it days on), and a fact stamped earlier than the events it
+        replaces would count as older.
+        """
+        try:
+            answer = self.client.v1.balance.retrieve()
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        response = answer.last_response
+        date = response.headers.get("Date") if response is not None else None
+        try:
+            return parsedate_to_datetime(date).astimezone(UTC) if date else None
+        except (TypeError, ValueError):
+            return None
 
     def account_livemode(self) -> bool:
         """Whether the key reaches live mode (read from the balance, which every key may see)."""

@@ -10,7 +10,7 @@ from donations.extensions import db
 from donations.membership import adjustments, batch, invoices, records
 from donations.membership.locking import insert_if_absent, locked
 from donations.models import StripeEvent, utcnow
-from donations.payments.facts import EventFact, parse_event_object
+from donations.payments.facts import EventFact
 from donations.payments.metadata import is_foreign, site_of
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def apply_stored(row: StripeEvent, fact: EventFact, livemode: bool, installation
         return _finish(row, "ignored", "livemode does not match this site")
     if handler is None:
         return _finish(row, "ignored")
-    obj = parse_event_object(fact.object)
+    obj = fact.parsed_object()
     if is_foreign(site := site_of(obj), installation):
         # Another environment on the same Stripe account (dev and staging on one test
         # account): its user ids are not ours, and its supporters are not ours to count.
@@ -135,7 +135,7 @@ def apply_stored_many(
     candidates = []
     for row, fact in stored:
         if fact.type in SUBSCRIPTION_EVENTS and fact.livemode == livemode:
-            obj = parse_event_object(fact.object)
+            obj = fact.parsed_object()
             if not is_foreign(site_of(obj), installation):
                 candidates.append(batch.Item(fact=obj, at=fact.created, ref=row))
     applied: list[batch.Item] = []

@@ -97,15 +97,21 @@ class DisputeFact:
     status: str
     amount: int
     currency: str
+    # The object as Stripe sent it: kept while the dispute waits for its charge
+    # (membership.pending_disputes), then read again.
+    source: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DisputeFact:
-        """Read a dispute object."""
+        """Read a dispute object (its charge may be expanded: then it names the payment)."""
         return cls(
             id=d["id"],
             charge_id=obj_id(d.get("charge")),
-            payment_intent_id=obj_id(d.get("payment_intent")),
+            payment_intent_id=(
+                obj_id(d.get("payment_intent")) or obj_id(dig(d, "charge", "payment_intent"))
+            ),
             status=d.get("status") or "",
             amount=int(d.get("amount") or 0),
             currency=(d.get("currency") or "").lower(),
+            source=d,
         )

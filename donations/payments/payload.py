@@ -54,6 +54,22 @@ def listed(data: Any, *path: str) -> list[dict[str, Any]]:
     return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
 
 
+def as_before(obj: dict[str, Any], previous_attributes: dict[str, Any]) -> dict[str, Any]:
+    """The object as it was before an `*.updated` event, from the event's previous_attributes.
+
+    Stripe's previous_attributes hold the old values of what changed: a hash only its changed
+    keys, an array whole (API reference, the Event object, `data.previous_attributes`).
+    """
+    before = dict(obj)
+    for key, old in previous_attributes.items():
+        current = before.get(key)
+        if isinstance(old, dict) and isinstance(current, dict):
+            before[key] = as_before(current, old)
+        else:
+            before[key] = old
+    return before
+
+
 # --- subscriptions -----------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from donations.payments.sync_steps import (
     sync_charge,
     sync_checkout,
     sync_customer,
+    sync_dispute,
     sync_invoice,
     sync_refund,
     sync_subscription,
@@ -83,6 +84,8 @@ def _steps(
         ),
         ("charges", recent, sync_charge),
         ("refunds", recent, sync_refund),
+        # The charge expanded: it names the payment when the dispute does not (older charges).
+        ("disputes", {**recent, "expand": ["data.charge"]}, sync_dispute),
     ]
 
 
@@ -139,6 +142,8 @@ def run_sync(
     installation = gateway.key_namespace
     now = utcnow()
     try:
+        # What the API says is as of Stripe's now: never older than the events it replaces.
+        now = max(now, gateway.stripe_time() or now)
         for kind, params, step in _steps(now - timedelta(days=days)):
             seen = 0
             for batch in _batches(gateway.iter_objects(kind, **params), batch_size):

@@ -18,12 +18,15 @@ from donations.models import (
     Donation,
     Membership,
     PaymentAdjustment,
+    PendingDispute,
     Refund,
     User,
 )
+from donations.models.statuses import dispute_withholds_funds
 from donations.payments.facts import (
     ChargeFact,
     CheckoutFact,
+    DisputeFact,
     InvoiceFact,
     RefundFact,
     SubscriptionFact,
@@ -177,11 +180,19 @@ def sync_charge(fact: ChargeFact, now: datetime) -> list[Change]:
         )
         is None
     )
-    if not (refund_missing or gift_missing):
+    # A dispute that named only this charge waits for it (membership.pending_disputes).
+    dispute_waiting = db.session.scalar(
+        select(PendingDispute.id).where(PendingDispute.stripe_charge_id == fact.id).limit(1)
+    )
+    if not (refund_missing or gift_missing or dispute_waiting):
         return []
     # The API tells the charge as it is now, newer than any event we may have missed.
     adjustments.apply_charge(fact, now)
     changes: list[Change] = []
+    if dispute_waiting:
+        changes.append(
+            ("disputes_linked", f"dispute of charge {fact.id} linked to {fact.payment_intent_id}")
+        )
     if gift_missing:
         changes.append(
             (
@@ -208,3 +219,35 @@ def sync_refund(fact: RefundFact, now: datetime) -> list[Change]:
     adjustments.apply_refund(fact, now)
     before = "new" if row is None else row.status
     return [("refunds_recorded", f"refund {fact.id}: {before} -> {fact.status}")]
+
+
+def _dispute_state(fact: DisputeFact) -> tuple[Any, ...] | None:
+    """What we hold of a dispute: its payment's (status, amount held), or its waiting status."""
+    if fact.payment_intent_id:
+        held = db.session.execute(
+            select(PaymentAdjustment.dispute_status, PaymentAdjustment.amount_disputed).where(
+                PaymentAdjustment.stripe_payment_intent_id == fact.payment_intent_id,
+                PaymentAdjustment.disputed.is_(True),
+            )
+        ).first()
+        return tuple(held) if held else None
+    waiting = db.session.scalar(
+        select(PendingDispute.status).where(PendingDispute.stripe_dispute_id == fact.id)
+    )
+    return (waiting,) if waiting else None
+
+
+def sync_dispute(fact: DisputeFact, now: datetime) -> list[Change]:
+    """Record a dispute we missed, or the status it has moved to since (a lost one's money)."""
+    held = _dispute_state(fact)
+    told = (fact.status, fact.amount if dispute_withholds_funds(fact.status) else 0)
+    if held is not None and held == told[: len(held)]:
+        return []
+    # The API tells the dispute as it is now, newer than any event we may have missed.
+    adjustments.apply_dispute(fact, now)
+    if _dispute_state(fact) == held:
+        return []
+    where = fact.payment_intent_id or f"charge {fact.charge_id}, waiting for it"
+    before = "new" if held is None else held[0]
+    kind = "disputes_recorded" if held is None else "disputes_updated"
+    return [(kind, f"dispute {fact.id} of {where}: {before} -> {fact.status}")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
@@ -254,3 +255,13 @@ def test_events_list_filters(emu_client: stripe.StripeClient, emu: Emulator) -> 
     assert later.data == []
     fetched = emu_client.v1.events.retrieve(first["id"])
     assert fetched.request.idempotency_key  # the SDK sent one; the event names it
+
+
+def test_answers_carry_the_emulators_clock_in_their_date(
+    emu: Emulator, emu_client: stripe.StripeClient
+) -> None:
+    emu.advance_clock(3 * 86400)
+    answer = emu_client.v1.balance.retrieve().last_response
+    assert answer is not None
+    date = parsedate_to_datetime(answer.headers["Date"]).timestamp()
+    assert abs(date - emu.now()) <= 1

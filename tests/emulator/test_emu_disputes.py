@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import stripe
@@ -11,7 +13,7 @@ from stripe_emulator import Emulator, EmulatorError
 from stripe_emulator.disputes import CLOSED, STATUSES
 
 from .conftest import Inbox
-from .sequences import delivered, only, types
+from .sequences import delivered, fixture_keys, only, types
 
 # shared/stripe-behaviour.md, Sequences: "dispute"
 OPENED = Counter(["charge.dispute.created", "charge.dispute.funds_withdrawn"])
@@ -102,3 +104,54 @@ def test_every_status_of_the_pinned_api_is_reachable(
 def test_unknown_dispute_status_is_refused(emu: Emulator, charge: stripe.Charge) -> None:
     with pytest.raises(EmulatorError, match="status must be one of"):
         emu.dispute(charge.id, status="resolved")
+
+
+def _paid_gifts(emu: Emulator, emu_session: Callable[..., Any], count: int) -> list[str]:
+    """Charges of `count` one-time gifts, oldest first."""
+    for n in range(count):
+        session = emu_session("payment")
+        emu.pay_checkout(session.id, "4242424242424242", email=f"giver{n}@example.com")
+    return [c["id"] for c in reversed(emu.list_objects("charge")) if c["status"] == "succeeded"]
+
+
+def test_disputes_are_listed_newest_first_and_retrieved(
+    emu: Emulator,
+    emu_session: Callable[..., Any],
+    emu_client: stripe.StripeClient,
+) -> None:
+    charges = _paid_gifts(emu, emu_session, 3)
+    opened = [emu.dispute(charge_id) for charge_id in charges[:2]]
+    emu.advance_clock(3600)
+    emu.dispute(charges[0], close_as="lost")  # a dispute's `created` stays its opening
+    emu.dispute(charges[2], inquiry=True)
+    first = emu_client.v1.disputes.list(params={"limit": 2})
+    assert (first.object, first.url, first.has_more) == ("list", "/v1/disputes", True)
+    rest = emu_client.v1.disputes.list(params={"limit": 2, "starting_after": first.data[-1].id})
+    listed = [d.id for d in first.data + rest.data]
+    newest_first = [d["id"] for d in emu.list_objects("dispute")]
+    assert listed == newest_first and not rest.has_more
+    assert newest_first[1:] == [opened[1]["id"], opened[0]["id"]]
+    lost = emu_client.v1.disputes.retrieve(opened[0]["id"])
+    assert isinstance(lost, stripe.Dispute)
+    assert (lost.status, lost.charge, lost.amount) == ("lost", charges[0], opened[0]["amount"])
+    assert set(lost.to_dict()) == fixture_keys("dispute")  # Stripe's example dispute's fields
+    by_charge = emu_client.v1.disputes.list(params={"charge": charges[1]}).data
+    assert [d.id for d in by_charge] == [opened[1]["id"]]
+    intent = lost.payment_intent
+    by_intent = emu_client.v1.disputes.list(params={"payment_intent": intent}).data
+    assert [d.id for d in by_intent] == [lost.id]
+    later = emu_client.v1.disputes.list(params={"created": {"gt": opened[1]["created"]}}).data
+    assert [d.id for d in later] == [newest_first[0]]
+    expanded = emu_client.v1.disputes.list(params={"expand": ["data.charge"], "limit": 1})
+    assert expanded.data[0].charge.id == charges[2]
+
+
+def test_the_dispute_api_refuses_what_stripe_refuses(emu_client: stripe.StripeClient) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        emu_client.v1.disputes.retrieve("dp_nope")
+    assert (missing.value.http_status, missing.value.code) == (404, "resource_missing")
+    with pytest.raises(stripe.InvalidRequestError, match="unknown parameter: status"):
+        emu_client.v1.disputes.list(params={"status": "lost"})  # type: ignore[typeddict-unknown-key]
+    with pytest.raises(stripe.InvalidRequestError) as too_many:
+        emu_client.v1.disputes.list(params={"limit": 101})
+    assert too_many.value.param == "limit"

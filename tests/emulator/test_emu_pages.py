@@ -201,6 +201,7 @@ def test_cli_controls(emu_app: Flask, emu_inbox: Inbox) -> None:
     )
     assert dunned.exit_code == 0, dunned.output
     assert "status paused" in dunned.output
+    assert "the emulator's clock reads" in dunned.output  # three days on, for the retry
     assert emu_inbox.types()[-2:] == [
         "customer.subscription.paused",
         "customer.subscription.updated",

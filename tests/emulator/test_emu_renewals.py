@@ -156,3 +156,52 @@ def test_a_second_failing_call_is_the_last_retry(
     events = delivered(emu, emu_inbox)
     assert types(events) == FAILED + Counter(["customer.subscription.updated"])
     assert only(events, "invoice.payment_failed").data.object.attempt_count == 2
+
+
+def test_the_clock_moves_between_attempts_as_stripes_days_do(
+    emu: Emulator, emu_member: stripe.Subscription, emu_inbox: Inbox
+) -> None:
+    start = emu.now()
+    emu.renew(emu_member.id, fail=True, retries=2, final_status="paused")
+    events = delivered(emu, emu_inbox)
+    at = {e.type: e.created for e in events}  # the last of each type
+    opened = only(events, "invoice.created").created
+    assert start <= opened <= start + 1
+    # The invoice is finalized and charged an hour after the period opens (stripe-behaviour.md).
+    assert only(events, "invoice.finalized").created == opened + 3600
+    failures = [e.created for e in of_type(events, "invoice.payment_failed")]
+    assert failures == [opened + 3600 + k * 3 * 86400 for k in range(3)]
+    # Each retry at the next_payment_attempt the failure before it announced.
+    announced = [
+        e.data.object.next_payment_attempt for e in of_type(events, "invoice.payment_failed")
+    ]
+    assert failures[1:] == announced[:2]
+    # The account's end state follows the last retry, days after the subscription went past due.
+    subscription_events = [
+        (e.created, e.data.object.status)
+        for e in events
+        if e.type.startswith("customer.subscription.")
+    ]
+    assert subscription_events == [
+        (opened, "active"),  # the new period
+        (failures[0], "past_due"),
+        (failures[-1], "paused"),
+        (failures[-1], "paused"),  # customer.subscription.paused and .updated
+    ]
+    assert at["customer.subscription.paused"] == failures[-1]
+    assert emu.now() >= failures[-1]  # the clock stays moved: later events are later
+
+
+def test_a_retry_called_later_happens_when_stripe_scheduled_it(
+    emu: Emulator, emu_member: stripe.Subscription, emu_inbox: Inbox
+) -> None:
+    emu.renew(emu_member.id, fail=True)
+    first = only(delivered(emu, emu_inbox), "invoice.payment_failed").data.object
+    emu.renew(emu_member.id)  # the retry pays
+    events = delivered(emu, emu_inbox)
+    assert only(events, "invoice.paid").created == first.next_payment_attempt
+    recovered = only(events, "customer.subscription.updated")
+    assert (recovered.created, recovered.data.object.status) == (
+        first.next_payment_attempt,
+        "active",
+    )

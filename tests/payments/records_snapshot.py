@@ -18,6 +18,7 @@ from donations.models import (
     MemberChange,
     Membership,
     PaymentAdjustment,
+    PendingDispute,
     RecurringTotal,
     Refund,
     StripeEvent,
@@ -32,6 +33,7 @@ def reset_records() -> None:
         Membership,
         Donation,
         PaymentAdjustment,
+        PendingDispute,
         Refund,
         FailedPayment,
         CheckoutAttempt,
@@ -93,6 +95,10 @@ def snapshot_records() -> dict:
                 a.amount_disputed,
             )
             for a in db.session.scalars(select(PaymentAdjustment))
+        ),
+        "waiting_disputes": sorted(
+            (w.stripe_dispute_id, w.stripe_charge_id, w.status)
+            for w in db.session.scalars(select(PendingDispute))
         ),
         "refunds": sorted(
             (r.stripe_refund_id, r.stripe_payment_intent_id or "", r.status, r.amount)

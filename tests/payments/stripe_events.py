@@ -62,17 +62,25 @@ class World:
         self.ids = itertools.count(1)
 
     def event(
-        self, type_: str, obj: dict[str, Any], at: int | None = None, livemode: bool = False
+        self,
+        type_: str,
+        obj: dict[str, Any],
+        at: int | None = None,
+        livemode: bool = False,
+        previous: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Wrap an object in an event envelope."""
+        """Wrap an object in an event envelope (`previous`: an update's previous_attributes)."""
         envelope = fixture("event")
+        data: dict[str, Any] = {"object": obj}
+        if previous is not None:
+            data["previous_attributes"] = previous
         envelope.update(
             id=f"evt_{next(self.ids):06d}{type_.replace('.', '')[:12]}",
             type=type_,
             created=at if at is not None else next(self.clock),
             api_version=API_VERSION,
             livemode=livemode,
-            data={"object": obj},
+            data=data,
         )
         return envelope
 
@@ -297,9 +305,9 @@ class World:
         return re
 
     def dispute(
-        self, dp_id: str, charge: str, payment_intent: str, status: str, amount: int = 1000
+        self, dp_id: str, charge: str, payment_intent: str | None, status: str, amount: int = 1000
     ) -> dict[str, Any]:
-        """A dispute on a charge."""
+        """A dispute on a charge (naming its payment intent, or None as the fixture does)."""
         dp = fixture("dispute")
         dp.update(
             id=dp_id,

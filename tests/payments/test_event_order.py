@@ -68,11 +68,21 @@ class Person:
     account: bool
     scripts: list[list[str]]
     # "plain", "refunded", "partly", "twice" (partly, then the rest), "disputed" (and won),
-    # "dispute_lost", "refund_fails" (refunded, then the bank sends the money back)
+    # "dispute_lost", "refund_fails" (refunded, then the bank sends the money back),
+    # "dispute_names_the_charge" (lost)
     gifts: list[str]
 
 
-GIFTS = ["plain", "refunded", "partly", "twice", "disputed", "dispute_lost", "refund_fails"]
+GIFTS = [
+    "plain",
+    "refunded",
+    "partly",
+    "twice",
+    "disputed",
+    "dispute_lost",
+    "refund_fails",
+    "dispute_names_the_charge",  # lost; the dispute names no payment intent (older charges)
+]
 # Every drawn person sends events, so no example is spent on an empty history: a member has
 # an account and at least one membership (Stripe-only people give; see _history), a giver
 # with or without an account gives at least once.
@@ -254,8 +264,9 @@ def _history(world: World, person: Person, user_id: int | None) -> list[dict]:
             out.append(world.event("charge.refunded", total, at=created))
             out.append(world.event("refund.updated", refund("succeeded")))
             out.append(world.event("refund.failed", refund("failed")))
-        if gift in ("disputed", "dispute_lost"):
+        if gift in ("disputed", "dispute_lost", "dispute_names_the_charge"):
             outcome = "won" if gift == "disputed" else "lost"
+            named = None if gift == "dispute_names_the_charge" else pi
             for type_, status in (
                 ("created", "needs_response"),
                 ("funds_withdrawn", "needs_response"),
@@ -263,7 +274,8 @@ def _history(world: World, person: Person, user_id: int | None) -> list[dict]:
             ):
                 out.append(
                     world.event(
-                        f"charge.dispute.{type_}", world.dispute(f"dp_{pi}", ch, pi, status, 2500)
+                        f"charge.dispute.{type_}",
+                        world.dispute(f"dp_{pi}", ch, named, status, 2500),
                     )
                 )
     return out

@@ -122,3 +122,49 @@ def test_an_event_keeps_the_api_version_it_was_shaped_in():
     assert EventFact.from_payload(event, raw=None).api_version is None  # Stripe's example
     event["api_version"] = "2024-06-20"
     assert EventFact.from_payload(event, raw=None).api_version == "2024-06-20"
+
+
+def test_a_dispute_with_its_charge_expanded_names_the_charges_payment():
+    dispute = fixture("dispute")  # Stripe's example names no payment intent
+    assert DisputeFact.from_dict(dispute).payment_intent_id is None
+    charge_id = dispute["charge"]
+    dispute["charge"] = {**fixture("charge"), "id": charge_id, "payment_intent": "pi_9"}
+    fact = DisputeFact.from_dict(dispute)
+    assert (fact.charge_id, fact.payment_intent_id) == (charge_id, "pi_9")
+
+
+def test_an_update_says_what_the_subscription_was_before_it():
+    sub = fixture("subscription")
+    sub["status"] = "past_due"
+    old_items = {"data": [{**sub["items"]["data"][0], "current_period_end": 900_000_000}]}
+    event = fixture("event")
+    event.update(
+        type="customer.subscription.updated",
+        data={
+            "object": sub,
+            # An array is given whole, a hash only its changed keys (API reference, Event).
+            "previous_attributes": {
+                "status": "active",
+                "items": old_items,
+                "metadata": {"article": None},
+            },
+        },
+    )
+    fact = EventFact.from_payload(event, raw=None)
+    assert fact.previous_attributes == event["data"]["previous_attributes"]
+    sub_fact = fact.parsed_object()
+    assert isinstance(sub_fact, SubscriptionFact)
+    assert sub_fact.previous_attributes == fact.previous_attributes
+    assert sub_fact.before is not None
+    assert (sub_fact.status, sub_fact.before.status) == ("past_due", "active")
+    assert sub_fact.before.current_period_end == _at(900_000_000)
+    assert sub_fact.current_period_end == _at(976287773)
+    assert sub_fact.before.amount == sub_fact.amount  # what did not change stays
+
+
+def test_an_event_without_previous_attributes_tells_no_before():
+    event = fixture("event")
+    event["data"] = {"object": fixture("subscription"), "previous_attributes": "garbled"}
+    fact = EventFact.from_payload(event, raw=None)
+    assert fact.previous_attributes is None
+    assert fact.parsed_object().before is None

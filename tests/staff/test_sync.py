@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -16,6 +17,7 @@ from donations.models import (
     Membership,
     PaymentAdjustment,
     SyncRun,
+    utcnow,
 )
 from donations.payments.account import WEBHOOK_EVENTS
 from donations.payments.cli import SyncProgress
@@ -214,3 +216,22 @@ def test_sync_progress_on_a_terminal_redraws_one_line_per_kind(capsys):
     assert capsys.readouterr().err == (
         "\rcustomers: 1 read\rcustomers: 50 read\rcustomers: 72 read\n\rinvoices: 1 read\n"
     )
+
+
+def test_sync_stamps_what_it_reads_with_stripes_clock(app, client, runner, db, emulator):
+    login(client, make_user(email="dunned.member@example.org"))
+    emulator.pay_checkout(start_checkout(client, interval="month", amount="8"), "4242424242424242")
+    sub_id = emulator.list_objects("subscription")[0]["id"]
+    # Dunning moves the emulator's clock days past ours; its events carry that time.
+    emulator.renew(sub_id, fail=True, retries=2, final_status="unpaid")
+    emulator.deliver_pending()
+    assert db.session.scalar(select(Membership.status)) == "unpaid"
+    assert db.session.scalar(select(Membership.fact_at)) > utcnow() + timedelta(days=5)
+    emulator.set_drop_deliveries(True)
+    emulator.cancel(sub_id, at_period_end=False)
+    emulator.deliver_pending()
+
+    result = runner.invoke(args=["stripe", "sync"])
+    assert "memberships_updated 1" in result.output, result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(Membership.status)) == "canceled"
