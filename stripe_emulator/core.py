@@ -267,9 +267,10 @@ class Emulator:
         For what Stripe does days apart in one control (a renewal's retries): every event
         after this is stamped later, as Stripe's are.
         """
-        ahead = int(tx.setting(clock.OFFSET_SETTING, "0")) + max(int(seconds), 0)
+        at = o.now() + max(int(seconds), 0)
+        ahead = at - int(time.time())
         tx.set_setting(clock.OFFSET_SETTING, str(ahead))
-        clock.move_to(ahead)
+        clock.move_to(ahead, at)
         return {"expired": expiry.expire_due(self, tx), "settled": refunds.settle_due(self, tx)}
 
     def resend(self, event_id: str, endpoint_id: str | None = None) -> dict[str, Any]:

@@ -25,7 +25,8 @@ def new_id(prefix: str, length: int = 24) -> str:
 
 def now() -> int:
     """Return the emulator's current Unix time in whole seconds, as Stripe timestamps are."""
-    return int(time.time()) + clock.offset()
+    at = clock.pinned()
+    return at if at is not None else int(time.time()) + clock.offset()
 
 
 def public(obj: Any) -> Any:
