@@ -14,10 +14,16 @@ from typing import Any
 from donations.payments import payload
 from donations.payments.envelope import check_envelope
 from donations.payments.metadata import CheckoutMetadata
-from donations.payments.money_facts import ChargeFact, DisputeFact, RefundFact
+from donations.payments.money_facts import (
+    BalanceTransactionFact,
+    ChargeFact,
+    DisputeFact,
+    RefundFact,
+)
 from donations.payments.payload import dig, listed, obj_id, ts
 
 __all__ = [
+    "BalanceTransactionFact",
     "ChargeFact",
     "CheckoutFact",
     "DisputeFact",
@@ -220,6 +226,7 @@ PARSERS = {
     "charge": ChargeFact.from_dict,
     "refund": RefundFact.from_dict,
     "dispute": DisputeFact.from_dict,
+    "balance_transaction": BalanceTransactionFact.from_dict,
 }
 
 
