@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from donations.extensions import db
 from donations.membership.locking import insert_if_absent
-from donations.models import BalanceTransaction
+from donations.models import BalanceTransaction, Donation, PaymentAdjustment
 from donations.payments.facts import BalanceTransactionFact
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,24 @@ def record_all(facts: tuple[BalanceTransactionFact, ...], payment_intent_id: str
             replace(f, payment_intent_id=f.payment_intent_id or payment_intent_id)
         )
         for f in facts
+    )
+
+
+def is_our_payment(payment_intent_id: str | None) -> bool:
+    """Whether a payment intent is one of our payments (a donation, or its refunds/disputes)."""
+    if not payment_intent_id:
+        return False
+    return (
+        db.session.scalar(
+            select(Donation.id).where(Donation.stripe_payment_intent_id == payment_intent_id)
+        )
+        is not None
+        or db.session.scalar(
+            select(PaymentAdjustment.id).where(
+                PaymentAdjustment.stripe_payment_intent_id == payment_intent_id
+            )
+        )
+        is not None
     )
 
 

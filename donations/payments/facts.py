@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from donations.payments import payload
+from donations.payments import payload, recurring
 from donations.payments.envelope import check_envelope
 from donations.payments.metadata import CheckoutMetadata
 from donations.payments.money_facts import (
@@ -55,6 +55,9 @@ class SubscriptionFact:
     # Stripe opens a period before charging for it: a past_due subscription's current period
     # is the unpaid one, and its start is when the last paid period ended.
     current_period_start: datetime | None = None
+    # Per period, every item net of discounts, 0 in a trial or with collection paused; None
+    # when a discount is named by id only (payments.recurring): then what we had stands.
+    recurring_amount: int | None = None
     # An `*.updated` event's data.previous_attributes: what changed, with its old values ...
     previous_attributes: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     # ... and so the subscription as it was just before (breaks same-second ties).
@@ -80,6 +83,7 @@ class SubscriptionFact:
             interval=billing.interval,
             interval_count=billing.interval_count,
             amount=billing.amount,
+            recurring_amount=recurring.recurring_amount(d),
             currency=billing.currency,
             metadata=CheckoutMetadata.from_stripe(d.get("metadata")),
         )

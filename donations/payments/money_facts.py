@@ -117,6 +117,8 @@ class BalanceTransactionFact:
     charge_id: str | None = None
     refund_id: str | None = None
     dispute_id: str | None = None
+    # The expanded source's metadata: a charge carries our installation's tag.
+    metadata: CheckoutMetadata = field(default_factory=CheckoutMetadata)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BalanceTransactionFact:
@@ -136,6 +138,9 @@ class BalanceTransactionFact:
             exchange_rate=None if rate is None else str(rate),
             created=ts(d.get("created")),
             source_id=obj_id(source),
+            metadata=CheckoutMetadata.from_stripe(
+                source.get("metadata") if isinstance(source, dict) else None
+            ),
             **links,
         )
 

@@ -75,7 +75,12 @@ def _steps(
     recent = {"created": {"gte": int(since.timestamp())}}
     return [
         ("customers", {}, sync_customer),
-        ("subscriptions", {"status": "all"}, sync_subscription),
+        # Discounts with their coupons: what a membership brings in is net of them.
+        (
+            "subscriptions",
+            {"status": "all", "expand": ["data.discounts.source.coupon"]},
+            sync_subscription,
+        ),
         ("invoices", {"status": "paid", **recent, "expand": ["data.payments"]}, sync_invoice),
         (
             "checkout_sessions",

@@ -31,6 +31,8 @@ def sync_balance_transaction(fact: BalanceTransactionFact, now: datetime) -> lis
     """Record a payment's balance transaction (its fee and net) that we lack."""
     if not fact.of_a_payment or balance.is_recorded(fact.id):
         return []
+    if not balance.is_our_payment(fact.payment_intent_id):
+        return []  # not a payment of this site (another installation's, or not known yet)
     if not balance.record_balance_transaction(fact, now):
         return []
     return [(FEES_RECORDED, describe(fact))]
