@@ -55,8 +55,7 @@ class SubscriptionFact:
     # Stripe opens a period before charging for it: a past_due subscription's current period
     # is the unpaid one, and its start is when the last paid period ended.
     current_period_start: datetime | None = None
-    # Per period, every item net of discounts, 0 in a trial or with collection paused; None
-    # when a discount is named by id only (payments.recurring): then what we had stands.
+    # What it brings in per period (payments.recurring); None: a discount we can't read.
     recurring_amount: int | None = None
     # An `*.updated` event's data.previous_attributes: what changed, with its old values ...
     previous_attributes: dict[str, Any] | None = field(default=None, compare=False, hash=False)
