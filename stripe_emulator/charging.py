@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from . import balance
 from . import objects as o
 from . import payment_objects as p
 from .cards import REFUND_BEHAVIOUR, Card
@@ -74,7 +75,7 @@ def charge(
     pi.update(payment_method=payment_method, latest_charge=ch["id"])
     if failure is None:
         if settled:
-            ch["balance_transaction"] = o.new_id("txn_")
+            ch["balance_transaction"] = balance.for_charge(emu, tx, ch)
         pi.update(status="succeeded", amount_received=pi["amount"], last_payment_error=None)
         tx.put(ch)
         tx.put(pi)
@@ -104,7 +105,7 @@ def charge(
 def settle(emu: Emulator, tx: Tx, ch: dict[str, Any]) -> dict[str, Any]:
     """Attach the balance transaction to a succeeded charge, which Stripe reports later."""
     previous = {"balance_transaction": ch["balance_transaction"]}
-    ch["balance_transaction"] = o.new_id("txn_")
+    ch["balance_transaction"] = balance.for_charge(emu, tx, ch)
     tx.put(ch)
     emu.emit(tx, "charge.updated", ch, previous_attributes=previous)
     return ch

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import balance
 from .errors import EmulatorError
 from .forms import reject_unknown
 from .listing import filter_created, filter_eq, paginate
@@ -123,10 +124,8 @@ def _open(emu: Emulator, tx: Tx, ch: dict[str, Any], inquiry: bool) -> dict[str,
 
 
 def _withdraw(emu: Emulator, tx: Tx, dp: dict[str, Any]) -> None:
-    txn = _balance_transaction(
-        -dp["amount"], dp["currency"], dp["id"], "dispute", "Chargeback withdrawal"
-    )
-    dp["balance_transactions"].append(txn)
+    # The withdrawal carries the dispute fee (balance.py).
+    dp["balance_transactions"].append(balance.for_dispute(emu, tx, dp, reinstated=False))
     dp["is_charge_refundable"] = False
     tx.put(dp)
     emu.emit(tx, "charge.dispute.funds_withdrawn", dp)
@@ -157,38 +156,10 @@ def move(emu: Emulator, tx: Tx, dp: dict[str, Any], status: str) -> dict[str, An
         return dp
     emu.emit(tx, "charge.dispute.closed", dp, previous_attributes=previous)
     if status == "won" and dp["balance_transactions"]:
-        txn = _balance_transaction(
-            dp["amount"], dp["currency"], dp["id"], "dispute_reversal", "Chargeback reversal"
-        )
-        dp["balance_transactions"].append(txn)
+        dp["balance_transactions"].append(balance.for_dispute(emu, tx, dp, reinstated=True))
         tx.put(dp)
         emu.emit(tx, "charge.dispute.funds_reinstated", dp)
     return dp
-
-
-def _balance_transaction(
-    amount: int, currency: str, source: str, kind: str, description: str
-) -> dict[str, Any]:
-    """A balance transaction (as listed on a dispute) of `kind` adjustment."""
-    created = now()
-    return {
-        "id": new_id("txn_"),
-        "object": "balance_transaction",
-        "amount": amount,
-        "available_on": created,
-        "balance_type": "payments",
-        "created": created,
-        "currency": currency,
-        "description": description,
-        "exchange_rate": None,
-        "fee": 0,
-        "fee_details": [],
-        "net": amount,
-        "reporting_category": kind,
-        "source": source,
-        "status": "available",
-        "type": "adjustment",
-    }
 
 
 def _new_dispute(ch: dict[str, Any], *, inquiry: bool = False) -> dict[str, Any]:

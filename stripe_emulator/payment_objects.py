@@ -177,7 +177,7 @@ def refund(ch: dict[str, Any], amount: int, reason: str | None, status: str) -> 
         "id": new_id("re_"),
         "object": "refund",
         "amount": amount,
-        "balance_transaction": new_id("txn_"),
+        "balance_transaction": None,  # the caller records it (balance.for_refund)
         "charge": ch["id"],
         "created": now(),
         "currency": ch["currency"],

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
+from . import balance
 from . import objects as o
 from . import payment_objects as p
 from .errors import EmulatorError, StripeError, invalid, no_such
@@ -87,6 +88,7 @@ def create_refund(
     behaviour = ch.get(p.REFUND_BEHAVIOUR)
     ref = p.refund(ch, amount, reason, behaviour[0] if behaviour else "succeeded")
     ref["metadata"] = meta or {}
+    ref["balance_transaction"] = balance.for_refund(emu, tx, ref)
     if behaviour:
         ref[SETTLES] = (behaviour[1], ref["created"] + SETTLE_AFTER)
     tx.put(ref)
@@ -168,7 +170,10 @@ def _undo(
     previous = {"status": ref["status"]}
     ref.pop(SETTLES, None)
     ref.pop("pending_reason", None)
-    ref.update(status=status, failure_reason=reason, failure_balance_transaction=o.new_id("txn_"))
+    # The money comes back to the balance: a `refund_failure` transaction (a canceled refund
+    # reverses its own the same way).
+    failure_txn = balance.for_refund(emu, tx, ref, failed=True)
+    ref.update(status=status, failure_reason=reason, failure_balance_transaction=failure_txn)
     _changed(emu, tx, ref, previous)
     if status == "failed":
         emu.emit(tx, "refund.failed", ref)

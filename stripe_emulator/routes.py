@@ -6,7 +6,7 @@ on import. `{id}` in a pattern matches one path segment and is passed to the han
 
 from __future__ import annotations
 
-from . import api_billing, api_core, disputes, portal
+from . import api_billing, api_core, balance, disputes, portal
 from . import webhook_endpoints as we
 from .routing import Router, RouteRow
 
@@ -31,6 +31,8 @@ ROUTES: list[RouteRow] = [
     ("DELETE", "/v1/webhook_endpoints/{id}", we.delete),
     ("GET", "/v1/webhook_endpoints", we.list_endpoints),
     ("GET", "/v1/balance", api_core.balance_retrieve),
+    ("GET", "/v1/balance_transactions/{id}", balance.api_retrieve),
+    ("GET", "/v1/balance_transactions", balance.api_list),
     ("GET", "/v1/events/{id}", api_core.event_retrieve),
     ("GET", "/v1/events", api_core.event_list),
     ("GET", "/v1/subscriptions/{id}", api_billing.sub_retrieve),

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from donations.extensions import db
-from donations.membership import pending_disputes
+from donations.membership import balance, pending_disputes
 from donations.membership.donations import record_gift
 from donations.membership.locking import get_or_create_locked, locked
 from donations.membership.supporters import supporter_for
@@ -223,6 +223,7 @@ def apply_dispute(fact: DisputeFact, at: datetime) -> PaymentAdjustment | None:
         # Kept, not dropped: the charge's own event will tell its payment (apply_charge).
         log.info("dispute %s: payment of charge %s not known yet", fact.id, fact.charge_id)
         pending_disputes.keep_waiting(fact, at)
+        balance.record_all(fact.balance_transactions, None)  # linked once the payment is known
         return None
     if known_dispute_status(fact.status) is None:
         # Stripe's enums are open: a newer status must not fail the event for days.
@@ -240,6 +241,8 @@ def apply_dispute(fact: DisputeFact, at: datetime) -> PaymentAdjustment | None:
         adjustment.dispute_fact_at = at
         # Lost keeps it; won, prevented and inquiries give it back (or never took it).
         adjustment.amount_disputed = fact.amount if dispute_withholds_funds(status) else 0
+    # The withdrawal (with the dispute fee) and any reinstatement, whatever the fact's age.
+    balance.record_all(fact.balance_transactions, intent)
     db.session.flush()
     _apply_waiting_disputes(fact.charge_id, intent)
     return adjustment

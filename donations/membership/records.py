@@ -68,6 +68,7 @@ def state_of(fact: SubscriptionFact) -> MembershipState:
         interval=fact.interval or "",
         interval_count=fact.interval_count,
         amount=fact.amount,
+        recurring_amount=fact.recurring_amount,
         currency=fact.currency,
         cancel_at_period_end=fact.cancel_at_period_end,
         current_period_start=fact.current_period_start,

@@ -13,10 +13,17 @@ Key = tuple[str, str, int, int]  # currency, interval, interval_count, amount
 
 
 def billing_key(membership: Membership) -> Key | None:
-    """What a membership adds to the totals: its billing, or None when it isn't a member."""
+    """What a membership adds to the totals: its billing, or None when it isn't a member.
+
+    The amount is what it brings in per period (0 in a trial); a membership recorded before
+    that was kept counts its billed amount.
+    """
     if not membership.is_member:
         return None
-    return (membership.currency, membership.interval, membership.interval_count, membership.amount)
+    amount = membership.recurring_amount
+    if amount is None:
+        amount = membership.amount
+    return (membership.currency, membership.interval, membership.interval_count, amount)
 
 
 def _add(key: Key, delta: int) -> None:
@@ -79,7 +86,7 @@ def totals_from_scratch() -> dict[Key, int]:
         Membership.currency,
         Membership.interval,
         Membership.interval_count,
-        Membership.amount,
+        func.coalesce(Membership.recurring_amount, Membership.amount),
     )
     rows = db.session.execute(
         select(*columns, func.count()).where(Membership.is_member).group_by(*columns)

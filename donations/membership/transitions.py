@@ -48,6 +48,8 @@ class MembershipState:
     source_article: str | None = None
     interval_count: int = 1
     current_period_start: datetime | None = None
+    # What it brings in per period (None: a discount we can't read; what we had stands).
+    recurring_amount: int | None = None
     # The state just before, when the fact's event had previous_attributes (`*.updated`).
     before: MembershipState | None = None
 
@@ -140,6 +142,8 @@ def assign_state(membership: Membership, state: MembershipState, at: datetime) -
     membership.interval = state.interval
     membership.interval_count = state.interval_count
     membership.amount = state.amount
+    if state.recurring_amount is not None:
+        membership.recurring_amount = state.recurring_amount
     membership.currency = state.currency
     membership.cancel_at_period_end = state.cancel_at_period_end
     membership.current_period_end = state.current_period_end

@@ -1,6 +1,7 @@
 """All models, importable from one place (Alembic autogenerate reads this)."""
 
 from donations.models.articles import Article
+from donations.models.balance import BalanceTransaction
 from donations.models.base import Base, UTCDateTime, utcnow
 from donations.models.events import EVENT_STATUSES, StripeEvent
 from donations.models.memberships import (
@@ -40,6 +41,7 @@ __all__ = [
     "SUBSCRIPTION_STATUSES",
     "TERMINAL_STATUSES",
     "Article",
+    "BalanceTransaction",
     "Base",
     "CheckoutAttempt",
     "DisputeStatus",

@@ -57,6 +57,10 @@ class Membership(Base):
     # Stripe's interval_count: a quarterly plan is interval "month", interval_count 3.
     interval_count: Mapped[int] = mapped_column(default=1)
     amount: Mapped[int]  # minor units per billing period, including any fee the member covers
+    # What the subscription brings in per billing period: every item (quantity x price), net
+    # of discounts in effect; 0 while in a trial or while collection is paused. None (rows
+    # from before it was kept): `amount` stands for it (membership.totals.billing_key).
+    recurring_amount: Mapped[int | None]
     currency: Mapped[str] = mapped_column(String(3))
     cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
     current_period_end: Mapped[datetime | None]

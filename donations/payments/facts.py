@@ -11,13 +11,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from donations.payments import payload
+from donations.payments import payload, recurring
 from donations.payments.envelope import check_envelope
 from donations.payments.metadata import CheckoutMetadata
-from donations.payments.money_facts import ChargeFact, DisputeFact, RefundFact
+from donations.payments.money_facts import (
+    BalanceTransactionFact,
+    ChargeFact,
+    DisputeFact,
+    RefundFact,
+)
 from donations.payments.payload import dig, listed, obj_id, ts
 
 __all__ = [
+    "BalanceTransactionFact",
     "ChargeFact",
     "CheckoutFact",
     "DisputeFact",
@@ -49,6 +55,8 @@ class SubscriptionFact:
     # Stripe opens a period before charging for it: a past_due subscription's current period
     # is the unpaid one, and its start is when the last paid period ended.
     current_period_start: datetime | None = None
+    # What it brings in per period (payments.recurring); None: a discount we can't read.
+    recurring_amount: int | None = None
     # An `*.updated` event's data.previous_attributes: what changed, with its old values ...
     previous_attributes: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     # ... and so the subscription as it was just before (breaks same-second ties).
@@ -74,6 +82,7 @@ class SubscriptionFact:
             interval=billing.interval,
             interval_count=billing.interval_count,
             amount=billing.amount,
+            recurring_amount=recurring.recurring_amount(d),
             currency=billing.currency,
             metadata=CheckoutMetadata.from_stripe(d.get("metadata")),
         )
@@ -220,6 +229,7 @@ PARSERS = {
     "charge": ChargeFact.from_dict,
     "refund": RefundFact.from_dict,
     "dispute": DisputeFact.from_dict,
+    "balance_transaction": BalanceTransactionFact.from_dict,
 }
 
 

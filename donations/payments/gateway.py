@@ -205,7 +205,7 @@ class Gateway:
         """Yield every object of a kind, page by page, parsed into our facts.
 
         Kinds: customers, subscriptions, invoices, charges, refunds, disputes,
-        checkout_sessions.
+        checkout_sessions, balance_transactions.
         """
         services = {
             "customers": self.client.v1.customers,
@@ -215,6 +215,7 @@ class Gateway:
             "refunds": self.client.v1.refunds,
             "disputes": self.client.v1.disputes,
             "checkout_sessions": self.client.v1.checkout.sessions,
+            "balance_transactions": self.client.v1.balance_transactions,
         }
         for obj in self._pages(services[kind], params):
             yield parse_event_object(obj.to_dict())

@@ -87,6 +87,83 @@ def _listed_refund(d: dict[str, Any], charge_id: str, intent: str | None) -> Ref
     )
 
 
+# Reporting categories of the balance transactions that make a payment's net (Stripe's
+# "Reporting categories" for balance transactions): the payment, its refunds (and their
+# failures, money back), and its disputes (withdrawn with the dispute fee, or reinstated).
+PAYMENT_CATEGORIES = frozenset(
+    {"charge", "refund", "refund_failure", "dispute", "dispute_reversal"}
+)
+
+
+@dataclass(frozen=True)
+class BalanceTransactionFact:
+    """What Stripe moved on the balance for a charge, refund or dispute: amount, fee, net.
+
+    In the account's settlement currency. The links (payment intent, charge, refund,
+    dispute) come from the source when it is expanded, or from the object that lists it.
+    """
+
+    id: str
+    type: str
+    reporting_category: str
+    amount: int
+    fee: int
+    net: int
+    currency: str
+    exchange_rate: str | None
+    created: datetime | None
+    source_id: str | None
+    payment_intent_id: str | None = None
+    charge_id: str | None = None
+    refund_id: str | None = None
+    dispute_id: str | None = None
+    # The expanded source's metadata: a charge carries our installation's tag.
+    metadata: CheckoutMetadata = field(default_factory=CheckoutMetadata)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BalanceTransactionFact:
+        """Read a balance transaction (its `source` expanded or not)."""
+        source = d.get("source")
+        links = _links(source) if isinstance(source, dict) else {}
+        rate = d.get("exchange_rate")
+        return cls(
+            id=d["id"],
+            type=d.get("type") or "",
+            reporting_category=d.get("reporting_category") or d.get("type") or "",
+            amount=int(d.get("amount") or 0),
+            fee=int(d.get("fee") or 0),
+            net=int(d.get("net") or 0),
+            currency=(d.get("currency") or "").lower(),
+            # Stripe sends a JSON number: kept as its text, never through a binary float sum.
+            exchange_rate=None if rate is None else str(rate),
+            created=ts(d.get("created")),
+            source_id=obj_id(source),
+            metadata=CheckoutMetadata.from_stripe(
+                source.get("metadata") if isinstance(source, dict) else None
+            ),
+            **links,
+        )
+
+    @property
+    def of_a_payment(self) -> bool:
+        """True for a payment's own money: its charge, refunds and disputes."""
+        return self.reporting_category in PAYMENT_CATEGORIES
+
+
+def _links(source: dict[str, Any]) -> dict[str, str | None]:
+    """The payment, charge, refund or dispute an expanded source names."""
+    kind = source.get("object")
+    charge = obj_id(source.get("charge"))
+    intent = obj_id(source.get("payment_intent")) or obj_id(dig(source, "charge", "payment_intent"))
+    if kind == "charge":
+        return {"payment_intent_id": intent, "charge_id": source.get("id")}
+    if kind == "refund":
+        return {"payment_intent_id": intent, "charge_id": charge, "refund_id": source.get("id")}
+    if kind == "dispute":
+        return {"payment_intent_id": intent, "charge_id": charge, "dispute_id": source.get("id")}
+    return {}
+
+
 @dataclass(frozen=True)
 class DisputeFact:
     """A dispute (chargeback) on a charge."""
@@ -97,6 +174,8 @@ class DisputeFact:
     status: str
     amount: int
     currency: str
+    # Its withdrawal (with the dispute fee) and reinstatement, listed in full on the dispute.
+    balance_transactions: tuple[BalanceTransactionFact, ...] = ()
     # The object as Stripe sent it: kept while the dispute waits for its charge
     # (membership.pending_disputes), then read again.
     source: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
@@ -104,11 +183,22 @@ class DisputeFact:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DisputeFact:
         """Read a dispute object (its charge may be expanded: then it names the payment)."""
+        charge = obj_id(d.get("charge"))
+        intent = obj_id(d.get("payment_intent")) or obj_id(dig(d, "charge", "payment_intent"))
+        listed_txns = d.get("balance_transactions")
         return cls(
             id=d["id"],
-            charge_id=obj_id(d.get("charge")),
-            payment_intent_id=(
-                obj_id(d.get("payment_intent")) or obj_id(dig(d, "charge", "payment_intent"))
+            charge_id=charge,
+            payment_intent_id=intent,
+            balance_transactions=tuple(
+                replace(
+                    BalanceTransactionFact.from_dict(t),
+                    payment_intent_id=intent,
+                    charge_id=charge,
+                    dispute_id=d["id"],
+                )
+                for t in (listed_txns if isinstance(listed_txns, list) else [])
+                if isinstance(t, dict) and t.get("id")
             ),
             status=d.get("status") or "",
             amount=int(d.get("amount") or 0),

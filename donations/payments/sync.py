@@ -23,6 +23,7 @@ from donations.membership.grace import recheck_grace
 from donations.models import SyncRun, utcnow
 from donations.payments.gateway import Gateway
 from donations.payments.metadata import is_foreign, site_of
+from donations.payments.sync_fees import sync_balance_transaction
 from donations.payments.sync_steps import (
     Change,
     sync_charge,
@@ -74,7 +75,12 @@ def _steps(
     recent = {"created": {"gte": int(since.timestamp())}}
     return [
         ("customers", {}, sync_customer),
-        ("subscriptions", {"status": "all"}, sync_subscription),
+        # Discounts with their coupons: what a membership brings in is net of them.
+        (
+            "subscriptions",
+            {"status": "all", "expand": ["data.discounts.source.coupon"]},
+            sync_subscription,
+        ),
         ("invoices", {"status": "paid", **recent, "expand": ["data.payments"]}, sync_invoice),
         (
             "checkout_sessions",
@@ -86,6 +92,8 @@ def _steps(
         ("refunds", recent, sync_refund),
         # The charge expanded: it names the payment when the dispute does not (older charges).
         ("disputes", {**recent, "expand": ["data.charge"]}, sync_dispute),
+        # Fees and net: the source expanded names the payment (a charge, refund or dispute).
+        ("balance_transactions", {**recent, "expand": ["data.source"]}, sync_balance_transaction),
     ]
 
 

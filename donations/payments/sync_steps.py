@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from donations.extensions import db
-from donations.membership import adjustments, invoices, records
+from donations.membership import adjustments, balance, invoices, records
 from donations.membership.supporters import supporter_for
 from donations.models import (
     INTERVALS,
@@ -32,6 +32,7 @@ from donations.payments.facts import (
     SubscriptionFact,
 )
 from donations.payments.metadata import CustomerMetadata
+from donations.payments.sync_fees import FEES_RECORDED, describe
 
 # One reconciliation step returns (counter key, human description) for each change it made.
 Change = tuple[str, str]
@@ -61,6 +62,7 @@ def _membership_state(m: Membership | None) -> tuple[Any, ...] | None:
         m.interval,
         m.interval_count,
         m.amount,
+        m.recurring_amount,
         m.currency,
         m.cancel_at_period_end,
         m.current_period_end,
@@ -74,6 +76,7 @@ def _fact_state(fact: SubscriptionFact) -> tuple[Any, ...]:
         fact.interval,
         fact.interval_count,
         fact.amount,
+        fact.recurring_amount,
         fact.currency,
         fact.cancel_at_period_end,
         fact.current_period_end,
@@ -241,13 +244,16 @@ def sync_dispute(fact: DisputeFact, now: datetime) -> list[Change]:
     """Record a dispute we missed, or the status it has moved to since (a lost one's money)."""
     held = _dispute_state(fact)
     told = (fact.status, fact.amount if dispute_withholds_funds(fact.status) else 0)
-    if held is not None and held == told[: len(held)]:
+    # The dispute fee is on its withdrawal, which the dispute lists (payments.sync_fees).
+    fees = [t for t in fact.balance_transactions if not balance.is_recorded(t.id)]
+    if held is not None and held == told[: len(held)] and not fees:
         return []
     # The API tells the dispute as it is now, newer than any event we may have missed.
     adjustments.apply_dispute(fact, now)
+    recorded = [(FEES_RECORDED, describe(t)) for t in fees if balance.is_recorded(t.id)]
     if _dispute_state(fact) == held:
-        return []
+        return recorded
     where = fact.payment_intent_id or f"charge {fact.charge_id}, waiting for it"
     before = "new" if held is None else held[0]
     kind = "disputes_recorded" if held is None else "disputes_updated"
-    return [(kind, f"dispute {fact.id} of {where}: {before} -> {fact.status}")]
+    return [(kind, f"dispute {fact.id} of {where}: {before} -> {fact.status}"), *recorded]

@@ -31,6 +31,7 @@ from donations.staff.stats_people import (
     past_due,
     sources_since,
 )
+from donations.staff.stats_settled import Settlement, settled_since
 
 CHART_RANGES = (30, 90, 365)
 DEFAULT_RANGE = 90
@@ -107,6 +108,7 @@ class Dashboard:
     revenue: Revenue
     gifts: list[GiftTotal]
     membership_payments: list[GiftTotal]
+    settled: Settlement
     past_due: PastDueList
     sources: list[ArticleSource]
     last_sync: SyncSummary | None
@@ -218,7 +220,7 @@ def parse_range(value: str | None) -> int:
 
 
 def dashboard(now: datetime, range_days: int = DEFAULT_RANGE) -> Dashboard:
-    """Compute the whole dashboard for `now` (about nine indexed queries in all)."""
+    """Compute the whole dashboard for `now` (about a dozen indexed queries in all)."""
     progress = get_progress()
     month_ago = day_start(now.astimezone(UTC).date() - timedelta(days=CHURN_DAYS - 1))
     return Dashboard(
@@ -229,6 +231,7 @@ def dashboard(now: datetime, range_days: int = DEFAULT_RANGE) -> Dashboard:
         revenue=recurring_revenue(),
         gifts=gifts_since(month_ago),
         membership_payments=membership_payments_since(month_ago),
+        settled=settled_since(month_ago),
         past_due=past_due(),
         sources=sources_since(month_ago),
         last_sync=last_sync(),

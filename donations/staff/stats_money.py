@@ -68,6 +68,9 @@ def monthly_amount(amount: int, interval: str, interval_count: int = 1) -> int:
 def recurring_revenue() -> Revenue:
     """MRR per currency over memberships in member statuses (one small query).
 
+    Each membership counts what it brings in per period: every item, net of discounts in
+    effect, nothing while in a trial or with collection paused (payments.recurring).
+
     It reads the recurring totals kept at write time (membership.totals): one row per
     currency, billing period and amount, so each amount is rounded to a monthly figure
     exactly as one membership's would be, and the cost does not grow with the number of members.
@@ -77,7 +80,7 @@ def recurring_revenue() -> Revenue:
     for (currency, interval, interval_count, amount), count in maintained_totals().items():
         entry = per_currency.setdefault(currency, [0, 0])
         entry[0] += monthly_amount(amount, interval, interval_count) * count
-        entry[1] += count
+        entry[1] += count if amount > 0 else 0  # a trial or paused collection brings nothing
         per_interval[interval] = per_interval.get(interval, 0) + count
     return Revenue(
         mrr=[CurrencyRevenue(c, m, n) for c, (m, n) in sorted(per_currency.items())],

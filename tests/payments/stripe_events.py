@@ -133,6 +133,10 @@ class World:
             start_date=1_789_000_000,
             ended_at=None if status not in ("canceled", "incomplete_expired") else period_end,
             livemode=False,
+            # The fixture's placeholders would make it paused and in a trial long ago.
+            pause_collection=None,
+            trial_start=None,
+            trial_end=None,
         )
         return sub
 

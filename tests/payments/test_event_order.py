@@ -305,10 +305,12 @@ def recount_members() -> int:
 
 
 def recount_totals() -> dict[tuple[str, str, int, int], int]:
-    """Member memberships per (currency, interval, count, amount), by the design's rule."""
+    """Member memberships per (currency, interval, count, amount), by the design's rule: a
+    trial brings in nothing (issue 19), so it counts at 0."""
     return dict(
         Counter(
-            (m.currency, m.interval, m.interval_count, m.amount) for m in _members_by_the_design()
+            (m.currency, m.interval, m.interval_count, 0 if m.status == "trialing" else m.amount)
+            for m in _members_by_the_design()
         )
     )
 

@@ -82,8 +82,10 @@ def test_sync_repairs_a_membership_whose_webhooks_were_lost(app, client, runner,
 
     # The dashboard tells staff when sync ran and what it found.
     runs = list(db.session.scalars(select(SyncRun).order_by(SyncRun.id)))
-    assert [(r.dry_run, r.changed) for r in runs] == [(False, 3), (False, 0)]
-    assert json.loads(runs[0].summary)["counts"]["memberships_created"] == 1
+    # The membership, its first payment, the checkout, and the payment's fee.
+    assert [(r.dry_run, r.changed) for r in runs] == [(False, 4), (False, 0)]
+    counts = json.loads(runs[0].summary)["counts"]
+    assert (counts["memberships_created"], counts["fees_recorded"]) == (1, 1)
 
 
 def test_dry_run_reports_but_changes_nothing(app, client, runner, db, emulator):
