@@ -10,6 +10,7 @@ from donations.models.memberships import (
     Membership,
     RecurringTotal,
 )
+from donations.models.ownership import FOREIGN_KINDS, Adoption, ForeignObject
 from donations.models.payments import (
     CheckoutAttempt,
     Donation,
@@ -35,16 +36,19 @@ from donations.models.users import User
 __all__ = [
     "CLOSED_DISPUTE_STATUSES",
     "EVENT_STATUSES",
+    "FOREIGN_KINDS",
     "INTERVALS",
     "MEMBER_STATUSES",
     "SUBSCRIPTION_STATUSES",
     "TERMINAL_STATUSES",
+    "Adoption",
     "Article",
     "Base",
     "CheckoutAttempt",
     "DisputeStatus",
     "Donation",
     "FailedPayment",
+    "ForeignObject",
     "InvoicePayment",
     "LoginSession",
     "MemberChange",
