@@ -210,6 +210,25 @@ def test_after_adoption_the_subscription_counts_once_also_after_replays(
     assert figures() == renewed
 
 
+def test_a_refund_and_a_lost_dispute_of_a_foreign_charge_are_foreign_too(db, emulator):
+    link = payment_link_payment(emulator)
+    emulator.deliver_pending()
+    before = figures()
+    charge = emulator.list_objects("charge")[0]["id"]
+    emulator.refund(charge, 1_000)
+    emulator.dispute(charge, close_as="lost")
+    emulator.deliver_pending()
+    assert figures() == before
+    held = db.session.execute(
+        select(StripeEvent.type, StripeEvent.owner_key).where(StripeEvent.status == "foreign")
+    ).all()
+    types = {t for t, _ in held}
+    assert {"refund.created", "charge.refunded", "charge.dispute.created"} <= types
+    assert "charge.dispute.closed" in types
+    assert {key for _, key in held} == {link["payment_intent"]}
+    assert _count(StripeEvent, StripeEvent.status == "processed") == 0
+
+
 def test_adopting_a_payment_link_payment_books_it_as_one_gift(db, emulator, staff_client):
     link = payment_link_payment(emulator)
     emulator.deliver_pending()
