@@ -154,7 +154,7 @@ def release(ids: Iterable[str], livemode: bool, installation: str) -> int:
             fact = EventFact.from_payload(json.loads(row.payload), raw=row.payload)
             outcome, obj = _apply(row, fact, livemode, installation)
             if outcome.status != "foreign":
-                applied += 1
+                applied += outcome.status == "processed"
                 progressed = True
                 more = ownership.keys_of(obj).all() - known if obj is not None else set()
                 ownership.serialise(more)
