@@ -61,6 +61,7 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_SECONDS": "2",
     "FRONT_CACHE": "1",
     "WEBHOOK_QUEUE": "0",
+    "STRIPE_ACCOUNT_SHARED": "0",
 }
 
 # The largest request body the site reads at all; forms are far smaller (article bodies too).
@@ -219,6 +220,15 @@ def _money(settings: dict[str, Any]) -> None:
         raise ConfigError(str(exc)) from None
 
 
+def _account_shared(raw: Any) -> bool:
+    """STRIPE_ACCOUNT_SHARED: 1 when the account sells other things too; refused if unclear."""
+    value = str(raw if raw is not None else "0").strip().lower()
+    if value not in {"", "0", "false", "no", "off"} and not is_true(value):
+        # Which money counts hangs on it: a typo must stop start-up, not mean "dedicated".
+        raise ConfigError(f"STRIPE_ACCOUNT_SHARED must be 0 or 1, got {raw!r}")
+    return is_true(value)
+
+
 def _site_url(raw: str) -> str:
     parts = urlsplit(raw.strip())
     if parts.scheme not in {"http", "https"} or not parts.netloc:
@@ -276,6 +286,7 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
     database = hashlib.sha256(settings["SQLALCHEMY_DATABASE_URI"].encode()).hexdigest()[:12]
     settings.setdefault("CACHE_KEY_PREFIX", f"donations:{database}:")
     settings["WEBHOOK_QUEUE"] = is_true(settings["WEBHOOK_QUEUE"])
+    settings["STRIPE_ACCOUNT_SHARED"] = _account_shared(settings["STRIPE_ACCOUNT_SHARED"])
     settings["FRONT_CACHE"] = is_true(settings["FRONT_CACHE"])
     settings["MAIL_USE_TLS"] = is_true(settings["MAIL_USE_TLS"])
     settings["DONATION_CURRENCIES"] = _currencies(settings["DONATION_CURRENCIES"])

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from . import (
     clock,
+    dashboard,
     disputes,
     dunning,
     expiry,
@@ -201,6 +202,14 @@ class Emulator:
         return dunning.renew(
             self, subscription_id, fail=fail, retries=retries, final_status=final_status
         )
+
+    def create_subscription(self, customer_id: str, **params: Any) -> dict[str, Any]:
+        """Create and pay a subscription for a customer as the Dashboard does (no Checkout).
+
+        Parameters: amount, currency, interval, card_number, and optionally interval_count,
+        product_name and metadata (dashboard.create_subscription).
+        """
+        return dashboard.create_subscription(self, customer_id, **params)
 
     def advance_past_period_end(self, subscription_id: str) -> dict[str, Any]:
         """End the current period: a cancelling subscription is deleted, others renew."""

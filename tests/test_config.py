@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
         ({"APP_ENV": "production", "SECRET_KEY": ""}, "SECRET_KEY"),
         ({"STRIPE_EMULATOR_DELIVERY": "shuffled"}, "STRIPE_EMULATOR_DELIVERY"),
         ({"STRIPE_EMULATOR_SEED": "lucky"}, "STRIPE_EMULATOR_SEED"),
+        ({"STRIPE_ACCOUNT_SHARED": "shared"}, "STRIPE_ACCOUNT_SHARED"),
     ],
 )
 def test_bad_setting_is_refused_naming_it(tmp_path, overrides, named):

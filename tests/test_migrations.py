@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from donations import create_app
 from donations.extensions import db
@@ -121,3 +122,33 @@ def test_upgrading_a_database_with_records_keeps_and_completes_them(tmp_path, em
         None,
     )
     assert totals == [("usd", "month", 1, 800, 1)]
+
+
+def test_foreign_events_go_back_to_ignored_on_downgrade_and_return(tmp_path, empty_database_url):
+    """0018 adds the `foreign` ledger status; the schema before it stores them as ignored."""
+    app = create_app({**base_config(tmp_path), "DATABASE_URL": empty_database_url})
+    insert = (
+        "INSERT INTO stripe_events (stripe_event_id, type, created, livemode, payload, status,"
+        " attempts, received_at) VALUES ('evt_{n}', 'charge.succeeded', '2026-12-01 10:00:00',"
+        " false, '{{}}', '{status}', 1, '2026-12-01 10:00:00')"
+    )
+    with app.app_context():
+        upgrade(revision="0017")
+        with db.engine.begin() as conn:
+            conn.execute(text(insert.format(n=1, status="processed")))
+        upgrade()
+        with db.engine.begin() as conn:
+            conn.execute(text(insert.format(n=2, status="foreign")))
+            conn.execute(text("UPDATE stripe_events SET owner_key = 'pi_1' WHERE id = 2"))
+        downgrade(revision="0017")
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT stripe_event_id, status FROM stripe_events")).all()
+        with pytest.raises(IntegrityError, match=r"(?i)check"), db.engine.begin() as conn:
+            conn.execute(text(insert.format(n=3, status="foreign")))
+        upgrade()
+        with db.engine.begin() as conn:
+            conn.execute(text(insert.format(n=4, status="foreign")))
+            with pytest.raises(IntegrityError, match=r"(?i)check"), conn.begin_nested():
+                conn.execute(text(insert.format(n=5, status="lost")))
+        db.engine.dispose()
+    assert sorted(rows) == [("evt_1", "processed"), ("evt_2", "ignored")]

@@ -11,6 +11,7 @@ from donations.models.memberships import (
     Membership,
     RecurringTotal,
 )
+from donations.models.ownership import FOREIGN_KINDS, Adoption, ForeignObject
 from donations.models.payments import (
     CheckoutAttempt,
     Donation,
@@ -36,10 +37,12 @@ from donations.models.users import User
 __all__ = [
     "CLOSED_DISPUTE_STATUSES",
     "EVENT_STATUSES",
+    "FOREIGN_KINDS",
     "INTERVALS",
     "MEMBER_STATUSES",
     "SUBSCRIPTION_STATUSES",
     "TERMINAL_STATUSES",
+    "Adoption",
     "Article",
     "BalanceTransaction",
     "Base",
@@ -47,6 +50,7 @@ __all__ = [
     "DisputeStatus",
     "Donation",
     "FailedPayment",
+    "ForeignObject",
     "InvoicePayment",
     "LoginSession",
     "MemberChange",

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from donations.models.base import Base, sql_in, utcnow
 
-EVENT_STATUSES = ("received", "processed", "ignored", "failed")
+# foreign: about an object this site did not make, on a shared account (STRIPE_ACCOUNT_SHARED=1);
+# stored, changes nothing, applied once if staff adopt the object (payments.ownership).
+EVENT_STATUSES = ("received", "processed", "ignored", "failed", "foreign")
 
 
 class StripeEvent(Base):
@@ -34,6 +36,9 @@ class StripeEvent(Base):
     api_version: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[str | None] = mapped_column(String(255), index=True)
     customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    # A foreign event's owner (the subscription or payment it belongs to): when that object
+    # becomes ours, the events held under it are applied (payments.ownership.keys_of).
+    owner_key: Mapped[str | None] = mapped_column(String(255), index=True)
     payload: Mapped[str] = mapped_column(Text)  # the raw JSON body, as signed
     status: Mapped[str] = mapped_column(String(16), default="received")
     error: Mapped[str | None] = mapped_column(Text)

@@ -14,6 +14,7 @@ from donations.models import utcnow
 from donations.payments.account import WEBHOOK_EVENTS, check_account, setup_account
 from donations.payments.gateway import get_gateway
 from donations.payments.ledger import replay
+from donations.payments.ownership import check_warnings
 from donations.payments.queue import BATCH, webhook_backlog, work
 from donations.payments.sync import run_sync
 
@@ -56,6 +57,13 @@ def check_command(webhook_url: str | None) -> None:
     )
     for problem in problems:
         click.echo(f"missing: {problem}", err=True)
+    config = current_app.config  # other money on the account is counted as ours (shared: 0)
+    for warning in check_warnings(
+        get_gateway(),
+        installation=config["INSTALLATION_TAG"],
+        shared=config["STRIPE_ACCOUNT_SHARED"],
+    ):
+        click.echo(f"warning: {warning}", err=True)
     if problems:
         raise SystemExit(1)
     click.echo(f"Stripe is ready: {url} receives all {len(WEBHOOK_EVENTS)} events we handle.")

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
 
 from donations.extensions import db
 from donations.membership import adjustments, batch, invoices, records
 from donations.membership.locking import insert_if_absent, locked
 from donations.models import StripeEvent, utcnow
+from donations.payments import ownership
 from donations.payments.facts import EventFact
-from donations.payments.metadata import is_foreign, site_of
+from donations.payments.metadata import site_of
+from donations.payments.ownership import Owner
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +79,19 @@ def record(fact: EventFact) -> bool:
 
 
 def apply_stored(row: StripeEvent, fact: EventFact, livemode: bool, installation: str) -> Outcome:
-    """Run the handler inside a savepoint: its effects go, the ledger row stays."""
+    """Run the handler inside a savepoint: its effects go, the ledger row stays.
+
+    On a shared account, an object that becomes ours brings its held foreign events with it.
+    """
+    outcome, obj = _apply(row, fact, livemode, installation)
+    if outcome.status == "processed" and ownership.account_shared():
+        release(ownership.keys_of(obj).all(), livemode, installation)
+    return outcome
+
+
+def _apply(
+    row: StripeEvent, fact: EventFact, livemode: bool, installation: str
+) -> tuple[Outcome, Any]:
     row.attempts += 1
     handler = HANDLERS.get(fact.type)
     if fact.livemode != livemode:
@@ -83,20 +101,27 @@ def apply_stored(row: StripeEvent, fact: EventFact, livemode: bool, installation
             fact.livemode,
             livemode,
         )
-        return _finish(row, "ignored", "livemode does not match this site")
+        return _finish(row, "ignored", "livemode does not match this site"), None
     if handler is None:
-        return _finish(row, "ignored")
+        return _finish(row, "ignored"), None
     obj = fact.parsed_object()
-    if is_foreign(site := site_of(obj), installation):
+    owner = ownership.decide(obj, installation)
+    if owner is Owner.OTHER_INSTALLATION:
         # Another environment on the same Stripe account (dev and staging on one test
         # account): its user ids are not ours, and its supporters are not ours to count.
+        site = site_of(obj)
         log.warning(
             "event %s is about an object of installation %s, not ours (%s); ignored",
             fact.id,
             site,
             installation,
         )
-        return _finish(row, "ignored", f"made by another installation ({site})")
+        return _finish(row, "ignored", f"made by another installation ({site})"), obj
+    if owner is Owner.FOREIGN:
+        # Held, not applied: someone else's sale on a shared account (staff may adopt it).
+        row.owner_key = ownership.keys_of(obj).root
+        ownership.note_foreign(obj, fact.created)
+        return _finish(row, "foreign", "not made by this site (STRIPE_ACCOUNT_SHARED=1)"), obj
     try:
         with db.session.begin_nested():
             handler(obj, fact.created)
@@ -104,8 +129,39 @@ def apply_stored(row: StripeEvent, fact: EventFact, livemode: bool, installation
         log.exception("event %s (%s) failed", fact.id, fact.type)
         # PostgreSQL text can't hold a NUL, and the error may quote one from the payload.
         error = f"{type(exc).__name__}: {exc}".replace("\x00", "\\x00")
-        return _finish(row, "failed", error)
-    return _finish(row, "processed")
+        return _finish(row, "failed", error), obj
+    return _finish(row, "processed"), obj
+
+
+def release(ids: Iterable[str], livemode: bool, installation: str) -> int:
+    """Apply the foreign events held under these ids, oldest first, once; return how many.
+
+    Each one applied may link more (an invoice names its payment intent, whose charge was
+    held), so it goes on until a round makes nothing more ours. An event still foreign stays.
+    """
+    known = set(ids)
+    ownership.serialise(known)
+    applied = 0
+    while known:
+        held = db.session.scalars(
+            select(StripeEvent)
+            .where(StripeEvent.status == "foreign", StripeEvent.owner_key.in_(sorted(known)))
+            .order_by(StripeEvent.created, StripeEvent.id)
+            .with_for_update()
+        ).all()
+        progressed = False
+        for row in held:
+            fact = EventFact.from_payload(json.loads(row.payload), raw=row.payload)
+            outcome, obj = _apply(row, fact, livemode, installation)
+            if outcome.status != "foreign":
+                applied += outcome.status == "processed"
+                progressed = True
+                more = ownership.keys_of(obj).all() - known if obj is not None else set()
+                ownership.serialise(more)
+                known |= more
+        if not progressed:
+            break
+    return applied
 
 
 def _finish(
@@ -136,7 +192,7 @@ def apply_stored_many(
     for row, fact in stored:
         if fact.type in SUBSCRIPTION_EVENTS and fact.livemode == livemode:
             obj = fact.parsed_object()
-            if not is_foreign(site_of(obj), installation):
+            if ownership.decide(obj, installation) is Owner.OURS:
                 candidates.append(batch.Item(fact=obj, at=fact.created, ref=row))
     applied: list[batch.Item] = []
     if len(candidates) > 1:
@@ -147,6 +203,9 @@ def apply_stored_many(
             log.exception("applying %d subscription facts together failed", len(candidates))
             applied = []
     done = {id(item.ref) for item in applied}
+    if applied and ownership.account_shared():
+        linked = set().union(*(ownership.keys_of(item.fact).all() for item in applied))
+        release(linked, livemode, installation)
     outcomes = []
     for row, fact in stored:
         if id(row) in done:
@@ -168,7 +227,7 @@ def receive(fact: EventFact, *, livemode: bool, installation: str) -> Outcome:
     # The lock makes a concurrent copy wait here until the first one has committed.
     row = locked(StripeEvent, StripeEvent.stripe_event_id, fact.id)
     assert row is not None
-    if row.status in ("processed", "ignored"):
+    if row.status in ("processed", "ignored", "foreign"):
         return Outcome(status=row.status, duplicate=True)
     return apply_stored(row, fact, livemode, installation)
 

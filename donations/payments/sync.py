@@ -21,8 +21,10 @@ from sqlalchemy import update
 from donations.extensions import db
 from donations.membership.grace import recheck_grace
 from donations.models import SyncRun, utcnow
+from donations.payments import ownership
 from donations.payments.gateway import Gateway
-from donations.payments.metadata import is_foreign, site_of
+from donations.payments.metadata import site_of
+from donations.payments.ownership import Owner
 from donations.payments.sync_fees import sync_balance_transaction
 from donations.payments.sync_steps import (
     Change,
@@ -43,9 +45,11 @@ MAX_STORED_CHANGES = 200
 
 Progress = Callable[[str, int], None]
 
-# Counted in a report, but not changes: objects we could not apply, and other sites' objects.
+# Counted in a report, but not changes: objects we could not apply, other sites' objects, and
+# (STRIPE_ACCOUNT_SHARED=1) objects nobody here made or adopted.
 OTHER_INSTALLATION = "other_installation"
-NOT_CHANGES = ("failed", OTHER_INSTALLATION)
+FOREIGN = "foreign"
+NOT_CHANGES = ("failed", OTHER_INSTALLATION, FOREIGN)
 
 
 @dataclass
@@ -118,11 +122,18 @@ def _apply_one(
     """Run one step in a savepoint: an object we cannot apply is reported, the rest go on.
 
     An object another installation tagged (one Stripe account shared by environments) is
-    left alone: its user ids are not ours, and its customers are not our supporters.
+    left alone: its user ids are not ours, and its customers are not our supporters. On a
+    shared account, so is an object nobody here made or adopted (payments.ownership); staff
+    see it with the foreign ones.
     """
-    if is_foreign(site := site_of(obj), installation):
-        log.info("sync skips %s: made by installation %s", getattr(obj, "id", "?"), site)
+    owner = ownership.decide(obj, installation)
+    if owner is Owner.OTHER_INSTALLATION:
+        log.info("sync skips %s: made by installation %s", getattr(obj, "id", "?"), site_of(obj))
         report.counts[OTHER_INSTALLATION] += 1
+        return
+    if owner is Owner.FOREIGN:
+        ownership.note_foreign(obj, now)
+        report.counts[FOREIGN] += 1
         return
     try:
         with db.session.begin_nested():

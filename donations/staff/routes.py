@@ -14,11 +14,19 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_login import current_user
 
 from donations.core.inputs import choice_arg
 from donations.extensions import db
 from donations.models import INTERVALS, utcnow
 from donations.pagination import page_number
+from donations.payments.foreign import (
+    NotForeign,
+    adopt,
+    get_foreign,
+    list_foreign,
+    recent_adoptions,
+)
 from donations.staff import article_views, stats
 from donations.staff.chart import build_chart
 from donations.staff.csvexport import csv_lines
@@ -161,3 +169,49 @@ def replay_event(event_id: str):
     else:
         flash(f"{event_id} replayed: {outcome.status}.", "success")
     return redirect(url_for("staff.event", event_id=event_id))
+
+
+@bp.get("/foreign")
+@staff_required
+def foreign():
+    """Subscriptions and payments on a shared account that this site did not make."""
+    listing = list_foreign(page_number(request.args))
+    return render_template(
+        "staff/foreign.html",
+        listing=listing,
+        adoptions=recent_adoptions(),
+        shared=current_app.config["STRIPE_ACCOUNT_SHARED"],
+    )
+
+
+@bp.get("/foreign/<stripe_id>/adopt")
+@staff_required
+def confirm_adopt(stripe_id: str):
+    """Ask before adopting: what will count from now on."""
+    row = get_foreign(stripe_id)
+    if row is None:
+        abort(404)
+    return render_template("staff/adopt.html", obj=row)
+
+
+@bp.post("/foreign/<stripe_id>/adopt")
+@staff_required
+def adopt_foreign(stripe_id: str):
+    """Make a foreign subscription or payment ours; its held events are applied once."""
+    config = current_app.config
+    try:
+        done = adopt(
+            stripe_id,
+            current_user,
+            livemode=not config["STRIPE_TEST_MODE"],
+            installation=config["INSTALLATION_TAG"],
+        )
+    except NotForeign:
+        abort(404)
+    db.session.commit()
+    flash(
+        f"{done.kind.capitalize()} {stripe_id} is adopted and counts from now on "
+        f"({done.events_applied} held events applied).",
+        "success",
+    )
+    return redirect(url_for("staff.foreign"))
