@@ -1,7 +1,7 @@
 """balance_transactions (Stripe's fees and net per payment) and memberships.recurring_amount
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-12
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0019"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
