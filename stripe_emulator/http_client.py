@@ -79,14 +79,10 @@ def handle(
         "stripe-should-retry": "false",
     }
     api_key = lower.get("authorization", "").removeprefix("Bearer ").strip()
-    if not api_key.startswith(("sk_test_", "rk_test_")):
-        error = StripeError(
-            "Invalid API Key provided: the Stripe emulator only accepts test keys (sk_test_...).",
-            status=401,
-            type="invalid_request_error",
-        )
-        return _encode(error.body(), error.status, rheaders)
     parts = urlsplit(url)
+    refused = _refusal(emu, api_key, method, parts.path)
+    if refused is not None:
+        return _encode(refused.body(), refused.status, rheaders)
     if isinstance(post_data, bytes):
         post_data = post_data.decode()
     params = parse_form(post_data or "") if method == "POST" else parse_form(parts.query)
@@ -119,6 +115,31 @@ def handle(
         return _encode(error.body(), error.status, rheaders)
     finally:
         CURRENT_REQUEST.reset(token)
+
+
+# A live-mode emulator stands for a fresh live account being set up: these it answers; it
+# creates no payments (an offline emulator must never look like it took live money).
+LIVE_SETUP_PATHS = ("/v1/webhook_endpoints", "/v1/billing_portal/configurations")
+
+
+def _refusal(emu: Emulator, api_key: str, method: str, path: str) -> StripeError | None:
+    """Why this key may not make this request here, as Stripe words it; None if it may."""
+    prefixes = ("sk_live_", "rk_live_") if emu.livemode else ("sk_test_", "rk_test_")
+    if not api_key.startswith(prefixes):
+        mode = "live keys (sk_live_...)" if emu.livemode else "test keys (sk_test_...)"
+        return StripeError(
+            f"Invalid API Key provided: this Stripe emulator only accepts {mode}.",
+            status=401,
+            type="invalid_request_error",
+        )
+    if emu.livemode and method != "GET" and not path.startswith(LIVE_SETUP_PATHS):
+        return StripeError(
+            "The Stripe emulator emulates a live account's set-up only (webhook endpoints, "
+            "Billing Portal configurations); it takes no payments in live mode.",
+            status=400,
+            type="invalid_request_error",
+        )
+    return None
 
 
 def _replay(
