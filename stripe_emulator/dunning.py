@@ -3,10 +3,11 @@
 Days before a renewal, `invoice.upcoming` previews its invoice (API reference, event types:
 "Occurs X number of days before a subscription is scheduled to create an invoice that is
 automatically charged … The received Invoice object will not have an invoice ID"; X is the
-account's setting, here UPCOMING_DAYS). Then a renewal emits `invoice.created`, `customer.subscription.updated` (new period),
-`invoice.finalized` and the payment's events (see invoicing). A failed payment makes the
-subscription `past_due`; Stripe retries the same invoice with the same PaymentIntent, and
-after the last retry applies the account's setting (Billing > Revenue recovery > Retries,
+account's setting, here UPCOMING_DAYS). Then a renewal emits `invoice.created`,
+`customer.subscription.updated` (new period), `invoice.finalized` and the payment's events
+(see invoicing). A failed payment makes the subscription `past_due`; Stripe retries the
+same invoice with the same PaymentIntent, and after the last retry applies the account's
+setting (Billing > Revenue recovery > Retries,
 docs.stripe.com/billing/revenue-recovery/smart-retries): cancel the subscription, mark it
 `unpaid`, pause it, or leave it `past_due`. Pausing needs flexible billing mode; a classic
 subscription is canceled instead (docs.stripe.com/billing/revenue-recovery/smart-retries/

@@ -26,6 +26,28 @@ Response = tuple[str, int, dict[str, str]]
 SDK_API_VERSION: str = stripe.api_version
 
 
+class Headers(dict[str, str]):
+    """Response headers looked up without regard to case, as every HTTP client does.
+
+    The SDK reads `request-id` in lower case (an HTTP library's headers are case-insensitive);
+    a plain dict of Stripe's `Request-Id` would hide it from every error and response.
+    """
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        """The value of a header, whatever the case of `key`."""
+        wanted = key.lower()
+        return next((v for k, v in self.items() if k.lower() == wanted), default)
+
+    def __getitem__(self, key: str) -> str:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+
 class EmulatorHTTPClient(stripe.HTTPClient):
     """Pass to `stripe.StripeClient(..., http_client=...)` to talk to the emulator."""
 
@@ -45,7 +67,8 @@ class EmulatorHTTPClient(stripe.HTTPClient):
         _usage: list[str] | None = None,
     ) -> Response:
         """Answer one API request as Stripe would: (body, status, headers)."""
-        return handle(self.emulator, method, url, dict(headers or {}), post_data)
+        body, status, rheaders = handle(self.emulator, method, url, dict(headers or {}), post_data)
+        return body, status, Headers(rheaders)
 
     def request_stream(
         self,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from donations.payments.account import WEBHOOK_EVENTS, SetupReport, setup_account
 from donations.payments.account_checks import (
@@ -61,6 +62,7 @@ def write_secret_file(path: Path, secret: str) -> None:
     default=None,
     help="Write a new signing secret to this file (mode 0600) instead of showing it.",
 )
+@with_appcontext
 def setup_command(webhook_url: str | None, local: bool, secret_file: Path | None) -> None:
     """Create or update the webhook endpoint and the Billing Portal configuration."""
     config = current_app.config
@@ -161,6 +163,7 @@ def _setup_laptop(secret_file: Path | None) -> None:
     "--local", is_flag=True, help="A real test key on this machine: `stripe listen` forwards."
 )
 @click.option("--no-delivery", is_flag=True, help="Skip the signed delivery round-trip.")
+@with_appcontext
 def check_command(webhook_url: str | None, local: bool, no_delivery: bool) -> None:
     """Verify key mode, webhook endpoint and secret, and portal; exit 1 if anything is missing."""
     config = current_app.config
@@ -194,6 +197,7 @@ def check_command(webhook_url: str | None, local: bool, no_delivery: bool) -> No
 
 
 @click.command("secret")
+@with_appcontext
 def secret_command() -> None:
     """Print the webhook signing secret this app verifies with (test mode and emulator only)."""
     config = current_app.config

@@ -112,7 +112,9 @@ def test_invoice_upcoming_comes_days_before_the_renewal_without_an_id(
 def test_endpoints_stripe_could_not_reach_are_refused(
     emu_factory: Callable[..., Emulator], url: str
 ) -> None:
-    client = stripe.StripeClient("sk_test_x", http_client=emu_factory(endpoint_url=None).http_client)
+    client = stripe.StripeClient(
+        "sk_test_x", http_client=emu_factory(endpoint_url=None).http_client
+    )
     with pytest.raises(stripe.InvalidRequestError) as caught:
         client.v1.webhook_endpoints.create(params={"url": url, "enabled_events": ["*"]})
     assert caught.value.param == "url"
