@@ -35,6 +35,9 @@ install-dev: $(VENV)/.installed-dev
 	cp .env.example .env
 
 # The Stripe account (here the emulator) is set up exactly as in production: `stripe setup`.
+# `--local`: this machine. With the emulator, its endpoint here; with a real test key, none
+# (Stripe refuses localhost): the command says to run `stripe listen --forward-to …`, whose
+# secret STRIPE_WEBHOOK_SECRET must hold. No delivery proof yet: the server starts below.
 # Webhooks go through the queue as in production (WEBHOOK_QUEUE=1), so the worker runs beside
 # the server and stops with it.
 run: install .env
@@ -47,8 +50,8 @@ run: install .env
 	fi
 	SITE_URL=$(SITE_URL) $(FLASK) db upgrade
 	SITE_URL=$(SITE_URL) $(FLASK) seed-demo --members $(DEMO_MEMBERS)
-	SITE_URL=$(SITE_URL) $(FLASK) stripe setup --webhook-url $(SITE_URL)/stripe/webhook
-	SITE_URL=$(SITE_URL) $(FLASK) stripe check
+	SITE_URL=$(SITE_URL) $(FLASK) stripe setup --local
+	SITE_URL=$(SITE_URL) $(FLASK) stripe check --local --no-delivery
 	SITE_URL=$(SITE_URL) WEBHOOK_QUEUE=1 $(FLASK) webhooks work & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	SITE_URL=$(SITE_URL) WEBHOOK_QUEUE=1 $(FLASK) run --host $(HOST) --port $(PORT)

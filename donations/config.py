@@ -142,18 +142,26 @@ def _stripe(settings: dict[str, Any]) -> None:
         raise ConfigError("STRIPE_SECRET_KEY must start with sk_test_ (or sk_live_)")
     settings["STRIPE_EMULATOR"] = _emulator_mode(settings["STRIPE_EMULATOR"], key, settings)
     settings["STRIPE_TEST_MODE"] = not key.startswith(("sk_live_", "rk_live_"))
-    secret = settings["STRIPE_WEBHOOK_SECRET"].strip()
+    # Several, comma-separated, while one is rotated out; none yet with a key is allowed:
+    # `stripe setup` needs only the key (the endpoint then refuses deliveries, and says why).
+    given = [s.strip() for s in str(settings["STRIPE_WEBHOOK_SECRET"] or "").split(",")]
+    given = list(dict.fromkeys(s for s in given if s))
+    if any(not s.startswith("whsec_") for s in given):
+        raise ConfigError("STRIPE_WEBHOOK_SECRET must start with whsec_ (each, if several)")
+    secret = ",".join(given)
     if key and not secret:
-        raise ConfigError("STRIPE_WEBHOOK_SECRET is required when STRIPE_SECRET_KEY is set")
-    if secret and not secret.startswith("whsec_"):
-        raise ConfigError("STRIPE_WEBHOOK_SECRET must start with whsec_")
-    if not secret:
+        log.warning(
+            "STRIPE_WEBHOOK_SECRET is not set: POST /stripe/webhook refuses every delivery "
+            "(503, Stripe retries) until it is; `flask stripe setup` shows it"
+        )
+    elif not secret:
         # Derived, not random: the web workers and CLI processes must all agree on it.
         digest = hmac.new(
             settings["SECRET_KEY"].encode(), b"stripe-emulator-webhook", hashlib.sha256
         ).hexdigest()
         secret = "whsec_" + digest[:32]
     settings["STRIPE_WEBHOOK_SECRET"] = secret
+    settings["STRIPE_WEBHOOK_SECRETS"] = tuple(s for s in secret.split(",") if s)
 
 
 def _emulator_mode(raw: Any, key: str, settings: dict[str, Any]) -> bool:

@@ -128,11 +128,11 @@ def event_list(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def balance_retrieve(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
-    """GET /v1/balance: the `balance` fixture's shape; a test-mode key sees livemode false."""
+    """GET /v1/balance: the `balance` fixture's shape; `livemode` says which mode the key is in."""
     return {
         "object": "balance",
         "available": [{"amount": 0, "currency": "usd", "source_types": {"card": 0}}],
         "connect_reserved": [{"amount": 0, "currency": "usd"}],
-        "livemode": False,
+        "livemode": emu.livemode,
         "pending": [{"amount": 0, "currency": "usd", "source_types": {"card": 0}}],
     }

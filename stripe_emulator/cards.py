@@ -97,6 +97,31 @@ def check_card(
     today: dt.date | None = None,
 ) -> Card:
     """Validate a card as Stripe's page would; raise CardError or CardDeclined."""
+    card = read_card(number, exp_month, exp_year, cvc, today=today)
+    declined = decline_of(card)
+    if declined is not None:
+        raise declined
+    return card
+
+
+def decline_of(card: Card) -> CardDeclined | None:
+    """How the issuer declines this card (Stripe's test numbers), or None if it pays."""
+    outcome = TEST_CARDS.get(card.number, ("test_mode_live_card", "card_declined", _live_message()))
+    if outcome is None:
+        return None
+    decline_code, code, message = outcome
+    return CardDeclined(message, code=code, decline_code=decline_code)
+
+
+def read_card(
+    number: str,
+    exp_month: int | str | None = None,
+    exp_year: int | str | None = None,
+    cvc: str | None = None,
+    *,
+    today: dt.date | None = None,
+) -> Card:
+    """Check what the page checks before any charge (number, expiry, CVC); raise CardError."""
     digits = "".join(ch for ch in (number or "") if not ch.isspace() and ch != "-")
     if not digits.isdigit() or not 12 <= len(digits) <= 19 or not luhn_ok(digits):
         raise CardError("Your card number is invalid.", code="invalid_number", param="number")
@@ -111,10 +136,6 @@ def check_card(
             raise CardError(
                 "Your card's security code is invalid.", code="invalid_cvc", param="cvc"
             )
-    outcome = TEST_CARDS.get(digits, ("test_mode_live_card", "card_declined", _live_message()))
-    if outcome is not None:
-        decline_code, code, message = outcome
-        raise CardDeclined(message, code=code, decline_code=decline_code)
     fingerprint = hashlib.sha256(digits.encode()).hexdigest()[:16]
     return Card(digits, brand_of(digits), digits[-4:], month, year, fingerprint)
 

@@ -20,6 +20,10 @@ INTERVALS = ("day", "week", "month", "year")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # Parameters the app may send; the emulator accepts and ignores those it does not model.
+# No `payment_method_types`: removed from Checkout Session create in 2026-09-30.endive
+# (docs.stripe.com/changelog/endive/2026-09-30/remove-payment-method-types-checkout-sessions;
+# stripe-python v16's SessionCreateParams has only allowed_/excluded_payment_method_types), so
+# Stripe answers "Received unknown parameter" as for any other unknown name.
 ALLOWED = {
     "mode",
     "line_items",
@@ -37,7 +41,6 @@ ALLOWED = {
     "submit_type",
     "allow_promotion_codes",
     "billing_address_collection",
-    "payment_method_types",
     "customer_creation",
     "custom_text",
     "consent_collection",
@@ -56,9 +59,25 @@ ALLOWED = {
 }
 
 
+# The spec's `ui_mode` enum in our version (since 2026-03-25.dahlia, which removed `hosted`,
+# `embedded` and `custom`: docs.stripe.com/changelog/dahlia/2026-03-25/
+# updates-available-checkout-session-ui-modes; stripe-python v16 SessionCreateParams.ui_mode).
+UI_MODES = ("elements", "embedded_page", "form", "hosted_page")
+
+
+def _ui_mode(params: dict[str, Any]) -> str:
+    mode = params.get("ui_mode") or "hosted_page"  # Stripe's default
+    if mode not in UI_MODES:
+        raise invalid("ui_mode", f"Invalid ui_mode: must be one of {', '.join(UI_MODES)}")
+    if mode != "hosted_page":
+        raise invalid("ui_mode", "The Stripe emulator serves only the hosted page (hosted_page).")
+    return mode
+
+
 def create_session(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
     """Validate parameters, then store and return a new open Checkout Session."""
     reject_unknown(params, ALLOWED)
+    ui_mode = _ui_mode(params)
     mode = required(params, "mode")
     if mode not in ("payment", "subscription"):
         message = "Invalid mode: must be one of payment or subscription"
@@ -177,7 +196,7 @@ def create_session(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, A
         # Stored verbatim, `{CHECKOUT_SESSION_ID}` included; substituted only on redirect.
         "success_url": success_url,
         "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-        "ui_mode": "hosted",
+        "ui_mode": ui_mode,
         "url": f"{emu.site_url}/_emulator/checkout/{session_id}",
         "wallet_options": None,
         o.PRIVATE + "line_items": {

@@ -18,6 +18,7 @@ from . import (
     paying,
     portal,
     refunds,
+    test_webhooks,
     webhook_endpoints,
 )
 from . import objects as o
@@ -49,6 +50,8 @@ class Emulator:
         background: bool = True,
         delivery_timeout: float = 10.0,
         settlement_currency: str = "usd",
+        livemode: bool = False,
+        host_origin: str | None = None,
     ) -> None:
         if delivery not in MODES:  # before the state file is opened
             raise ValueError(f"delivery mode must be one of {', '.join(MODES)}, got {delivery!r}")
@@ -59,6 +62,10 @@ class Emulator:
             )
         # The currency the account pays out in: Stripe's minimum charge follows it.
         self.settlement_currency = settlement_currency.lower()
+        # A live-mode account: it takes live keys only, and only its set-up (see http_client).
+        self.livemode = livemode
+        # The host app's own origin (pure emulator mode): its endpoint may be on localhost.
+        self.host_origin = host_origin
         self.store = Store(state_path)
         self.site_url = site_url.rstrip("/")
         # The account's default API version: payloads of endpoints created without one.
@@ -117,6 +124,7 @@ class Emulator:
             obj,
             api_version=self.api_version,
             previous_attributes=previous_attributes,
+            livemode=self.livemode,
         )
 
     def _prepare(self, row: dict[str, Any]) -> Delivery | str:
@@ -300,6 +308,12 @@ class Emulator:
             for endpoint in targets:
                 tx.enqueue(event_id, endpoint["id"])
         return event
+
+    def send_test_webhook(
+        self, endpoint_id: str, event_type: str, obj: dict[str, Any]
+    ) -> test_webhooks.TestDelivery:
+        """Sign an event about `obj` for one endpoint and POST it now (not an account event)."""
+        return test_webhooks.send(self, endpoint_id, event_type, obj)
 
     def create_default_portal_configuration(self) -> dict[str, Any]:
         """Save the account's default Billing Portal configuration, as the Dashboard would."""

@@ -148,6 +148,10 @@ class Deliverer:
                     outcomes[seq].append(result)
         return sum(self._finish(row, worker, prepared[row["seq"]], outcomes) for row in rows)
 
+    def send_now(self, delivery: Delivery) -> Outcome:
+        """Send one delivery once, now, outside the outbox (a test delivery)."""
+        return self._send(delivery)
+
     def _send(self, delivery: Delivery) -> Outcome:
         headers = {
             "Content-Type": "application/json; charset=utf-8",

@@ -1,9 +1,13 @@
 """Renewals and failed payments: a new period and invoice, retries, and the dunning end state.
 
-A renewal emits `invoice.created`, `customer.subscription.updated` (new period),
-`invoice.finalized` and the payment's events (see invoicing). A failed payment makes the
-subscription `past_due`; Stripe retries the same invoice with the same PaymentIntent, and
-after the last retry applies the account's setting (Billing > Revenue recovery > Retries,
+Days before a renewal, `invoice.upcoming` previews its invoice (API reference, event types:
+"Occurs X number of days before a subscription is scheduled to create an invoice that is
+automatically charged … The received Invoice object will not have an invoice ID"; X is the
+account's setting, here UPCOMING_DAYS). Then a renewal emits `invoice.created`,
+`customer.subscription.updated` (new period), `invoice.finalized` and the payment's events
+(see invoicing). A failed payment makes the subscription `past_due`; Stripe retries the
+same invoice with the same PaymentIntent, and after the last retry applies the account's
+setting (Billing > Revenue recovery > Retries,
 docs.stripe.com/billing/revenue-recovery/smart-retries): cancel the subscription, mark it
 `unpaid`, pause it, or leave it `past_due`. Pausing needs flexible billing mode; a classic
 subscription is canceled instead (docs.stripe.com/billing/revenue-recovery/smart-retries/
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
 EndState = Literal["canceled", "unpaid", "paused", "past_due"]
 END_STATES: tuple[EndState, ...] = ("canceled", "unpaid", "paused", "past_due")
 FINALIZE_AFTER = 3600  # seconds from a renewal invoice's creation to its finalization
+UPCOMING_DAYS = 3  # Billing settings, "Upcoming renewal events": days before the renewal
 # What a renewal failure looks like on the invoice's charge: a generic issuer decline.
 RENEWAL_DECLINE = ("generic_decline", "card_declined", "Your card was declined.")
 
@@ -97,15 +102,15 @@ def advance_past_period_end(emu: Emulator, sub_id: str) -> dict[str, Any]:
 def _next_period(
     emu: Emulator, tx: Tx, sub: dict[str, Any], cust: dict[str, Any]
 ) -> dict[str, Any]:
-    """Start the next period and invoice it (created, period update, then finalized)."""
-    before = copy.deepcopy(sub)
+    """Start the next period and invoice it (upcoming, created, period update, finalized)."""
     item = sub["items"]["data"][0]
     old = (item["current_period_start"], item["current_period_end"])
     recurring = item["price"]["recurring"]
-    item["current_period_start"] = old[1]
-    item["current_period_end"] = o.add_interval(
-        old[1], recurring["interval"], recurring["interval_count"]
-    )
+    new = (old[1], o.add_interval(old[1], recurring["interval"], recurring["interval_count"]))
+    invoicing.upcoming(emu, tx, sub, cust, old, new)
+    emu.pass_time(tx, UPCOMING_DAYS * 86400)  # never in the renewal's second
+    before = copy.deepcopy(sub)
+    item["current_period_start"], item["current_period_end"] = new
     inv = invoicing.create(emu, tx, sub, cust, "subscription_cycle", old)
     sub["latest_invoice"] = inv["id"]
     updated(emu, tx, sub, before)

@@ -29,6 +29,7 @@ def build_event(
     *,
     api_version: str,
     previous_attributes: dict[str, Any] | None = None,
+    livemode: bool = False,
 ) -> dict[str, Any]:
     """Return a Stripe `event` carrying a snapshot of `obj` (includable lists kept aside)."""
     request = CURRENT_REQUEST.get()
@@ -41,7 +42,7 @@ def build_event(
         "api_version": api_version,
         "created": now(),
         "data": data,
-        "livemode": False,
+        "livemode": livemode,
         "pending_webhooks": 0,
         "request": {
             "id": request[0] if request else None,
@@ -58,13 +59,18 @@ def emit(
     *,
     api_version: str,
     previous_attributes: dict[str, Any] | None = None,
+    livemode: bool = False,
 ) -> dict[str, Any]:
     """Store an event and queue it for every endpoint that subscribes, in the same transaction.
 
     An event nobody subscribes to is still stored (and listed by /v1/events), but goes nowhere.
     """
     event = build_event(
-        event_type, obj, api_version=api_version, previous_attributes=previous_attributes
+        event_type,
+        obj,
+        api_version=api_version,
+        previous_attributes=previous_attributes,
+        livemode=livemode,
     )
     endpoints = subscribers(tx, event_type)
     # Stripe's count of endpoints this event still has to reach, as of its creation.

@@ -26,7 +26,10 @@ def init_app(app: Flask) -> Emulator:
         site_url=site_url,
         # Every endpoint the host registers signs with the secret it verifies with (as with
         # `stripe listen`). Events reach the host only once it registers an endpoint.
-        signing_secret=config.get("STRIPE_WEBHOOK_SECRET") or None,
+        # (With several, comma-separated, the first: the newest, by our convention.)
+        signing_secret=str(config.get("STRIPE_WEBHOOK_SECRET") or "").split(",")[0] or None,
+        # The host app itself: its own endpoint may be on localhost (pure emulator mode).
+        host_origin=site_url,
         # The host app's pinned version; without one, the Emulator answers in the SDK's.
         api_version=config.get("STRIPE_API_VERSION") or None,
         # `ordered` (one at a time, oldest first) or `chaos` (shuffled, duplicated, concurrent).

@@ -26,6 +26,28 @@ Response = tuple[str, int, dict[str, str]]
 SDK_API_VERSION: str = stripe.api_version
 
 
+class Headers(dict[str, str]):
+    """Response headers looked up without regard to case, as every HTTP client does.
+
+    The SDK reads `request-id` in lower case (an HTTP library's headers are case-insensitive);
+    a plain dict of Stripe's `Request-Id` would hide it from every error and response.
+    """
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        """The value of a header, whatever the case of `key`."""
+        wanted = key.lower()
+        return next((v for k, v in self.items() if k.lower() == wanted), default)
+
+    def __getitem__(self, key: str) -> str:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+
 class EmulatorHTTPClient(stripe.HTTPClient):
     """Pass to `stripe.StripeClient(..., http_client=...)` to talk to the emulator."""
 
@@ -45,7 +67,8 @@ class EmulatorHTTPClient(stripe.HTTPClient):
         _usage: list[str] | None = None,
     ) -> Response:
         """Answer one API request as Stripe would: (body, status, headers)."""
-        return handle(self.emulator, method, url, dict(headers or {}), post_data)
+        body, status, rheaders = handle(self.emulator, method, url, dict(headers or {}), post_data)
+        return body, status, Headers(rheaders)
 
     def request_stream(
         self,
@@ -79,14 +102,10 @@ def handle(
         "stripe-should-retry": "false",
     }
     api_key = lower.get("authorization", "").removeprefix("Bearer ").strip()
-    if not api_key.startswith(("sk_test_", "rk_test_")):
-        error = StripeError(
-            "Invalid API Key provided: the Stripe emulator only accepts test keys (sk_test_...).",
-            status=401,
-            type="invalid_request_error",
-        )
-        return _encode(error.body(), error.status, rheaders)
     parts = urlsplit(url)
+    refused = _refusal(emu, api_key, method, parts.path)
+    if refused is not None:
+        return _encode(refused.body(), refused.status, rheaders)
     if isinstance(post_data, bytes):
         post_data = post_data.decode()
     params = parse_form(post_data or "") if method == "POST" else parse_form(parts.query)
@@ -119,6 +138,31 @@ def handle(
         return _encode(error.body(), error.status, rheaders)
     finally:
         CURRENT_REQUEST.reset(token)
+
+
+# A live-mode emulator stands for a fresh live account being set up: these it answers; it
+# creates no payments (an offline emulator must never look like it took live money).
+LIVE_SETUP_PATHS = ("/v1/webhook_endpoints", "/v1/billing_portal/configurations")
+
+
+def _refusal(emu: Emulator, api_key: str, method: str, path: str) -> StripeError | None:
+    """Why this key may not make this request here, as Stripe words it; None if it may."""
+    prefixes = ("sk_live_", "rk_live_") if emu.livemode else ("sk_test_", "rk_test_")
+    if not api_key.startswith(prefixes):
+        mode = "live keys (sk_live_...)" if emu.livemode else "test keys (sk_test_...)"
+        return StripeError(
+            f"Invalid API Key provided: this Stripe emulator only accepts {mode}.",
+            status=401,
+            type="invalid_request_error",
+        )
+    if emu.livemode and method != "GET" and not path.startswith(LIVE_SETUP_PATHS):
+        return StripeError(
+            "The Stripe emulator emulates a live account's set-up only (webhook endpoints, "
+            "Billing Portal configurations); it takes no payments in live mode.",
+            status=400,
+            type="invalid_request_error",
+        )
+    return None
 
 
 def _replay(

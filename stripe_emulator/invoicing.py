@@ -45,6 +45,24 @@ def create(
     return inv
 
 
+def upcoming(
+    emu: Emulator,
+    tx: Tx,
+    sub: dict[str, Any],
+    cust: dict[str, Any],
+    period: tuple[int, int],
+    line_period: tuple[int, int],
+) -> dict[str, Any]:
+    """Preview the next period's invoice: `invoice.upcoming`, an invoice with no id, unstored."""
+    preview = b.invoice(sub, cust, "upcoming", period, line_period)
+    del preview["id"]  # "The received Invoice object will not have an invoice ID"
+    for line in preview["lines"]["data"]:
+        line["invoice"] = None
+    preview["lines"]["url"] = None
+    emu.emit(tx, "invoice.upcoming", preview)
+    return preview
+
+
 def finalize(emu: Emulator, tx: Tx, inv: dict[str, Any], cust: dict[str, Any]) -> dict[str, Any]:
     """Number the invoice, open it and create the PaymentIntent that will collect it."""
     sequence = int(cust.get("next_invoice_sequence") or 1)

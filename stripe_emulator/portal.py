@@ -106,7 +106,7 @@ def _apply(config: dict[str, Any], params: dict[str, Any]) -> None:
     config["updated"] = o.now()
 
 
-def new_configuration(*, is_default: bool) -> dict[str, Any]:
+def new_configuration(*, is_default: bool, livemode: bool = False) -> dict[str, Any]:
     """A configuration with every feature off, shaped like the fixture."""
     created = o.now()
     return {
@@ -119,7 +119,7 @@ def new_configuration(*, is_default: bool) -> dict[str, Any]:
         "default_return_url": None,
         "features": copy.deepcopy(FEATURES),
         "is_default": is_default,
-        "livemode": False,
+        "livemode": livemode,
         "login_page": {"enabled": False, "url": None},
         "metadata": None,
         "name": None,
@@ -132,7 +132,7 @@ def configuration_create(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[
     reject_unknown(params, FIELDS)
     if not params.get("features"):
         raise missing("features")
-    config = new_configuration(is_default=False)
+    config = new_configuration(is_default=False, livemode=emu.livemode)
     _apply(config, params)
     tx.put(config)
     emu.emit(tx, "billing_portal.configuration.created", config)
@@ -175,7 +175,7 @@ def default_configuration(emu: Emulator, tx: Tx) -> dict[str, Any]:
     for config in tx.list("billing_portal.configuration"):
         if config["is_default"]:
             return config
-    config = new_configuration(is_default=True)
+    config = new_configuration(is_default=True, livemode=emu.livemode)
     config["features"]["invoice_history"]["enabled"] = True
     config["features"]["subscription_cancel"]["enabled"] = True
     tx.put(config)

@@ -6,10 +6,19 @@ As on Stripe, an event reaches only the enabled endpoints whose `enabled_events`
 shown once, in the create response. One exception, the analogue of `stripe listen` (whose
 secret is fixed per machine): an Emulator built with a `signing_secret` gives it to every
 endpoint, so a host app's configured STRIPE_WEBHOOK_SECRET verifies every delivery.
+
+Stripe refuses endpoint URLs it cannot reach: `localhost` and loopback, private, link-local
+and other non-public addresses (dj-stripe/dj-stripe#1891: "Stripe doesn't allow to create
+webhook endpoints with 127.0.0.1"; the Stripe CLI's `stripe listen --forward-to` is Stripe's
+way to reach a laptop, docs.stripe.com/webhooks), and plain `http` in live mode ("use HTTPS
+in live mode", docs.stripe.com/webhooks). So does the emulator, with one exception: the host
+app's own origin (`Emulator(host_origin=...)`, set only in pure emulator mode), to which the
+emulator delivers as `stripe listen --forward-to` would.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import string
 from typing import TYPE_CHECKING, Any
@@ -49,13 +58,39 @@ def signing_secret(emu: Emulator, endpoint: dict[str, Any]) -> str:
     return emu.signing_secret or endpoint[SECRET_KEY]
 
 
-def _url(value: Any) -> str:
-    # Stripe refuses URLs that are not publicly reachable; the emulator delivers to the host
-    # app on this machine (localhost included), as `stripe listen --forward-to` does.
+def _url(emu: Emulator, value: Any) -> str:
     parts = urlsplit(str(value))
     if parts.scheme not in ("http", "https") or not parts.netloc or len(str(value)) > 5000:
         raise invalid("url", "Invalid URL: must be an http(s) URL.", "url_invalid")
+    if emu.host_origin and _origin(str(value)) == _origin(emu.host_origin):
+        return str(value)  # the host app itself, as `stripe listen --forward-to` reaches it
+    if not _public(parts.hostname or ""):
+        raise invalid(
+            "url",
+            "Invalid URL: URL must be publicly accessible. To receive events on this machine, "
+            "use the Stripe CLI: stripe listen --forward-to <your local URL>.",
+            "url_invalid",
+        )
+    if emu.livemode and parts.scheme != "https":
+        raise invalid("url", "Invalid URL: live mode endpoints must use HTTPS.", "url_invalid")
     return str(value)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
+def _public(host: str) -> bool:
+    """Whether a URL's host could be reached from Stripe: no localhost, no private address."""
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost") or not host:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True  # a name: Stripe resolves it; the emulator, offline, takes it as public
+    return address.is_global
 
 
 def _events(value: Any) -> list[str]:
@@ -79,7 +114,7 @@ def create(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
     reject_unknown(params, CREATE_FIELDS)
     if not params.get("url"):
         raise missing("url")
-    url = _url(params["url"])
+    url = _url(emu, params["url"])
     if "enabled_events" not in params:
         raise missing("enabled_events")
     events = _events(params["enabled_events"])
@@ -98,7 +133,7 @@ def create(emu: Emulator, tx: Tx, params: dict[str, Any]) -> dict[str, Any]:
         "created": o.now(),
         "description": params.get("description") or None,
         "enabled_events": events,
-        "livemode": False,
+        "livemode": emu.livemode,
         "metadata": metadata(params.get("metadata")),
         "status": "enabled",
         "url": url,
@@ -121,7 +156,7 @@ def update(emu: Emulator, tx: Tx, params: dict[str, Any], we_id: str) -> dict[st
     reject_unknown(params, UPDATE_FIELDS)
     endpoint = fetch(tx, "webhook_endpoint", we_id)
     if "url" in params:
-        endpoint["url"] = _url(params["url"])
+        endpoint["url"] = _url(emu, params["url"])
     if "enabled_events" in params:
         endpoint["enabled_events"] = _events(params["enabled_events"])
     if "description" in params:

@@ -27,7 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
             "STRIPE_ALLOW_LIVE",
         ),
         ({"STRIPE_SECRET_KEY": "pk_test_abc"}, "STRIPE_SECRET_KEY"),
-        ({"STRIPE_SECRET_KEY": "sk_test_abc"}, "STRIPE_WEBHOOK_SECRET"),
+        ({"STRIPE_SECRET_KEY": "sk_test_abc", "STRIPE_WEBHOOK_SECRET": "abc"}, "WEBHOOK_SECRET"),
+        (
+            {"STRIPE_SECRET_KEY": "sk_test_abc", "STRIPE_WEBHOOK_SECRET": "whsec_a,b"},
+            "STRIPE_WEBHOOK_SECRET",
+        ),
         ({"MEMBERSHIP_GOAL": "lots"}, "MEMBERSHIP_GOAL"),
         ({"MEMBERSHIP_GOAL": "0"}, "MEMBERSHIP_GOAL"),
         ({"MEMBERSHIP_GOAL": "-5"}, "MEMBERSHIP_GOAL"),

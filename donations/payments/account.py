@@ -7,6 +7,7 @@ against the emulator at start-up in emulator mode: the demo path is the producti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from donations.payments.account_types import PORTAL_MARKER, WebhookEndpoint, portal_configuration
@@ -33,13 +34,37 @@ def _endpoint_at(
 
 
 def setup_account(
-    gateway: Gateway, *, webhook_url: str, api_version: str, return_url: str
+    gateway: Gateway,
+    *,
+    webhook_url: str | None,
+    api_version: str,
+    return_url: str,
+    before_create: Callable[[], None] | None = None,
 ) -> SetupReport:
-    """Create or update the webhook endpoint and the portal configuration, idempotently."""
+    """Create or update the webhook endpoint and the portal configuration, idempotently.
+
+    `webhook_url` None: the portal configuration only (a laptop: `stripe listen` forwards).
+    `before_create` runs just before an endpoint (and so a new secret) is made: it may refuse.
+    """
     report = SetupReport()
+    if webhook_url is not None:
+        _setup_endpoint(gateway, report, webhook_url, api_version, before_create)
+    _setup_portal(gateway, report, return_url)
+    return report
+
+
+def _setup_endpoint(
+    gateway: Gateway,
+    report: SetupReport,
+    webhook_url: str,
+    api_version: str,
+    before_create: Callable[[], None] | None,
+) -> None:
     endpoints = gateway.webhook_endpoints()
     endpoint = _endpoint_at(endpoints, webhook_url, api_version)
     if endpoint is None:
+        if before_create is not None:
+            before_create()
         for old in (e for e in endpoints if e.url == webhook_url):
             # Stripe never changes an endpoint's API version, so an old one can't be fixed.
             report.lines.append(
@@ -65,6 +90,9 @@ def setup_account(
         )
     else:
         report.lines.append(f"webhook endpoint {endpoint.id} is up to date")
+
+
+def _setup_portal(gateway: Gateway, report: SetupReport, return_url: str) -> None:
     config = portal_configuration(gateway.portal_configurations())
     if config is None:
         config_id = gateway.create_portal_configuration(
@@ -74,18 +102,34 @@ def setup_account(
         report.lines.append(f"created Billing Portal configuration {config_id}")
     else:
         report.lines.append(f"Billing Portal configuration {config.id} is in place")
-    return report
 
 
 def check_account(
-    gateway: Gateway, *, webhook_url: str, api_version: str, expect_live: bool
+    gateway: Gateway, *, webhook_url: str | None, api_version: str, expect_live: bool
 ) -> list[str]:
-    """Everything that stops the account from serving this site; empty when ready."""
+    """Everything that stops the account from serving this site; empty when ready.
+
+    `webhook_url` None: no endpoint is expected (a laptop, reached through `stripe listen`).
+    """
     problems: list[str] = []
     live = gateway.account_livemode()
     if live != expect_live:
         want, got = ("live", "test") if expect_live else ("test", "live")
         problems.append(f"the key reaches {got} mode, but this site is configured for {want}")
+    if webhook_url is not None:
+        problems += _endpoint_problems(gateway, webhook_url, api_version)
+    if portal_configuration(gateway.portal_configurations()) is None:
+        problems.append("no active Billing Portal configuration: run `flask stripe setup`")
+    return problems
+
+
+def our_endpoint(gateway: Gateway, webhook_url: str, api_version: str) -> WebhookEndpoint | None:
+    """The endpoint at this URL in our API version, if the account has one."""
+    return _endpoint_at(gateway.webhook_endpoints(), webhook_url, api_version)
+
+
+def _endpoint_problems(gateway: Gateway, webhook_url: str, api_version: str) -> list[str]:
+    problems: list[str] = []
     endpoints = [e for e in gateway.webhook_endpoints() if e.url == webhook_url]
     endpoint = _endpoint_at(endpoints, webhook_url, api_version)
     if not endpoints:
@@ -102,6 +146,4 @@ def check_account(
             problems.append(f"endpoint {endpoint.id} is missing events: {', '.join(missing)}")
         if endpoint.status != "enabled":
             problems.append(f"endpoint {endpoint.id} is {endpoint.status}")
-    if portal_configuration(gateway.portal_configurations()) is None:
-        problems.append("no active Billing Portal configuration: run `flask stripe setup`")
     return problems

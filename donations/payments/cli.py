@@ -1,4 +1,7 @@
-"""flask stripe …: set up and check the account, replay an event, reconcile (`stripe sync`)."""
+"""flask stripe …: replay an event, reconcile (`stripe sync`); the queue's worker.
+
+The account commands (`stripe setup`, `check`, `secret`) are in account_cli.py.
+"""
 
 from __future__ import annotations
 
@@ -11,73 +14,16 @@ from flask.cli import AppGroup
 
 from donations.extensions import db
 from donations.models import utcnow
-from donations.payments.account import WEBHOOK_EVENTS, check_account, setup_account
+from donations.payments.account_cli import check_command, secret_command, setup_command
 from donations.payments.gateway import get_gateway
 from donations.payments.ledger import replay
-from donations.payments.ownership import check_warnings
 from donations.payments.queue import BATCH, webhook_backlog, work
 from donations.payments.sync import run_sync
 
 stripe_cli = AppGroup("stripe", help="Stripe account set-up, events and reconciliation.")
 webhooks_cli = AppGroup("webhooks", help="The webhook queue (WEBHOOK_QUEUE=1).")
-
-
-def _default_webhook_url() -> str:
-    return current_app.config["SITE_URL"] + "/stripe/webhook"
-
-
-@stripe_cli.command("setup")
-@click.option("--webhook-url", required=True, help="Public URL of POST /stripe/webhook.")
-def setup_command(webhook_url: str) -> None:
-    """Create or update the webhook endpoint and the Billing Portal configuration."""
-    report = setup_account(
-        get_gateway(),
-        webhook_url=webhook_url,
-        api_version=current_app.config["STRIPE_API_VERSION"],
-        return_url=current_app.config["SITE_URL"] + "/account",
-    )
-    for line in report.lines:
-        click.echo(line)
-    if report.secret:
-        click.echo(f"Signing secret (set STRIPE_WEBHOOK_SECRET to it): {report.secret}")
-    if not report.changed:
-        click.echo("Nothing to change: the account is already set up.")
-
-
-@stripe_cli.command("check")
-@click.option("--webhook-url", default=None, help="Defaults to SITE_URL + /stripe/webhook.")
-def check_command(webhook_url: str | None) -> None:
-    """Verify key mode, webhook endpoint (URL, events, API version) and portal; exit 1 if not."""
-    url = webhook_url or _default_webhook_url()
-    problems = check_account(
-        get_gateway(),
-        webhook_url=url,
-        api_version=current_app.config["STRIPE_API_VERSION"],
-        expect_live=not current_app.config["STRIPE_TEST_MODE"],
-    )
-    for problem in problems:
-        click.echo(f"missing: {problem}", err=True)
-    config = current_app.config  # other money on the account is counted as ours (shared: 0)
-    for warning in check_warnings(
-        get_gateway(),
-        installation=config["INSTALLATION_TAG"],
-        shared=config["STRIPE_ACCOUNT_SHARED"],
-    ):
-        click.echo(f"warning: {warning}", err=True)
-    if problems:
-        raise SystemExit(1)
-    click.echo(f"Stripe is ready: {url} receives all {len(WEBHOOK_EVENTS)} events we handle.")
-
-
-@stripe_cli.command("secret")
-def secret_command() -> None:
-    """Print the webhook signing secret this app verifies with (test mode and emulator only)."""
-    config = current_app.config
-    if not config["STRIPE_TEST_MODE"]:
-        # A live secret belongs in the secrets store, not on a terminal or in shell history.
-        raise click.ClickException("refused with a live key: read it from your secrets store")
-    click.echo(config["STRIPE_WEBHOOK_SECRET"])
-    click.echo(f"installation tag {config['INSTALLATION_TAG']} for {config['SITE_URL']}", err=True)
+for command in (setup_command, check_command, secret_command):
+    stripe_cli.add_command(command)
 
 
 @stripe_cli.command("replay")

@@ -7,10 +7,10 @@ from Stripe test mode is where the bytes go.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -25,14 +25,16 @@ from donations.payments.account_types import (
     portal_configuration,
 )
 from donations.payments.facts import EventFact, parse_event_object
-from donations.payments.metadata import CustomerMetadata
+from donations.payments.metadata import CustomerMetadata, key_namespace
+from donations.payments.provider_errors import operator_error, portal_error, reader_error
 from donations.payments.types import (
-    CardDeclined,
     CheckoutRequest,
     CheckoutSession,
     InvalidWebhook,
     PaymentError,
-    PaymentUnavailable,
+    ProviderError,
+    StripeProblem,
+    WebhookSecretMissing,
 )
 
 log = logging.getLogger(__name__)
@@ -49,36 +51,49 @@ def _session(obj: stripe.checkout.Session) -> CheckoutSession:
     return CheckoutSession(id=obj.id, url=obj.url)
 
 
-def _translate(exc: stripe.StripeError) -> PaymentError:
-    """Turn a Stripe error into one of ours, with words a reader can act on."""
-    log.warning("stripe error %s: %s (request %s)", type(exc).__name__, exc, exc.request_id)
-    if isinstance(exc, stripe.CardError):
-        return CardDeclined(exc.user_message or "Your card was declined.")
-    if isinstance(exc, stripe.RateLimitError | stripe.APIConnectionError):
-        return PaymentUnavailable(
-            "We couldn't reach our payment provider just now. Please try again in a minute."
-        )
-    if isinstance(exc, stripe.IdempotencyError):
-        return PaymentError("This payment was already started. Please reload the page and retry.")
-    if isinstance(exc, stripe.InvalidRequestError):
-        return PaymentError(
-            "Our payment provider couldn't accept this payment. "
-            "Please check the amount and currency and try again."
-        )
-    return PaymentUnavailable(
-        "Payments are not available at the moment. Please try again later; nothing was charged."
+def _problem(exc: stripe.StripeError) -> StripeProblem:
+    """What Stripe said, in our type (its class by name: provider_errors words it)."""
+    error = exc.error
+    problem = StripeProblem(
+        kind=type(exc).__name__,
+        message=exc.user_message or (error.message if error else None) or str(exc),
+        code=exc.code or (error.code if error else None),
+        param=getattr(exc, "param", None) or (error.param if error else None),
+        http_status=exc.http_status,
+        request_id=exc.request_id,
     )
+    log.warning("stripe refused: %s", problem.describe())
+    return problem
+
+
+def _translate(exc: stripe.StripeError) -> PaymentError:
+    """Turn a Stripe error into one of ours, with words a reader at checkout can act on."""
+    return reader_error(_problem(exc))
+
+
+def _account(exc: stripe.StripeError, doing: str) -> ProviderError:
+    """Turn a Stripe error into an operator's: what Stripe said and what to do."""
+    return operator_error(doing, _problem(exc))
 
 
 class Gateway:
     """Our operations on Stripe (or the emulator), each in the words of this product."""
 
     def __init__(
-        self, client: stripe.StripeClient, webhook_secret: str, key_namespace: str = ""
+        self,
+        client: stripe.StripeClient,
+        webhook_secret: str | Iterable[str],
+        key_namespace: str = "",
+        emulator: Any | None = None,
     ) -> None:
         self.client = client
-        self.webhook_secret = webhook_secret
+        # Every secret a delivery may be signed with (several while one is rotated out).
+        given = webhook_secret.split(",") if isinstance(webhook_secret, str) else webhook_secret
+        self.webhook_secrets = tuple(s.strip() for s in given if s and s.strip())
         self.key_namespace = key_namespace
+        # The offline emulator when it stands in for Stripe (its test controls prove a
+        # delivery in `stripe check`); None on a real account.
+        self.emulator = emulator
         # The portal configuration sessions name, looked up once (see create_portal).
         self._portal_configuration_id: str | None = None
 
@@ -124,36 +139,7 @@ class Gateway:
 
     def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
         """Create a Checkout Session for a one-time gift or a membership."""
-        price: dict[str, Any] = {
-            "currency": request.currency,
-            "unit_amount": request.amount,
-            "product_data": {"name": request.product_name},
-        }
-        params: dict[str, Any] = {
-            "mode": request.mode,
-            "line_items": [{"price_data": price, "quantity": 1}],
-            "success_url": request.success_url,
-            "cancel_url": request.cancel_url,
-            "metadata": request.metadata(self.installation),
-        }
-        if request.user_id is not None:
-            params["client_reference_id"] = str(request.user_id)
-        if request.customer_id:
-            params["customer"] = request.customer_id
-        elif request.email:
-            params["customer_email"] = request.email
-        if request.mode == "subscription":
-            price["recurring"] = {"interval": request.interval}
-            # Subscription events must link back to us without a call to the API.
-            params["subscription_data"] = {"metadata": request.metadata(self.installation)}
-        else:
-            params["submit_type"] = "donate"
-            params["payment_intent_data"] = {"metadata": request.metadata(self.installation)}
-            if not request.customer_id:
-                # A guest's gift needs no customer: "always" made a new one per gift (Stripe
-                # never matches them by email), so it recognised nobody and only filled the
-                # supporter list. The gift is kept by its payment intent either way.
-                params["customer_creation"] = "if_required"
+        params = request.stripe_params(self.installation)
         try:
             session = self._create_once(
                 self.client.v1.checkout.sessions, params, request.idempotency_key
@@ -177,7 +163,9 @@ class Gateway:
                 chosen = self._portal_configuration()
                 portal = self.client.v1.billing_portal.sessions.create(params={**params, **chosen})
         except stripe.StripeError as exc:
-            raise _translate(exc) from exc
+            raise portal_error(_problem(exc)) from exc
+        except ProviderError as exc:  # listing the configurations failed
+            raise portal_error(exc.problem) from exc
         return portal.url
 
     def _portal_configuration(self) -> dict[str, str]:
@@ -189,7 +177,7 @@ class Gateway:
             return {}
         return {"configuration": self._portal_configuration_id}
 
-    def _pages(self, service: Any, params: dict[str, Any]) -> Iterator[Any]:
+    def _pages(self, service: Any, params: dict[str, Any], what: str = "Listing") -> Iterator[Any]:
         params = {"limit": 100, **params}
         try:
             page = service.list(params=params)
@@ -199,7 +187,7 @@ class Gateway:
                     return
                 page = service.list(params={**params, "starting_after": page.data[-1].id})
         except stripe.StripeError as exc:
-            raise _translate(exc) from exc
+            raise _account(exc, what) from exc
 
     def iter_objects(self, kind: str, **params: Any) -> Iterator[Any]:
         """Yield every object of a kind, page by page, parsed into our facts.
@@ -217,20 +205,21 @@ class Gateway:
             "checkout_sessions": self.client.v1.checkout.sessions,
             "balance_transactions": self.client.v1.balance_transactions,
         }
-        for obj in self._pages(services[kind], params):
+        for obj in self._pages(services[kind], params, f"Listing {kind}"):
             yield parse_event_object(obj.to_dict())
 
     def verify_event(self, payload: bytes, signature: str | None) -> EventFact:
         """Check a webhook's signature and timestamp, then parse it into our facts."""
+        if not self.webhook_secrets:
+            raise WebhookSecretMissing(
+                "STRIPE_WEBHOOK_SECRET is not set, so no delivery can be verified: set it to "
+                "the endpoint's signing secret (`flask stripe setup` shows it) and restart"
+            )
         if not signature:
             raise InvalidWebhook("missing Stripe-Signature header")
         try:
             text = payload.decode("utf-8")
-            # The SDK's own check, without construct_event's tree of StripeObjects: in a
-            # webhook storm that conversion cost more than storing the event.
-            stripe.WebhookSignature.verify_header(
-                text, signature, self.webhook_secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
-            )
+            _verify_signature(text, signature, self.webhook_secrets)
             data = json.loads(text)
         except stripe.SignatureVerificationError as exc:
             raise InvalidWebhook(f"bad signature: {exc.user_message or exc}") from None
@@ -245,6 +234,13 @@ class Gateway:
 
     # --- account set-up (`flask stripe setup` / `check`) ------------------------------------
 
+    def _call(self, doing: str, request: Any) -> Any:
+        """Run one account request; a refusal becomes a ProviderError saying `doing`."""
+        try:
+            return request()
+        except stripe.StripeError as exc:
+            raise _account(exc, doing) from exc
+
     def stripe_time(self) -> datetime | None:
         """Stripe's clock, from the HTTP Date of a cheap answer (None when it sends none).
 
@@ -252,10 +248,7 @@ class Gateway:
         of ours (its dunning moves it days on), and a fact stamped earlier than the events it
         replaces would count as older.
         """
-        try:
-            answer = self.client.v1.balance.retrieve()
-        except stripe.StripeError as exc:
-            raise _translate(exc) from exc
+        answer = self._call("Reading Stripe's clock", self.client.v1.balance.retrieve)
         response = answer.last_response
         date = response.headers.get("Date") if response is not None else None
         try:
@@ -265,41 +258,36 @@ class Gateway:
 
     def account_livemode(self) -> bool:
         """Whether the key reaches live mode (read from the balance, which every key may see)."""
-        try:
-            return bool(self.client.v1.balance.retrieve().livemode)
-        except stripe.StripeError as exc:
-            raise _translate(exc) from exc
+        return bool(self._call("Reading the key's mode", self.client.v1.balance.retrieve).livemode)
 
     def webhook_endpoints(self) -> list[WebhookEndpoint]:
         """Every webhook endpoint of the account."""
-        return [
-            WebhookEndpoint.from_sdk(e) for e in self._pages(self.client.v1.webhook_endpoints, {})
-        ]
+        pages = self._pages(self.client.v1.webhook_endpoints, {}, "Listing webhook endpoints")
+        return [WebhookEndpoint.from_sdk(e) for e in pages]
 
     def create_webhook_endpoint(
         self, url: str, events: Iterable[str], api_version: str
     ) -> WebhookEndpoint:
         """Create an endpoint in our API version; Stripe shows its secret only now."""
         params = {"url": url, "enabled_events": sorted(events), "api_version": api_version}
-        try:
-            return WebhookEndpoint.from_sdk(self.client.v1.webhook_endpoints.create(params=params))
-        except stripe.StripeError as exc:
-            raise _translate(exc) from exc
+        create = self.client.v1.webhook_endpoints.create
+        made = self._call(f"Creating the webhook endpoint for {url}", lambda: create(params=params))
+        return WebhookEndpoint.from_sdk(made)
 
     def update_webhook_endpoint(self, endpoint_id: str, events: Iterable[str]) -> WebhookEndpoint:
         """Set an endpoint's events (Stripe cannot change its API version) and enable it."""
         params = {"enabled_events": sorted(events), "disabled": False}
-        try:
-            return WebhookEndpoint.from_sdk(
-                self.client.v1.webhook_endpoints.update(endpoint_id, params=params)
-            )
-        except stripe.StripeError as exc:
-            raise _translate(exc) from exc
+        update = self.client.v1.webhook_endpoints.update
+        done = self._call(
+            f"Updating webhook endpoint {endpoint_id}", lambda: update(endpoint_id, params=params)
+        )
+        return WebhookEndpoint.from_sdk(done)
 
     def portal_configurations(self) -> list[PortalConfiguration]:
         """Every active Billing Portal configuration of the account."""
         service = self.client.v1.billing_portal.configurations
-        return [PortalConfiguration.from_sdk(c) for c in self._pages(service, {"active": True})]
+        pages = self._pages(service, {"active": True}, "Listing Billing Portal configurations")
+        return [PortalConfiguration.from_sdk(c) for c in pages]
 
     def create_portal_configuration(self, *, return_url: str, marker: dict[str, str]) -> str:
         """Create the portal configuration members use: cancel at period end, card, invoices."""
@@ -313,17 +301,49 @@ class Gateway:
             },
             "metadata": marker,
         }
+        create = self.client.v1.billing_portal.configurations.create
+        made = self._call(
+            "Creating the Billing Portal configuration", lambda: create(params=params)
+        )
+        return made.id
+
+
+def _verify_signature(text: str, header: str, secrets_: tuple[str, ...]) -> None:
+    """The SDK's check against each secret; then refuse a timestamp from the future too.
+
+    The SDK's own check (without construct_event's tree of StripeObjects: in a webhook
+    storm that conversion cost more than storing the event) refuses only stale timestamps;
+    a signature dated beyond the tolerance ahead is as suspect as one beyond it behind.
+    """
+    refused: stripe.SignatureVerificationError | None = None
+    for secret in secrets_:
         try:
-            return self.client.v1.billing_portal.configurations.create(params=params).id
-        except stripe.StripeError as exc:
-            raise _translate(exc) from exc
+            stripe.WebhookSignature.verify_header(
+                text, header, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+            )
+        except stripe.SignatureVerificationError as exc:
+            refused = exc
+            continue
+        stamp = _signed_at(header)
+        if stamp > time.time() + WEBHOOK_TOLERANCE_SECONDS:
+            raise stripe.SignatureVerificationError(
+                f"Timestamp in the future, outside the tolerance zone ({stamp})", header, text
+            )
+        return
+    assert refused is not None
+    raise refused
+
+
+def _signed_at(header: str) -> int:
+    """The `t=` of a Stripe-Signature header the SDK has already parsed and accepted."""
+    return int(next(p.split("=", 1)[1] for p in header.split(",") if p.startswith("t=")))
 
 
 def build_client(app: Flask, http_client: Any | None = None) -> stripe.StripeClient:
     """Build the app's one StripeClient from its settings."""
     key = app.config["STRIPE_SECRET_KEY"]
-    if app.config["STRIPE_EMULATOR"] and http_client is None:
-        http_client = app.extensions["stripe_emulator"].http_client
+    if http_client is None:
+        http_client = _emulator_transport(app)
     return stripe.StripeClient(
         key or EMULATOR_API_KEY,
         stripe_version=app.config["STRIPE_API_VERSION"],
@@ -332,23 +352,25 @@ def build_client(app: Flask, http_client: Any | None = None) -> stripe.StripeCli
     )
 
 
+def _emulator_transport(app: Flask) -> Any | None:
+    """The emulator's transport: in emulator mode, or a test's (STRIPE_HTTP_CLIENT)."""
+    if app.config["STRIPE_EMULATOR"]:
+        return app.extensions["stripe_emulator"].http_client
+    # A test seam, never read from the environment: a keyed app (production settings) whose
+    # requests go to an emulated account, as `stripe setup` meets a fresh real one.
+    return app.config.get("STRIPE_HTTP_CLIENT")
+
+
 def init_app(app: Flask) -> None:
     """Attach the gateway to the app (after the emulator, when it is in use)."""
     app.config["INSTALLATION_TAG"] = key_namespace(app.config)
+    transport = _emulator_transport(app)
     app.extensions["payments_gateway"] = Gateway(
-        build_client(app), app.config["STRIPE_WEBHOOK_SECRET"], app.config["INSTALLATION_TAG"]
+        build_client(app, transport),
+        app.config["STRIPE_WEBHOOK_SECRETS"],
+        app.config["INSTALLATION_TAG"],
+        emulator=getattr(transport, "emulator", None),
     )
-
-
-def key_namespace(config: Any) -> str:
-    """A short tag for this installation (site and secret differ per env).
-
-    It scopes our idempotency keys, and it is the installation tag we write in the metadata
-    of what we create at Stripe (metadata.SITE), so that environments sharing one account
-    tell their objects apart (design notes §8). Also in `app.config["INSTALLATION_TAG"]`.
-    """
-    seed = f"{config['SITE_URL']}|{config['SECRET_KEY']}".encode()
-    return "d" + hashlib.sha256(seed).hexdigest()[:12]
 
 
 def get_gateway() -> Gateway:

@@ -239,3 +239,11 @@ def replay(stripe_event_id: str, *, livemode: bool, installation: str) -> Outcom
         raise LookupError(f"no stored event {stripe_event_id}")
     fact = EventFact.from_payload(json.loads(row.payload), raw=row.payload)
     return apply_stored(row, fact, livemode, installation)
+
+
+def stored_status(stripe_event_id: str) -> str | None:
+    """The ledger status of one event (None: never stored), as committed by now."""
+    db.session.rollback()  # read what the server committed, not an older snapshot
+    return db.session.scalar(
+        select(StripeEvent.status).where(StripeEvent.stripe_event_id == stripe_event_id)
+    )

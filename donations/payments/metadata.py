@@ -9,6 +9,7 @@ emulator reads them too. No Flask and no `stripe` here: plain data both ways.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -117,3 +118,14 @@ def site_of(obj: Any) -> str | None:
     if isinstance(obj, Mapping):
         return _strings(obj.get("metadata")).get(SITE) or None
     return None
+
+
+def key_namespace(config: Any) -> str:
+    """A short tag for this installation (site and secret differ per env).
+
+    It scopes our idempotency keys, and it is the installation tag we write in the metadata
+    of what we create at Stripe (metadata.SITE), so that environments sharing one account
+    tell their objects apart (design notes §8). Also in `app.config["INSTALLATION_TAG"]`.
+    """
+    seed = f"{config['SITE_URL']}|{config['SECRET_KEY']}".encode()
+    return "d" + hashlib.sha256(seed).hexdigest()[:12]

@@ -15,7 +15,7 @@ from donations.membership.records import take_joined_without_account
 from donations.payments.gateway import get_gateway
 from donations.payments.ledger import receive
 from donations.payments.queue import enqueue
-from donations.payments.types import InvalidWebhook
+from donations.payments.types import InvalidWebhook, WebhookSecretMissing
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,12 @@ def stripe_webhook():
         log.warning("refused webhook: %s", exc)
         count_webhook("unverified", "refused")
         return jsonify(error=str(exc)), 400
+    except WebhookSecretMissing as exc:
+        # Not the sender's fault and not for good: 503, so Stripe keeps retrying (for days in
+        # live mode) and nothing is lost once the secret is set.
+        log.error("refused webhook: %s", exc)
+        count_webhook("unverified", "unconfigured")
+        return jsonify(error="webhook signing secret not configured"), 503
     config = current_app.config
     if config["WEBHOOK_QUEUE"]:  # stored for `flask webhooks work`; nothing else to do now
         outcome = enqueue(fact)

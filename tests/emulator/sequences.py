@@ -38,9 +38,10 @@ ONE_TIME_CHECKOUT = Counter(
         "charge.updated",
     ]
 )
-# shared/stripe-behaviour.md, Sequences: "renewal" (invoice.upcoming is optional; not sent)
+# shared/stripe-behaviour.md, Sequences: "renewal" (invoice.upcoming days before)
 NEW_PERIOD = Counter(
     [
+        "invoice.upcoming",
         "invoice.created",
         "customer.subscription.updated",
         "invoice.finalized",

@@ -54,7 +54,8 @@ def test_http_delivery_retries_after_500(
     emu_factory: Callable[..., Emulator], emu_server: tuple[str, FlakyReceiver]
 ) -> None:
     url, receiver = emu_server
-    emu = emu_factory(endpoint_url=url, transport=None)
+    # A real server on this machine: the host app, whose own origin the emulator reaches.
+    emu = emu_factory(endpoint_url=url, transport=None, host_origin=url)
     client = stripe.StripeClient("sk_test_emulator", http_client=emu.http_client)
     customer = client.v1.customers.create(params={"email": "h@example.com"})
     assert emu.deliver_pending(timeout=5) == 1
@@ -70,7 +71,7 @@ def test_background_thread_delivers(
     emu_factory: Callable[..., Emulator], emu_server: tuple[str, FlakyReceiver]
 ) -> None:
     url, receiver = emu_server
-    emu = emu_factory(endpoint_url=url, transport=None, background=True)
+    emu = emu_factory(endpoint_url=url, transport=None, background=True, host_origin=url)
     emu.http_client.request(
         "post",
         "https://api.stripe.com/v1/customers",

@@ -194,8 +194,8 @@ def test_cli_controls(emu_app: Flask, emu_inbox: Inbox) -> None:
     renewed = runner.invoke(args=["emulator", "renew", sub_id, "--fail"])
     assert renewed.exit_code == 0, renewed.output
     assert "past_due" in renewed.output
-    assert "Webhooks: 20 delivered" in renewed.output  # 12 from Checkout, 8 from the renewal
-    assert Counter(emu_inbox.types()[-8:]) == NEW_PERIOD + FAILED + PAST_DUE
+    assert "Webhooks: 21 delivered" in renewed.output  # 12 from Checkout, 9 from the renewal
+    assert Counter(emu_inbox.types()[-9:]) == NEW_PERIOD + FAILED + PAST_DUE
     dunned = runner.invoke(
         args=["emulator", "renew", sub_id, "--fail", "--retries", "1", "--then", "paused"]
     )

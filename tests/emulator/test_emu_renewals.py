@@ -165,8 +165,11 @@ def test_the_clock_moves_between_attempts_as_stripes_days_do(
     emu.renew(emu_member.id, fail=True, retries=2, final_status="paused")
     events = delivered(emu, emu_inbox)
     at = {e.type: e.created for e in events}  # the last of each type
+    # invoice.upcoming days before the renewal (the account's setting; 3 here), never with it.
+    upcoming = only(events, "invoice.upcoming").created
+    assert start <= upcoming <= start + 1
     opened = only(events, "invoice.created").created
-    assert start <= opened <= start + 1
+    assert opened == upcoming + 3 * 86400
     # The invoice is finalized and charged an hour after the period opens (stripe-behaviour.md).
     assert only(events, "invoice.finalized").created == opened + 3600
     failures = [e.created for e in of_type(events, "invoice.payment_failed")]

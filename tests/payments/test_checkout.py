@@ -227,13 +227,14 @@ def test_unreachable_stripe_becomes_a_readable_message(app, client, db):
 
 def test_a_failed_checkout_does_not_leave_a_second_customer_behind(app, client, db, emulator):
     from donations.payments import gateway as gateway_module
+    from donations.payments.types import PaymentUnavailable
 
     user = make_user()
     login(client, user)
     real_create = gateway_module.Gateway.create_checkout
 
     def refuse(self, request):
-        raise gateway_module.PaymentUnavailable("down for a moment")
+        raise PaymentUnavailable("down for a moment")
 
     gateway_module.Gateway.create_checkout = refuse
     try:

@@ -64,6 +64,7 @@ def test_gift_request_has_the_exact_parameters(client, db, recorder):
     assert headers["Idempotency-Key"].startswith("checkout-")
     assert params == {
         "mode": "payment",
+        "ui_mode": "hosted_page",
         "submit_type": "donate",
         "customer_creation": "if_required",
         "line_items[0][price_data][currency]": "gbp",
@@ -106,6 +107,7 @@ def test_membership_request_has_the_exact_parameters(client, db, recorder, inter
     plan = f"{'Monthly' if interval == 'month' else 'Yearly'} membership of The Meridian Ledger"
     assert params == {
         "mode": "subscription",
+        "ui_mode": "hosted_page",
         "customer": user.stripe_customer_id,
         "client_reference_id": uid,
         "line_items[0][price_data][currency]": "usd",

@@ -108,7 +108,9 @@ def test_stripe_secret_prints_the_signing_secret_in_test_mode_only(app: Flask, r
     assert refused.exit_code != 0 and "whsec_" not in refused.output
 
 
-def test_setup_then_check_pass_and_a_second_setup_changes_nothing(runner) -> None:
+def test_setup_then_check_pass_and_a_second_setup_changes_nothing(
+    runner, db, emulator: Emulator
+) -> None:
     first = runner.invoke(args=["stripe", "setup", "--webhook-url", OTHER_URL])
     assert first.exit_code == 0, first.output
     assert "created webhook endpoint we_" in first.output
@@ -116,6 +118,10 @@ def test_setup_then_check_pass_and_a_second_setup_changes_nothing(runner) -> Non
     checked = runner.invoke(args=["stripe", "check", "--webhook-url", OTHER_URL])
     assert checked.exit_code == 0, checked.output
     assert "Stripe is ready" in checked.output
+    # The check sent a signed delivery and found it in the ledger, counted as nothing.
+    (stored,) = db.session.scalars(select(StripeEvent)).all()
+    assert (stored.type, stored.status) == ("donations.webhook_check", "ignored")
+    assert f"a signed test delivery ({stored.stripe_event_id}) reached" in checked.output
     second = runner.invoke(args=["stripe", "setup", "--webhook-url", OTHER_URL])
     assert second.exit_code == 0, second.output
     assert "is up to date" in second.output
