@@ -27,7 +27,7 @@ from donations.payments.account_checks import (
 )
 from donations.payments.gateway import get_gateway
 from donations.payments.ledger import stored_status
-from donations.payments.ownership import check_warnings
+from donations.payments.ownership_check import check_warnings
 from donations.payments.types import ProviderError
 
 

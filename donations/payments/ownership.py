@@ -14,11 +14,10 @@ The customer is deliberately no link: one person may pay us and the shop with on
 
 from __future__ import annotations
 
-import itertools
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -50,6 +49,7 @@ from donations.payments.facts import (
     SubscriptionFact,
 )
 from donations.payments.metadata import site_of
+from donations.payments.money_facts import BalanceTransactionFact
 
 
 class Owner(StrEnum):
@@ -118,6 +118,14 @@ def keys_of(obj: Any) -> OwnershipKeys:
             root=obj.payment_intent_id or obj.id,
             payment_intents=_intents(obj.payment_intent_id),
             charge=obj.id,
+        )
+    if isinstance(obj, BalanceTransactionFact):
+        # A fee or a net follows the payment it moved money for (sync lists them untagged).
+        return OwnershipKeys(
+            own=obj.id,
+            root=obj.payment_intent_id or obj.charge_id or obj.id,
+            payment_intents=_intents(obj.payment_intent_id),
+            charge=obj.charge_id,
         )
     if isinstance(obj, RefundFact | DisputeFact):
         return OwnershipKeys(
@@ -261,40 +269,3 @@ def note_foreign(obj: Any, at: datetime) -> None:
         for name in ("amount", "currency", "description", "created", "stripe_customer_id"):
             setattr(row, name, values[name])
     db.session.flush()
-
-
-# --- `stripe check`: other money on an account this site takes for its own ----------------
-
-CHECK_DAYS = 30
-CHECK_LIMIT = 100  # objects of each kind read; enough to see a shop or a Payment Link
-
-
-def check_warnings(
-    gateway: Any, *, installation: str, shared: bool, now: datetime | None = None
-) -> list[str]:
-    """Warnings for `stripe check`: recent Checkout sessions and subscriptions without our tag.
-
-    On a dedicated account (shared False) such objects are counted as this site's money.
-    """
-    if shared:
-        return []
-    since = (now or datetime.now(UTC)) - timedelta(days=CHECK_DAYS)
-    recent = {"created": {"gte": int(since.timestamp())}}
-    found = {}
-    for kind, params in (
-        ("checkout_sessions", recent),
-        ("subscriptions", {**recent, "status": "all"}),
-    ):
-        objects = itertools.islice(gateway.iter_objects(kind, **params), CHECK_LIMIT)
-        found[kind] = [o.id for o in objects if site_of(o) is None]
-    if not any(found.values()):
-        return []
-    named = ", ".join(
-        f"{len(ids)} {kind.replace('_', ' ')} (e.g. {ids[0]})" for kind, ids in found.items() if ids
-    )
-    return [
-        f"the account has {named} of the last {CHECK_DAYS} days that this site did not make "
-        "(Payment Links, the Dashboard, another app?); with STRIPE_ACCOUNT_SHARED=0 they count "
-        "as members and gifts here. If the account sells other things, set "
-        "STRIPE_ACCOUNT_SHARED=1."
-    ]

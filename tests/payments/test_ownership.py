@@ -18,7 +18,8 @@ from donations.payments.facts import (
     SubscriptionFact,
 )
 from donations.payments.metadata import CheckoutMetadata
-from donations.payments.ownership import Owner, check_warnings, decide, keys_of
+from donations.payments.ownership import Owner, decide, keys_of
+from donations.payments.ownership_check import check_warnings
 from tests.conftest import base_config
 from tests.factories import make_user
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+import pytest
 from sqlalchemy import func, select
 
 from donations.models import BalanceTransaction, Donation, PaymentAdjustment
@@ -65,9 +66,13 @@ def _mixed_history(client, emulator) -> None:
     emulator.deliver_pending()
 
 
+# On a shared account (STRIPE_ACCOUNT_SHARED=1) the fees of our own payments count all the same:
+# sync lists balance transactions untagged, and each follows the payment it moved money for.
+@pytest.mark.parametrize("shared", [False, True], ids=["dedicated", "shared"])
 def test_dashboard_fees_and_net_equal_stripes_balance_transactions(
-    app, client, runner, db, emulator, staff
+    app, client, runner, db, emulator, staff, shared
 ):
+    app.config["STRIPE_ACCOUNT_SHARED"] = shared
     _mixed_history(client, emulator)
     truth = emulator_totals(emulator)
     assert list(truth) == ["usd"]  # the account settles in USD; the euro gift converted
@@ -103,9 +108,11 @@ def test_dashboard_fees_and_net_equal_stripes_balance_transactions(
     assert "changed: nothing." in again.output
 
 
+@pytest.mark.parametrize("shared", [False, True], ids=["dedicated", "shared"])
 def test_sync_repairs_a_lost_dispute_with_its_fee_and_a_partial_refund_to_the_cent(
-    app, client, runner, db, emulator, staff
+    app, client, runner, db, emulator, staff, shared
 ):
+    app.config["STRIPE_ACCOUNT_SHARED"] = shared
     refunded = _gift(client, emulator, "25", "usd", "attempt-token-refunded-gift")
     disputed = _gift(client, emulator, "40", "usd", "attempt-token-disputed-gift")
     emulator.deliver_pending()
