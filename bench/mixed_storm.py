@@ -169,9 +169,11 @@ def _wait_http(port: int, proc: subprocess.Popen, log: Path) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"gunicorn exited:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2),
+        ):
+            return
         time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not answer:\n{log.read_text()[-3000:]}")
 
@@ -203,9 +205,7 @@ def run_one(root: Path, queue_workers: int, args: argparse.Namespace) -> dict[st
     workers = []
     try:
         _wait_http(port, web, tmp / "gunicorn.log")
-        workers = [
-            _start(work, root, env, tmp / f"worker-{n}.log") for n in range(queue_workers)
-        ]
+        workers = [_start(work, root, env, tmp / f"worker-{n}.log") for n in range(queue_workers)]
         started = time.perf_counter()
         statuses, _ = asyncio.run(_send_all(port, requests, args.senders))
         sent = time.perf_counter()
