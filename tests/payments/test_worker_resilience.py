@@ -18,7 +18,6 @@ from donations.payments import ledger, queue, worker_loop
 from donations.payments.queue import work
 from tests.payments.stripe_events import World, post_event
 
-
 REAL_BACKOFF = dberrors.backoff
 
 
@@ -167,9 +166,7 @@ def test_a_connection_lost_while_applying_is_no_attempt_and_the_batch_is_put_bac
 def test_a_deadlock_is_tried_again_at_once_not_after_a_minute(app, db, world, monkeypatch):
     _events(app, world, 2)
     fails = [ledger.SAVEPOINT_TRIES + 1]  # more than its savepoint tries: the batch again
-    monkeypatch.setitem(
-        ledger.HANDLERS, "customer.subscription.created", _flaky(fails, _deadlock)
-    )
+    monkeypatch.setitem(ledger.HANDLERS, "customer.subscription.created", _flaky(fails, _deadlock))
     monkeypatch.setattr(queue, "apply_stored_many", _one_by_one())
     assert _work(app) == 2
     assert set(_attempts().values()) == {("processed", 1)}  # no failed attempt, no 60 s wait
@@ -185,9 +182,7 @@ def _one_by_one():
     return apply
 
 
-def test_a_poison_event_is_isolated_so_the_rest_of_its_batch_goes_on(
-    app, db, world, monkeypatch
-):
+def test_a_poison_event_is_isolated_so_the_rest_of_its_batch_goes_on(app, db, world, monkeypatch):
     events = _events(app, world, 10)
     poison = events[4]["data"]["object"]["id"]
     real = records.apply_subscription
@@ -205,7 +200,9 @@ def test_a_poison_event_is_isolated_so_the_rest_of_its_batch_goes_on(
     attempts = _attempts()
     assert attempts.pop(events[4]["id"])[0] == "failed"
     assert set(attempts.values()) == {("processed", 1)}
-    row = db.session.scalar(select(StripeEvent).where(StripeEvent.stripe_event_id == events[4]["id"]))
+    row = db.session.scalar(
+        select(StripeEvent).where(StripeEvent.stripe_event_id == events[4]["id"])
+    )
     assert row.attempts == 1 and row.error.startswith("set aside after 5 failures alone")
     # Three tries of the whole batch, then each event alone: the poison one five times.
     assert calls.count(poison) == worker_loop.ISOLATE_AFTER + worker_loop.GIVE_UP_AFTER
