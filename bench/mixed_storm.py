@@ -42,68 +42,11 @@ from run import free_port  # noqa: E402
 from seed import create_database, drop_database  # noqa: E402
 from storm import _scalar, _send_all  # noqa: E402
 
-from tests.payments.stripe_events import PERIOD_END, World  # noqa: E402  (Stripe's fixtures)
+from tests.payments.storm_mix import gift_events, member_events  # noqa: E402
+from tests.payments.stripe_events import World  # noqa: E402  (Stripe's fixtures)
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_mixed_storm"
-MONTH = 30 * 86_400
 DRAIN_LIMIT = 600  # seconds: the old code's 60 s retries fit many times over
-
-
-def member_events(world: World, n: int, cancels: bool) -> list[dict[str, Any]]:
-    """A member's Checkout, renewal and (for some) cancellation, as Stripe sends them."""
-    cus, sub, cs = f"cus_m{n:05d}", f"sub_m{n:05d}", f"cs_m{n:05d}"
-    renewed = PERIOD_END + MONTH
-    events = [
-        world.event(
-            "checkout.session.completed",
-            world.checkout(cs, mode="subscription", customer=cus, subscription=sub, amount=800),
-        ),
-        world.event("customer.subscription.created", world.subscription(sub, cus, "incomplete")),
-        world.event(
-            "customer.subscription.updated",
-            world.subscription(sub, cus, "active"),
-            previous={"status": "incomplete"},
-        ),
-        world.event(
-            "invoice.paid", world.invoice(f"in_m{n:05d}a", sub, cus, reason="subscription_create")
-        ),
-        world.event("invoice_payment.paid", world.invoice_payment(f"in_m{n:05d}a", f"pi_m{n}a")),
-        world.event(
-            "charge.succeeded",
-            world.charge(f"ch_m{n:05d}a", f"pi_m{n}a", amount=800, customer=cus, gift=False),
-        ),
-        # The renewal: the period moves on and its invoice is paid.
-        world.event(
-            "customer.subscription.updated",
-            world.subscription(sub, cus, "active", period_end=renewed),
-        ),
-        world.event("invoice.paid", world.invoice(f"in_m{n:05d}b", sub, cus)),
-        world.event("invoice_payment.paid", world.invoice_payment(f"in_m{n:05d}b", f"pi_m{n}b")),
-        world.event(
-            "charge.succeeded",
-            world.charge(f"ch_m{n:05d}b", f"pi_m{n}b", amount=800, customer=cus, gift=False),
-        ),
-    ]
-    if cancels:
-        events.append(
-            world.event(
-                "customer.subscription.deleted",
-                world.subscription(sub, cus, "canceled", period_end=renewed),
-            )
-        )
-    return events
-
-
-def gift_events(world: World, n: int) -> list[dict[str, Any]]:
-    """A one-time gift through Checkout."""
-    pi = f"pi_g{n:05d}"
-    return [
-        world.event(
-            "checkout.session.completed",
-            world.checkout(f"cs_g{n:05d}", customer=f"cus_g{n:05d}", payment_intent=pi),
-        ),
-        world.event("charge.succeeded", world.charge(f"ch_g{n:05d}", pi, customer=f"cus_g{n:05d}")),
-    ]
 
 
 def storm(members: int, gifts: int, repeats: float, seed: int) -> tuple[list[bytes], int, int]:
