@@ -5,7 +5,10 @@ commit; `flask webhooks work` takes stored events in batches with SELECT … FOR
 LOCKED (several workers never take the same event) and applies each in its own savepoint
 through the same ledger function as inline processing. Each event's effects and its
 `processed` status commit together, so it takes effect exactly once, in any order; a failed
-one is retried a few times and then kept, with its error, for `stripe replay`.
+one is retried a few times and then kept, with its error, for `stripe replay`. A batch first
+takes advisory locks on what its events name (payments.event_locks) and writes the counter and
+totals last (membership.pending), so several workers never deadlock; the database going away
+ends no worker (payments.worker_loop).
 """
 
 from __future__ import annotations
