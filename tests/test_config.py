@@ -43,6 +43,10 @@ ROOT = Path(__file__).resolve().parent.parent
         ({"STRIPE_EMULATOR_DELIVERY": "shuffled"}, "STRIPE_EMULATOR_DELIVERY"),
         ({"STRIPE_EMULATOR_SEED": "lucky"}, "STRIPE_EMULATOR_SEED"),
         ({"STRIPE_ACCOUNT_SHARED": "shared"}, "STRIPE_ACCOUNT_SHARED"),
+        ({"WEBHOOK_STUCK_SECONDS": "0"}, "WEBHOOK_STUCK_SECONDS"),
+        ({"WEBHOOK_STUCK_SECONDS": "soon"}, "WEBHOOK_STUCK_SECONDS"),
+        ({"WEBHOOK_WORKER_LIVENESS_SECONDS": "-1"}, "WEBHOOK_WORKER_LIVENESS_SECONDS"),
+        ({"WEBHOOK_WORKER_LIVENESS_SECONDS": "2"}, "WEBHOOK_WORKER_LIVENESS_SECONDS"),
     ],
 )
 def test_bad_setting_is_refused_naming_it(tmp_path, overrides, named):

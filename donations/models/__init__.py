@@ -3,7 +3,7 @@
 from donations.models.articles import Article
 from donations.models.balance import BalanceTransaction
 from donations.models.base import Base, UTCDateTime, utcnow
-from donations.models.events import EVENT_STATUSES, StripeEvent
+from donations.models.events import EVENT_STATUSES, StripeEvent, WebhookWorker
 from donations.models.memberships import (
     INTERVALS,
     MemberChange,
@@ -66,5 +66,6 @@ __all__ = [
     "SyncRun",
     "UTCDateTime",
     "User",
+    "WebhookWorker",
     "utcnow",
 ]
