@@ -65,9 +65,11 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
-def start_gunicorn(env: dict[str, str], log: Path, workers: int = 2) -> Gunicorn:
-    """Serve wsgi:app with deploy/gunicorn.conf.py on a free port; wait until it answers."""
-    port = free_port()
+def start_gunicorn(
+    env: dict[str, str], log: Path, workers: int = 2, port: int | None = None
+) -> Gunicorn:
+    """Serve wsgi:app with deploy/gunicorn.conf.py on a (free) port; wait until it answers."""
+    port = port or free_port()
     env = {
         **env,
         "GUNICORN_BIND": f"127.0.0.1:{port}",
@@ -78,20 +80,31 @@ def start_gunicorn(env: dict[str, str], log: Path, workers: int = 2) -> Gunicorn
     with log.open("ab") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Gunicorn(url=f"http://127.0.0.1:{port}", process=process, log=log)
-    deadline = time.monotonic() + 60
+    try:
+        _wait_ready(server, workers)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _wait_ready(server: Gunicorn, workers: int) -> None:
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited {process.returncode}:\n{log.read_text()[-3000:]}")
+        if server.process.poll() is not None:
+            raise RuntimeError(
+                f"gunicorn exited {server.process.returncode}:\n{server.log.read_text()[-3000:]}"
+            )
         try:
-            requests.get(server.url + "/healthz", timeout=2)
-        except requests.ConnectionError:
+            # The master listens before its workers have booted: the first answer can wait.
+            requests.get(server.url + "/healthz", timeout=10)
+        except requests.RequestException:
             time.sleep(0.2)
             continue
         if len(server.worker_pids()) == workers:
-            return server
+            return
         time.sleep(0.2)
-    server.stop()
-    raise RuntimeError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(f"gunicorn did not start:\n{server.log.read_text()[-3000:]}")
 
 
 @contextlib.contextmanager
