@@ -61,6 +61,8 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_SECONDS": "2",
     "FRONT_CACHE": "1",
     "WEBHOOK_QUEUE": "0",
+    "WEBHOOK_STUCK_SECONDS": "10",
+    "WEBHOOK_WORKER_LIVENESS_SECONDS": "15",
 }
 
 # The largest request body the site reads at all; forms are far smaller (article bodies too).
@@ -276,6 +278,15 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
     database = hashlib.sha256(settings["SQLALCHEMY_DATABASE_URI"].encode()).hexdigest()[:12]
     settings.setdefault("CACHE_KEY_PREFIX", f"donations:{database}:")
     settings["WEBHOOK_QUEUE"] = is_true(settings["WEBHOOK_QUEUE"])
+    # /healthz: degraded once an event waits this long; down when events wait and no queue
+    # worker beat within the liveness window (a worker beats about every second).
+    for name in ("WEBHOOK_STUCK_SECONDS", "WEBHOOK_WORKER_LIVENESS_SECONDS"):
+        settings[name] = _positive_int(name, settings[name])
+    if settings["WEBHOOK_WORKER_LIVENESS_SECONDS"] < 3:
+        raise ConfigError(
+            "WEBHOOK_WORKER_LIVENESS_SECONDS must be at least 3 (workers beat every second), "
+            f"got {settings['WEBHOOK_WORKER_LIVENESS_SECONDS']}"
+        )
     settings["FRONT_CACHE"] = is_true(settings["FRONT_CACHE"])
     settings["MAIL_USE_TLS"] = is_true(settings["MAIL_USE_TLS"])
     settings["DONATION_CURRENCIES"] = _currencies(settings["DONATION_CURRENCIES"])

@@ -38,6 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
         ({"APP_ENV": "production", "SECRET_KEY": ""}, "SECRET_KEY"),
         ({"STRIPE_EMULATOR_DELIVERY": "shuffled"}, "STRIPE_EMULATOR_DELIVERY"),
         ({"STRIPE_EMULATOR_SEED": "lucky"}, "STRIPE_EMULATOR_SEED"),
+        ({"WEBHOOK_STUCK_SECONDS": "0"}, "WEBHOOK_STUCK_SECONDS"),
+        ({"WEBHOOK_STUCK_SECONDS": "soon"}, "WEBHOOK_STUCK_SECONDS"),
+        ({"WEBHOOK_WORKER_LIVENESS_SECONDS": "-1"}, "WEBHOOK_WORKER_LIVENESS_SECONDS"),
+        ({"WEBHOOK_WORKER_LIVENESS_SECONDS": "2"}, "WEBHOOK_WORKER_LIVENESS_SECONDS"),
     ],
 )
 def test_bad_setting_is_refused_naming_it(tmp_path, overrides, named):

@@ -123,3 +123,47 @@ def test_the_gunicorn_config_loads_and_sizes_workers_from_the_cpus():
     assert namespace["workers"] == (os.cpu_count() or 1) * 2 or "WEB_CONCURRENCY" in os.environ
     assert namespace["timeout"] > 0 and namespace["graceful_timeout"] > 0
     assert "%(D)s" in namespace["access_log_format"]
+
+
+def _unit(name: str) -> dict[str, dict[str, str]]:
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.optionxform = str  # systemd keys are case-sensitive
+    parser.read_string((ROOT / "deploy" / "systemd" / name).read_text())
+    return {section: dict(parser[section]) for section in parser.sections()}
+
+
+@pytest.mark.parametrize(
+    ("name", "command"),
+    [
+        ("donations-web.service", "gunicorn -c deploy/gunicorn.conf.py wsgi:app"),
+        ("donations-worker@.service", "flask --app wsgi webhooks work"),
+    ],
+)
+def test_the_systemd_units_restart_the_web_and_the_workers_at_once(name, command):
+    unit = _unit(name)
+    service = unit["Service"]
+    assert service["ExecStart"].endswith(command)
+    assert (service["Restart"], service["RestartSec"]) == ("always", "1")
+    # SIGTERM: the worker finishes its batch, gunicorn its requests.
+    assert service["KillSignal"] == "SIGTERM"
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
+    if name.startswith("donations-worker"):
+        assert unit["Unit"]["StartLimitIntervalSec"] == "0"  # never gives up restarting
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze not installed")
+def test_the_systemd_units_parse(tmp_path):
+    for unit in (ROOT / "deploy" / "systemd").glob("*.service"):
+        text = unit.read_text().replace("/srv/donations/.venv/bin/", "/usr/bin/")
+        (tmp_path / unit.name.replace("@", "@1")).write_text(text.replace("%i", "1"))
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", *map(str, tmp_path.glob("*.service"))],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    # Only complaints about this machine (no such user, env file or binary) are allowed.
+    allowed = re.compile(r"not found|No such file|Failed to|user|group", re.I)
+    lines = (result.stderr + result.stdout).splitlines()
+    problems = [line for line in lines if line.strip() and not allowed.search(line)]
+    assert not problems, result.stderr

@@ -6,16 +6,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from donations.core.ratelimit import FallbackRedisStorage
 from donations.extensions import db, limiter
-from donations.payments.backlog import webhook_backlog
+from donations.payments.backlog import live_workers, webhook_backlog
 
 OK, DEGRADED, DOWN = "ok", "degraded", "down"
-# A pending event older than this means processing is stuck (Stripe retries meanwhile).
-BACKLOG_STUCK_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -47,27 +46,38 @@ def check_redis() -> Check:
 
 
 def check_webhooks(now: datetime) -> Check:
-    """The webhook ledger: degraded while events wait too long or recently failed."""
+    """The webhook ledger: degraded while events wait too long (WEBHOOK_STUCK_SECONDS) or
+    recently failed; with WEBHOOK_QUEUE, down while events wait and no worker is alive.
+
+    The endpoint answers 200 to every event it stores, so Stripe never retries: with no worker
+    alive nothing would apply them, and only this check says so.
+    """
+    config = current_app.config
     try:
         backlog = webhook_backlog(now)
+        queue = bool(config["WEBHOOK_QUEUE"])
+        workers = live_workers(now, config["WEBHOOK_WORKER_LIVENESS_SECONDS"]) if queue else None
     except SQLAlchemyError:
         db.session.rollback()
         return Check(DOWN, {"error": "ledger unreadable"})
-    stuck = (backlog.oldest_pending_seconds or 0) > BACKLOG_STUCK_SECONDS
+    stuck = (backlog.oldest_pending_seconds or 0) > config["WEBHOOK_STUCK_SECONDS"]
     status = DEGRADED if stuck or backlog.failed_recently else OK
-    return Check(
-        status,
-        {
-            "pending": backlog.pending,
-            "oldest_pending_seconds": backlog.oldest_pending_seconds,
-            "failed_24h": backlog.failed_recently,
-        },
-    )
+    if queue and backlog.pending and not workers:
+        status = DOWN
+    detail: dict[str, Any] = {
+        "pending": backlog.pending,
+        "oldest_pending_seconds": backlog.oldest_pending_seconds,
+        "failed_24h": backlog.failed_recently,
+    }
+    if queue:
+        detail["workers_live"] = workers
+    return Check(status, detail)
 
 
 def overall(checks: dict[str, Check]) -> str:
-    """Down if the database is down; degraded if anything is not ok; else ok."""
-    if checks["database"].status == DOWN:
+    """Down if the database is down, or events wait with no worker to apply them; degraded if
+    anything is not ok; else ok."""
+    if checks["database"].status == DOWN or checks["webhooks"].status == DOWN:
         return DOWN
     return OK if all(c.status == OK for c in checks.values()) else DEGRADED
 

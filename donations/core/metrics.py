@@ -26,7 +26,7 @@ from prometheus_client.registry import Collector
 
 from donations.membership.progress import get_progress
 from donations.models import utcnow
-from donations.payments.backlog import webhook_backlog
+from donations.payments.backlog import live_workers, webhook_backlog
 
 bp = Blueprint("metrics", __name__)
 
@@ -38,11 +38,12 @@ KNOWN_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 
 
 class StateCollector(Collector):
-    """Gauges read from the database when scraped: members and the webhook backlog."""
+    """Gauges read from the database when scraped: members, the webhook backlog, workers."""
 
     def collect(self) -> Iterator[Metric]:
-        """Yield the current members and backlog (three small indexed queries)."""
-        backlog = webhook_backlog(utcnow())
+        """Yield the current members, backlog and live workers (small indexed queries)."""
+        now = utcnow()
+        backlog = webhook_backlog(now)
         yield GaugeMetricFamily(
             "donations_members", "People counted as members now", value=get_progress().members
         )
@@ -55,6 +56,16 @@ class StateCollector(Collector):
             "donations_webhook_backlog_oldest_seconds",
             "Age of the oldest unprocessed webhook event (0 when none waits)",
             value=backlog.oldest_pending_seconds or 0.0,
+        )
+        yield GaugeMetricFamily(
+            "donations_webhook_oldest_waiting_seconds",
+            "Age of the oldest webhook event waiting for a worker (0 when none waits)",
+            value=backlog.oldest_pending_seconds or 0.0,
+        )
+        yield GaugeMetricFamily(
+            "donations_webhook_workers_live",
+            "Queue workers (flask webhooks work) that beat within WEBHOOK_WORKER_LIVENESS_SECONDS",
+            value=live_workers(now, current_app.config["WEBHOOK_WORKER_LIVENESS_SECONDS"]),
         )
         yield GaugeMetricFamily(
             "donations_webhook_failed_24h",

@@ -10,6 +10,7 @@ from sqlalchemy import distinct, func, select, update
 
 from donations.core.cache import get_cache, invalidate_on_commit
 from donations.extensions import db
+from donations.membership import pending
 from donations.models import MemberCounter, Membership, utcnow
 
 CACHE_KEY = "progress"
@@ -72,8 +73,13 @@ def move_counter(delta: int | None = None, *, to: int | None = None) -> None:
     """Move the live member counter by delta (or set it), in the caller's transaction.
 
     The only writer of the counter, so the only place the cached progress is invalidated:
-    the cache lets go of the old number when this transaction commits.
+    the cache lets go of the old number when this transaction commits. Inside a worker's
+    batch (membership.pending) a move is collected, to be written at its end.
     """
+    collected = pending.current()
+    if collected is not None and to is None and delta is not None:
+        collected.members += delta
+        return
     value = MemberCounter.members + delta if to is None else to
     counter = update(MemberCounter).where(MemberCounter.id == 1)
     db.session.execute(counter.values(members=value, updated_at=utcnow()))

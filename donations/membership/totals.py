@@ -7,6 +7,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from donations.extensions import db
+from donations.membership import pending
 from donations.models import Membership, RecurringTotal
 
 Key = tuple[str, str, int, int]  # currency, interval, interval_count, amount
@@ -66,7 +67,15 @@ def move(before: Key | None, after: Key | None) -> None:
 
 
 def move_all(moves: dict[Key, int]) -> None:
-    """Move many memberships at once: each total by its net change, in key order."""
+    """Move many memberships at once: each total by its net change, in key order.
+
+    Inside a worker's batch (membership.pending) the changes are collected, to be written at
+    its end.
+    """
+    collected = pending.current()
+    if collected is not None:
+        collected.totals.update(moves)
+        return
     # Always in key order, so two transactions can never wait on each other's rows.
     for key in sorted(moves):
         if moves[key]:

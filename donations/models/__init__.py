@@ -2,7 +2,7 @@
 
 from donations.models.articles import Article
 from donations.models.base import Base, UTCDateTime, utcnow
-from donations.models.events import EVENT_STATUSES, StripeEvent
+from donations.models.events import EVENT_STATUSES, StripeEvent, WebhookWorker
 from donations.models.memberships import (
     INTERVALS,
     MemberChange,
@@ -60,5 +60,6 @@ __all__ = [
     "SyncRun",
     "UTCDateTime",
     "User",
+    "WebhookWorker",
     "utcnow",
 ]

@@ -43,3 +43,20 @@ class StripeEvent(Base):
 
     def __repr__(self) -> str:
         return f"<StripeEvent {self.stripe_event_id} {self.type} {self.status}>"
+
+
+class WebhookWorker(Base):
+    """A running `flask webhooks work` process and when it last said it was alive."""
+
+    __tablename__ = "webhook_workers"
+    __table_args__ = (CheckConstraint("pid > 0", name="pid_positive"),)
+
+    # host:pid:random, so a restarted process (or a reused pid) is a new worker.
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    beat_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    def __repr__(self) -> str:
+        return f"<WebhookWorker {self.id} beat {self.beat_at.isoformat()}>"

@@ -1,4 +1,4 @@
-"""The webhook backlog: events stored but not yet processed, and recent failures."""
+"""The webhook backlog: events stored but not yet processed, recent failures, live workers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from donations.extensions import db
-from donations.models import StripeEvent
+from donations.models import StripeEvent, WebhookWorker
 
 FAILED_WINDOW = timedelta(hours=24)
 
@@ -42,3 +42,9 @@ def webhook_backlog(now: datetime) -> Backlog:
     return Backlog(
         pending=int(pending), oldest_pending_seconds=age, failed_recently=int(failed or 0)
     )
+
+
+def live_workers(now: datetime, liveness_seconds: float) -> int:
+    """Queue workers (`flask webhooks work`) that beat within the last `liveness_seconds`."""
+    since = now - timedelta(seconds=liveness_seconds)
+    return int(db.session.scalar(select(func.count()).where(WebhookWorker.beat_at >= since)) or 0)

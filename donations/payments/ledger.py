@@ -6,10 +6,12 @@ import json
 import logging
 from dataclasses import dataclass
 
+from donations.core import dberrors
 from donations.extensions import db
-from donations.membership import adjustments, batch, invoices, records
+from donations.membership import adjustments, batch, invoices, pending, records
 from donations.membership.locking import insert_if_absent, locked
 from donations.models import StripeEvent, utcnow
+from donations.payments.event_locks import lock_events
 from donations.payments.facts import EventFact
 from donations.payments.metadata import is_foreign, site_of
 
@@ -42,6 +44,11 @@ HANDLERS = {
     "charge.dispute.funds_withdrawn": adjustments.apply_dispute,
     "charge.dispute.funds_reinstated": adjustments.apply_dispute,
 }
+
+
+# A handler that lost a race (deadlock, serialization failure) is run again this many times
+# in all before its batch is rolled back and tried again whole.
+SAVEPOINT_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -98,14 +105,39 @@ def apply_stored(row: StripeEvent, fact: EventFact, livemode: bool, installation
         )
         return _finish(row, "ignored", f"made by another installation ({site})")
     try:
-        with db.session.begin_nested():
-            handler(obj, fact.created)
+        _run(handler, obj, fact)
     except Exception as exc:
+        if dberrors.is_infrastructure(exc):
+            # The database went away, or a race was lost: not this event's fault, and not an
+            # attempt of it. The caller's transaction is rolled back and the event waits.
+            raise
         log.exception("event %s (%s) failed", fact.id, fact.type)
         # PostgreSQL text can't hold a NUL, and the error may quote one from the payload.
         error = f"{type(exc).__name__}: {exc}".replace("\x00", "\\x00")
         return _finish(row, "failed", error)
     return _finish(row, "processed")
+
+
+def _run(handler, obj, fact: EventFact) -> None:
+    """The handler in its own savepoint; a lost race (deadlock) is tried again at once.
+
+    Rolling back to the savepoint frees what it locked, so the other side goes on; a short
+    random pause keeps the two from meeting again.
+    """
+    for attempt in range(1, SAVEPOINT_TRIES + 1):
+        try:
+            with pending.nested(), db.session.begin_nested():
+                handler(obj, fact.created)
+            return
+        except Exception as exc:
+            if attempt == SAVEPOINT_TRIES or dberrors.classify(exc) != dberrors.RETRY:
+                raise
+            log.warning("event %s (%s): %s; trying again", fact.id, fact.type, _first_line(exc))
+            dberrors.jitter_sleep(attempt)
+
+
+def _first_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
 def _finish(
@@ -130,8 +162,11 @@ def apply_stored_many(
     """apply_stored for each, with subscription facts that can go together applied at once.
 
     The batch runs in one savepoint: if it fails (a deadlock, a bug), it leaves nothing and
-    every event goes the one-by-one way, where a failure is its own event's alone.
+    every event goes the one-by-one way, where a failure is its own event's alone. First the
+    advisory locks of every event are taken (payments.event_locks), so two workers' batches
+    never wait on each other in a circle. A lost connection is raised, to the worker.
     """
+    lock_events(fact for _, fact in stored)
     candidates = []
     for row, fact in stored:
         if fact.type in SUBSCRIPTION_EVENTS and fact.livemode == livemode:
@@ -141,10 +176,17 @@ def apply_stored_many(
     applied: list[batch.Item] = []
     if len(candidates) > 1:
         try:
-            with db.session.begin_nested():
+            with pending.nested(), db.session.begin_nested():
                 applied, _ = batch.apply_subscriptions(candidates)
-        except Exception:
-            log.exception("applying %d subscription facts together failed", len(candidates))
+        except Exception as exc:
+            if dberrors.classify(exc) == dberrors.OUTAGE:
+                raise
+            log.warning(
+                "applying %d subscription facts together failed (%s); one by one instead",
+                len(candidates),
+                _first_line(exc),
+                exc_info=dberrors.classify(exc) is None,
+            )
             applied = []
     done = {id(item.ref) for item in applied}
     outcomes = []

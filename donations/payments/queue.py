@@ -5,32 +5,29 @@ commit; `flask webhooks work` takes stored events in batches with SELECT … FOR
 LOCKED (several workers never take the same event) and applies each in its own savepoint
 through the same ledger function as inline processing. Each event's effects and its
 `processed` status commit together, so it takes effect exactly once, in any order; a failed
-one is retried a few times and then kept, with its error, for `stripe replay`.
+one is retried a few times and then kept, with its error, for `stripe replay`. A batch first
+takes advisory locks on what its events name (payments.event_locks) and writes the counter and
+totals last (membership.pending), so several workers never deadlock; the database going away
+ends no worker (payments.worker_loop).
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import and_, select, text, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import and_, select, update
 
-from donations.accounts.claims import welcome_mails
 from donations.extensions import db
-from donations.mail import send
-from donations.membership.records import take_joined_without_account
+from donations.membership.deferred import deferred_counts
 from donations.models import StripeEvent, utcnow
 from donations.payments.backlog import webhook_backlog
 from donations.payments.facts import EventFact
 from donations.payments.ledger import Outcome, apply_stored_many, record
+from donations.payments.worker_loop import WorkerLoop
 
 __all__ = ["enqueue", "webhook_backlog", "work", "work_batch"]
-
-log = logging.getLogger(__name__)
 
 BATCH = 100
 MAX_ATTEMPTS = 5  # a failed event is retried this many times in all, RETRY_AFTER apart
@@ -63,11 +60,8 @@ def _claim(where, limit: int) -> list[StripeEvent]:
     )
 
 
-def work_batch(*, livemode: bool, installation: str, limit: int = BATCH) -> list[Outcome]:
-    """Take up to `limit` waiting events no other worker holds, and apply them; caller commits.
-
-    Waiting events first, then failed ones due for another try.
-    """
+def claim(limit: int) -> list[StripeEvent]:
+    """Up to `limit` events no other worker holds: waiting ones, else failed ones due again."""
     rows = _claim(StripeEvent.status == "received", limit)
     if not rows:
         due = and_(
@@ -76,10 +70,21 @@ def work_batch(*, livemode: bool, installation: str, limit: int = BATCH) -> list
             StripeEvent.processed_at < utcnow() - RETRY_AFTER,
         )
         rows = _claim(due, limit)
+    return rows
+
+
+def apply_claimed(rows: list[StripeEvent], livemode: bool, installation: str) -> list[Outcome]:
+    """Apply claimed events; their count changes are written last, in one order."""
     stored = [
         (row, EventFact.from_payload(json.loads(row.payload), raw=row.payload)) for row in rows
     ]
-    return apply_stored_many(stored, livemode, installation)
+    with deferred_counts():
+        return apply_stored_many(stored, livemode, installation)
+
+
+def work_batch(*, livemode: bool, installation: str, limit: int = BATCH) -> list[Outcome]:
+    """Take up to `limit` waiting events no other worker holds, and apply them; caller commits."""
+    return apply_claimed(claim(limit), livemode, installation)
 
 
 def work(
@@ -94,36 +99,27 @@ def work(
     """Process batches until stop() (or, with once, until the queue is empty); return a count.
 
     A queue that was empty or less than a batch is looked at again after `idle` seconds, so a
-    paid reader's thanks page confirms well within two seconds.
+    paid reader's thanks page confirms well within two seconds. The database going away never
+    stops it (payments.worker_loop).
     """
-    done = 0
-    postgres = db.engine.dialect.name == "postgresql"
-    while not stop():
-        try:
-            if postgres:
-                # Safe without waiting for the disk: the event itself was stored durably when
-                # it arrived, and its effects and `processed` commit together, so a crash
-                # that loses this commit leaves it waiting, to be applied again, once.
-                db.session.execute(text("SET LOCAL synchronous_commit = off"))
-            outcomes = work_batch(livemode=livemode, installation=installation, limit=batch)
-            # Pay first: the account links for memberships this batch completed, written in
-            # its transaction and sent once it has committed.
-            mails = welcome_mails(take_joined_without_account())
-            db.session.commit()
-        except OperationalError:
-            # The database went away or a lock timed out: nothing was committed; try again.
-            db.session.rollback()
-            log.exception("webhook worker: batch rolled back, retrying")
-            time.sleep(idle * 5)
-            continue
-        send(*mails)
-        done += len(outcomes)
-        if not outcomes and once:
-            break
-        if len(outcomes) < batch and not once:
-            # The queue is empty, or was nearly so: let arrivals gather for a moment. In a
-            # storm, a worker that keeps up takes a handful at a time and pays a batch's fixed
-            # cost for each handful (bench/README.md); waiting `idle` makes batches fuller
-            # and costs a paid reader's confirmation at most `idle`.
-            time.sleep(idle)
-    return done
+    loop = WorkerLoop(
+        claim=claim,
+        apply=lambda rows: apply_claimed(rows, livemode, installation),
+        batch=batch,
+    )
+    try:
+        while not stop():
+            outcomes = loop.step()
+            if outcomes is None:
+                continue  # the batch was put back: try again (the loop waited as it had to)
+            if not outcomes and once:
+                break
+            if len(outcomes) < batch and not once and not loop.isolating:
+                # The queue is empty, or was nearly so: let arrivals gather for a moment. In a
+                # storm, a worker that keeps up takes a handful at a time and pays a batch's
+                # fixed cost for each handful (bench/README.md); waiting `idle` makes batches
+                # fuller and costs a paid reader's confirmation at most `idle`.
+                loop.rest(idle)
+    finally:
+        loop.stopped()
+    return loop.done
