@@ -33,6 +33,7 @@ REDIS_URL = (
 )
 SECRET = "whsec_rig_" + "5ab1e" * 6  # the rig endpoint's signing secret
 KEEP = ("alembic_version", "member_counter")
+STUCK_SECONDS = 5  # WEBHOOK_STUCK_SECONDS of the rig's app
 
 
 @dataclass
@@ -134,6 +135,8 @@ def _rig() -> Iterator[Rig]:
             STRIPE_EMULATOR_DB=str(logs / "emulator.sqlite3"),
             GUNICORN_ACCESS_LOG="/dev/null",
             PGAPPNAME="rig-web",
+            # Stuck sooner than production's 10 s, so a fault shows on /healthz within the test.
+            WEBHOOK_STUCK_SECONDS=str(STUCK_SECONDS),
         )
         rig_env = {**env, "PGAPPNAME": "rig-cli"}
         subprocess.run(

@@ -101,12 +101,15 @@ class Workers:
         with self._lock:
             self.exits.clear()
 
-    def log_tail(self, chars: int = 4000) -> str:
-        """The end of each worker's log, for a failure message."""
-        return "\n".join(
-            f"--- worker {slot} ---\n{(self.logs / f'worker-{slot}.log').read_text()[-chars:]}"
-            for slot in range(self.count)
-        )
+    def log_tail(self, lines: int = 30) -> str:
+        """The last warnings and errors of each worker's log, for a failure message."""
+        tails = []
+        for slot in range(self.count):
+            text = (self.logs / f"worker-{slot}.log").read_text().splitlines()
+            # Mail goes to the log here (no MAIL_SERVER): not what a failure is about.
+            kept = [line for line in text if '"INFO"' not in line and "donations.mail" not in line]
+            tails.append(f"--- worker {slot} ---\n" + "\n".join(kept[-lines:]))
+        return "\n".join(tails)
 
     def stop(self) -> None:
         """Stop supervising, then SIGTERM each worker (their graceful stop), SIGKILL if stuck."""

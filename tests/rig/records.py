@@ -28,7 +28,8 @@ NATURAL = {
     "user_id": "(SELECT coalesce(u.stripe_customer_id, u.email) FROM users u WHERE u.id = {col})",
     "membership_id": "(SELECT m.stripe_subscription_id FROM memberships m WHERE m.id = {col})",
 }
-SKIPPED_TABLES = {"alembic_version", "login_sessions", "sync_runs", "articles"}
+# Not records of the storm: accounts' logins, sync runs, articles, the workers' heartbeats.
+SKIPPED_TABLES = {"alembic_version", "login_sessions", "sync_runs", "articles", "webhook_workers"}
 
 
 def _columns(conn: psycopg.Connection, table: str) -> list[tuple[str, str]]:

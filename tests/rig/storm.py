@@ -1,7 +1,8 @@
 """A renewal day's webhook storm, as Stripe sends it: signed, repeated, shuffled, 8 at a time.
 
 Per member the six events a subscription Checkout sends our endpoint and a renewal's four;
-a fifth of the members cancel; one-time gifts; 20 % of the deliveries are repeats; all
+a fifth of the members cancel; one-time gifts (tests/payments/storm_mix.py, the mix the
+worker tests and bench/mixed_storm.py send too); 20 % of the deliveries are repeats; all
 shuffled. The objects are Stripe's own example objects filled in (tests/payments/
 stripe_events.World), so the same seed gives the same events, ids and all, in every run:
 the records of two runs can be compared row for row. Each delivery is signed when it is
@@ -21,81 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.payments.stripe_events import PERIOD_END, World, signature_header
+from tests.payments.storm_mix import gift_events, member_events
+from tests.payments.stripe_events import World, signature_header
 
-MONTH = 30 * 86_400
 SENDERS = 8
 RETRY_AFTER = 0.25  # seconds before a failed delivery is sent again
-
-
-def _member(world: World, n: int, cancels: bool) -> list[dict[str, Any]]:
-    """A member's Checkout (six events), renewal (four) and, for some, the cancellation."""
-    cus, sub, first, renewal = f"cus_r{n:05d}", f"sub_r{n:05d}", f"in_r{n:05d}a", f"in_r{n:05d}b"
-    renewed = PERIOD_END + MONTH
-    events = [
-        world.event(
-            "checkout.session.completed",
-            world.checkout(
-                f"cs_r{n:05d}",
-                mode="subscription",
-                customer=cus,
-                subscription=sub,
-                amount=800,
-                email=f"member{n}@example.org",
-            ),
-        ),
-        world.event("customer.subscription.created", world.subscription(sub, cus, "incomplete")),
-        world.event(
-            "customer.subscription.updated",
-            world.subscription(sub, cus, "active"),
-            previous={"status": "incomplete"},
-        ),
-        world.event("invoice.paid", world.invoice(first, sub, cus, reason="subscription_create")),
-        world.event("invoice_payment.paid", world.invoice_payment(first, f"pi_r{n:05d}a")),
-        world.event(
-            "charge.succeeded",
-            world.charge(f"ch_r{n:05d}a", f"pi_r{n:05d}a", amount=800, customer=cus, gift=False),
-        ),
-        world.event(
-            "customer.subscription.updated",
-            world.subscription(sub, cus, "active", period_end=renewed),
-            previous={"current_period_end": PERIOD_END},
-        ),
-        world.event("invoice.paid", world.invoice(renewal, sub, cus)),
-        world.event("invoice_payment.paid", world.invoice_payment(renewal, f"pi_r{n:05d}b")),
-        world.event(
-            "charge.succeeded",
-            world.charge(f"ch_r{n:05d}b", f"pi_r{n:05d}b", amount=800, customer=cus, gift=False),
-        ),
-    ]
-    if cancels:
-        events.append(
-            world.event(
-                "customer.subscription.deleted",
-                world.subscription(sub, cus, "canceled", period_end=renewed),
-            )
-        )
-    return events
-
-
-def _gift(world: World, n: int) -> list[dict[str, Any]]:
-    """A one-time gift through Checkout: the session and its charge."""
-    cus, pi = f"cus_g{n:05d}", f"pi_g{n:05d}"
-    return [
-        world.event(
-            "checkout.session.completed",
-            world.checkout(
-                f"cs_g{n:05d}",
-                customer=cus,
-                payment_intent=pi,
-                amount=2500,
-                email=f"giver{n}@example.org",
-            ),
-        ),
-        world.event(
-            "charge.succeeded", world.charge(f"ch_g{n:05d}", pi, customer=cus, amount=2500)
-        ),
-    ]
 
 
 @dataclass(frozen=True)
@@ -114,9 +45,9 @@ def make_storm(members: int, gifts: int, repeats: float = 0.2, seed: int = 18) -
     cancelling = set(rng.sample(range(members), members // 5))
     events: list[dict[str, Any]] = []
     for n in range(members):
-        events += _member(world, n, n in cancelling)
+        events += member_events(world, n, n in cancelling)
     for n in range(gifts):
-        events += _gift(world, n)
+        events += gift_events(world, n)
     bodies = [json.dumps(event) for event in events]
     bodies += rng.choices(bodies, k=round(len(bodies) * repeats))
     rng.shuffle(bodies)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -20,20 +21,19 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.rig.conftest import Rig
+from tests.rig.conftest import STUCK_SECONDS, Rig
 from tests.rig.observe import HealthWatch, busy_backends, figures, terminate_busy, wait_applied
 from tests.rig.records import differences, snapshot
 from tests.rig.storm import Senders, Storm, make_storm
 
 pytestmark = pytest.mark.rig
 
-MEMBERS = int(os.environ.get("RIG_MEMBERS", "250"))
+MEMBERS = int(os.environ.get("RIG_MEMBERS", "200"))
 GIFTS = MEMBERS // 5
 DRAIN_NO_FAULT = 5.0  # seconds after the last delivery
 DRAIN_AFTER_FAULT = 30.0  # seconds after the later of the database back and the last delivery
-# An event waiting longer than this is stuck: /healthz must not say "ok" then (its threshold,
-# WEBHOOK_STUCK_SECONDS, plus the poll's own second of slack).
-STUCK_SECONDS = 5
+# An event waiting longer than WEBHOOK_STUCK_SECONDS is stuck: /healthz must not say "ok" then
+# (with a second of slack: the poll reads /healthz and the ledger one after the other).
 STUCK_SLACK = 1.0
 
 
@@ -52,6 +52,7 @@ class Run:
     events: int
     sent_s: float
     drain_s: float | None
+    backlog: int
     figures: dict[str, float]
     records: dict[str, Any]
     watch: HealthWatch
@@ -64,10 +65,18 @@ class Run:
             f"rig storm {name}: {self.events} events, {self.deliveries} deliveries "
             f"(+{self.retries} retried), sent in {self.sent_s:.1f} s, applied "
             f"{self.drain_s if self.drain_s is None else round(self.drain_s, 2)} s after "
-            f"{'the fault and ' if self.fault else ''}the last delivery; second attempts "
+            f"{'the fault and ' if self.fault else ''}the last delivery ({self.backlog} waiting "
+            f"then); second attempts "
             f"{int(f['second_attempts'])}, deadlocks {int(f['deadlocks'])}, counter "
-            f"{int(f['counter'])} recount {int(f['recount'])}; fault {self.fault}"
+            f"{int(f['counter'])} recount {int(f['recount'])}; fault {self.fault}; "
+            f"/healthz {self.health()}"
         )
+
+    def health(self) -> dict[str, Any]:
+        """What /healthz said: every poll, and the polls while an event was stuck."""
+        polls = self.watch.polls
+        stuck = [p.health for p in polls if (p.oldest_waiting_s or 0) > STUCK_SECONDS]
+        return {"said": dict(Counter(p.health for p in polls)), "while_stuck": dict(Counter(stuck))}
 
 
 Fault = Callable[[Rig, Any], dict[str, Any]]
@@ -82,6 +91,7 @@ def storm_run(rig: Rig, fault: Fault | None = None) -> Run:
         sent = senders.start()
         done = fault(rig, sent) if fault else {}
         assert sent.done.wait(600), "the storm was not delivered in 10 minutes"
+        backlog = int(figures(rig.conninfo)["waiting"])  # still to apply when sending ended
         settled = max(sent.last_delivery, done.get("db_back", 0.0))
         applied = wait_applied(rig.conninfo, storm.events, limit=120)
     counts = figures(rig.conninfo)
@@ -92,6 +102,7 @@ def storm_run(rig: Rig, fault: Fault | None = None) -> Run:
         events=storm.events,
         sent_s=sent.last_delivery - sent.started,
         drain_s=None if applied is None else applied - settled,
+        backlog=backlog,
         figures=counts,
         records=snapshot(rig.conninfo),
         watch=watch,
