@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ REDIS_URL = (
     or "redis://127.0.0.1:6379/15"
 )
 SECRET = "whsec_rig_" + "5ab1e" * 6  # the rig endpoint's signing secret
-KEEP = ("alembic_version", "member_counter")
+KEEP = ("alembic_version", "member_counter", "webhook_workers")  # the heartbeats go on
 STUCK_SECONDS = 5  # WEBHOOK_STUCK_SECONDS of the rig's app
 
 
@@ -110,6 +111,19 @@ def _unavailable() -> str | None:
     return None
 
 
+def _wait_alive(conninfo: str, workers: Workers) -> None:
+    """Until every worker has booted and beat (the queue's heartbeat table): a site in service."""
+    sql = "SELECT pid FROM webhook_workers WHERE beat_at > now() - interval '5 seconds'"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            pids = {pid for (pid,) in conn.execute(sql)}
+        if all(workers.pid(slot) in pids for slot in range(workers.count)):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the queue workers did not start:\n{workers.log_tail()}")
+
+
 @pytest.fixture(scope="session")
 def _rig() -> Iterator[Rig]:
     reason = _unavailable()
@@ -146,6 +160,7 @@ def _rig() -> Iterator[Rig]:
         server = start_gunicorn(env, logs / "gunicorn.log", workers=2, port=port)
         workers = Workers(env=env, logs=logs)
         workers.start()
+        _wait_alive(cluster.conninfo("rig"), workers)
         yield Rig(cluster=cluster, server=server, workers=workers, env=rig_env, logs=logs)
     finally:
         if workers:
@@ -162,5 +177,6 @@ def rig(_rig: Rig) -> Rig:
     if not _rig.cluster.is_up():  # a fault test that failed halfway
         _rig.cluster.start()
     _rig.empty()
+    _wait_alive(_rig.conninfo, _rig.workers)  # a worker the last test killed is back
     _rig.workers.forget_exits()
     return _rig

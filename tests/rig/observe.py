@@ -62,6 +62,7 @@ class Poll:
     at: float
     health: str
     oldest_waiting_s: float | None
+    checks: dict[str, Any] = field(default_factory=dict)  # /healthz's own detail, if not ok
 
 
 @dataclass
@@ -85,16 +86,16 @@ class HealthWatch:
         if self._thread:
             self._thread.join(10)
 
-    def _health(self) -> str:
+    def _health(self) -> dict[str, Any]:
         try:
             with urllib.request.urlopen(self.base_url + "/healthz", timeout=5) as answer:
-                return json.loads(answer.read()).get("status", "?")
+                return json.loads(answer.read())
         except urllib.error.HTTPError as error:
             with contextlib.suppress(ValueError):
-                return json.loads(error.read()).get("status", str(error.code))
-            return str(error.code)
+                return json.loads(error.read())
+            return {"status": str(error.code)}
         except OSError:
-            return "unreachable"
+            return {"status": "unreachable"}
 
     def _oldest(self) -> float | None:
         try:
@@ -105,7 +106,10 @@ class HealthWatch:
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
-            self.polls.append(Poll(time.monotonic(), self._health(), self._oldest()))
+            body = self._health()
+            status = body.get("status", "?")
+            checks = body.get("checks", {}) if status != "ok" else {}
+            self.polls.append(Poll(time.monotonic(), status, self._oldest(), checks))
 
     def said(self, start: float, end: float) -> list[str]:
         """The statuses /healthz gave between two moments."""

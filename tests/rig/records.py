@@ -1,9 +1,10 @@
 """Every table's rows as a multiset that two runs of the same storm must share exactly.
 
 Row ids, references by row id and the times our own clock wrote differ between runs by
-nature; everything else must be equal. A reference by row id (user_id, membership_id) is
-replaced by the natural key of the row it points at, so "whose" still counts. A new integer
-column that points at a row id must be added to NATURAL, else the snapshot refuses to guess.
+nature; everything else must be equal (the member-change history as each membership's net).
+A reference by row id (user_id, membership_id) is replaced by the natural key of the row it
+points at, so "whose" still counts. A new integer column that points at a row id must be
+added to NATURAL, else the snapshot refuses to guess.
 """
 
 from __future__ import annotations
@@ -28,6 +29,16 @@ NATURAL = {
     "user_id": "(SELECT coalesce(u.stripe_customer_id, u.email) FROM users u WHERE u.id = {col})",
     "membership_id": "(SELECT m.stripe_subscription_id FROM memberships m WHERE m.id = {col})",
 }
+# The dated history of member changes depends on the order events were applied (a cancellation
+# applied before the activation writes no +1/-1 pair; the later of two "active" facts dates
+# the +1), and two runs of one storm apply in different orders. What must match is each
+# membership's net change: a lost change or a doubled one shows there.
+NET_HISTORY = (
+    "SELECT person, subscription, sum(delta)::text FROM ("
+    f"SELECT {NATURAL['user_id'].format(col='t.user_id')} AS person, "
+    f"{NATURAL['membership_id'].format(col='t.membership_id')} AS subscription, t.delta "
+    "FROM member_changes t) h GROUP BY person, subscription"
+)
 # Not records of the storm: accounts' logins, sync runs, articles, the workers' heartbeats.
 SKIPPED_TABLES = {"alembic_version", "login_sessions", "sync_runs", "articles", "webhook_workers"}
 
@@ -64,7 +75,9 @@ def snapshot(conninfo: str) -> dict[str, Counter[tuple[Any, ...]]]:
             )
             if name not in SKIPPED_TABLES
         ]
-        return {t: Counter(conn.execute(_select(conn, t)).fetchall()) for t in tables}
+        found = {t: Counter(conn.execute(_select(conn, t)).fetchall()) for t in tables}
+        found["member_changes"] = Counter(conn.execute(NET_HISTORY).fetchall())
+        return found
 
 
 def differences(

@@ -130,6 +130,7 @@ def _wait_progress(sent: Any, share: float) -> None:
 def test_two_workers_apply_the_storm_within_5_s_each_event_once(fault_free: Run, _rig: Rig):
     run = fault_free
     print("\n" + run.line("no fault"))
+    print("  /healthz not ok:", [p.checks for p in run.watch.polls if p.health != "ok"][:3])
     assert run.drain_s is not None, _rig.workers.log_tail()
     assert run.figures["events"] == run.figures["applied"] == run.events
     assert run.drain_s <= DRAIN_NO_FAULT
