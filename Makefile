@@ -77,13 +77,16 @@ format: install-dev
 PYTEST := $(BIN)/python -m pytest -n auto --dist worksteal
 
 # SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (without the wheel test, which
-# uses no database of the suite's: once is enough).
+# uses no database of the suite's: once is enough). Then the production-shaped rig (tests/rig:
+# its own PostgreSQL, gunicorn, queue workers), once and alone: it measures time and memory.
 test: install-dev browser lint
-	TEST_DATABASE_URL= $(PYTEST)
+	TEST_DATABASE_URL= $(PYTEST) -m "not rig"
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on $$TEST_DATABASE_URL =="; \
-	  $(PYTEST) -m "not packaging"; \
+	  $(PYTEST) -m "not packaging and not rig"; \
 	fi
+	@echo "== the production-shaped rig =="
+	TEST_DATABASE_URL= $(BIN)/python -m pytest -m rig
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,6 +23,7 @@ from donations.models import (
 )
 from donations.money import is_currency, plain
 from donations.pagination import paginate
+from donations.staff.csvexport import StreamedRows
 
 PER_PAGE = 50
 STATUS_FILTERS = ("member", "none", *SUBSCRIPTION_STATUSES)
@@ -233,11 +234,12 @@ def _major(minor: int | None, code: str | None) -> str:
     return plain(minor, code)
 
 
-def csv_rows(filters: MemberFilters) -> Iterator[tuple[object, ...]]:
-    """The filtered supporters as CSV rows from a server-side cursor.
+def csv_rows(filters: MemberFilters) -> StreamedRows:
+    """The filtered supporters as CSV rows, from a cursor on a connection of their own.
 
     The query runs here, before the caller starts its response: a failure is an error page,
-    not a 200 whose body stops after the header row.
+    not a 200 whose body stops after the header row. The caller closes the rows when its
+    response is done (they close themselves once read to the end).
     """
     member = Membership.person_is_member(User.id).label("member")
     memberships = (
@@ -266,27 +268,25 @@ def csv_rows(filters: MemberFilters) -> Iterator[tuple[object, ...]]:
             maintain_column_froms=True,
         )
     )
-    # yield_per streams rows in batches (a server-side cursor on PostgreSQL): flat memory.
-    result = db.session.execute(base.execution_options(yield_per=CSV_BATCH))
-    return _csv_rows(result)
+    # Not the request's session: the body is read after the view's app context has gone.
+    return StreamedRows(db.engine, base, _csv_row, batch=CSV_BATCH)
 
 
-def _csv_rows(result) -> Iterator[tuple[object, ...]]:
-    for row in result:
-        uid, email, billing, name, customer, is_member, count, created, *plan = row
-        status, interval, interval_count, amount, currency = plan
-        yield (
-            uid,
-            email or "",
-            billing or "",
-            name or "",
-            customer or "",
-            "yes" if is_member else "no",
-            count,
-            created.isoformat() if isinstance(created, datetime) else "",
-            status or "",
-            interval or "",
-            interval_count or "",
-            _major(amount, currency),
-            (currency or "").upper(),
-        )
+def _csv_row(row) -> tuple[object, ...]:
+    uid, email, billing, name, customer, is_member, count, created, *plan = row
+    status, interval, interval_count, amount, currency = plan
+    return (
+        uid,
+        email or "",
+        billing or "",
+        name or "",
+        customer or "",
+        "yes" if is_member else "no",
+        count,
+        created.isoformat() if isinstance(created, datetime) else "",
+        status or "",
+        interval or "",
+        interval_count or "",
+        _major(amount, currency),
+        (currency or "").upper(),
+    )

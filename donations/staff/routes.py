@@ -11,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
@@ -109,13 +108,17 @@ def members():
 def members_csv():
     """The filtered supporters as CSV, streamed row by row, in a file named by today's date."""
     filters = MemberFilters.from_args(request.args)
-    lines = csv_lines(CSV_HEADER, csv_rows(filters))
+    rows = csv_rows(filters)
     name = f"supporters-{utcnow():%Y-%m-%d}.csv"
-    return Response(
-        stream_with_context(lines),
+    response = Response(
+        csv_lines(CSV_HEADER, rows),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+    # The rows hold a connection of their own: given back when the server closes the
+    # response, also when the client goes away halfway.
+    response.call_on_close(rows.close)
+    return response
 
 
 @bp.get("/members/<int:user_id>")

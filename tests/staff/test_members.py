@@ -148,6 +148,21 @@ def test_events_found_by_object_id_belong_to_the_supporter(staff_client, people)
         ("a,@SUM(A1)", "a,'@SUM(A1)"),
         ("x\t-2", "x\t'-2"),
         ("\uff1dSUM(A1)", "'\uff1dSUM(A1)"),
+        # A pipe starts a DDE call in some spreadsheets.
+        ("|cmd", "'|cmd"),
+        ("a;|cmd", "a;'|cmd"),
+        # Full-width and compatibility forms read as their ASCII selves (NFKC): small equals,
+        # full-width plus, at, pipe and minus, and an ideographic space before an equals.
+        ("\ufe661", "'\ufe661"),
+        ("\uff0b1", "'\uff0b1"),
+        ("\uff20SUM(A1)", "'\uff20SUM(A1)"),
+        ("\uff5ccmd", "'\uff5ccmd"),
+        ("\ufe632", "'\ufe632"),
+        ("\u3000=1", "'\u3000=1"),
+        # After a separator too, and the full-width semicolon is a separator once normalised.
+        ("Zoë;\ufe661", "Zoë;'\ufe661"),
+        ("a\uff1b=1", "a\uff1b'=1"),
+        ("Zoë Ōta", "Zoë Ōta"),
         ("Jean-Luc O'Neil", "Jean-Luc O'Neil"),
         ("ana@example.org", "ana@example.org"),
         (42, 42),
