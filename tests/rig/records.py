@@ -23,11 +23,13 @@ OUR_CLOCK = {
     "recorded_at",
     "last_login_at",
     "started_at",
+    "adopted_at",
 }
 NOT_COMPARED = {"id", "attempts", "error", "payload", *OUR_CLOCK}
 NATURAL = {
     "user_id": "(SELECT coalesce(u.stripe_customer_id, u.email) FROM users u WHERE u.id = {col})",
     "membership_id": "(SELECT m.stripe_subscription_id FROM memberships m WHERE m.id = {col})",
+    "adopted_by_id": "(SELECT u.email FROM users u WHERE u.id = {col})",
 }
 # The dated history of member changes depends on the order events were applied (a cancellation
 # applied before the activation writes no +1/-1 pair; the later of two "active" facts dates
