@@ -57,8 +57,9 @@ MUTATIONS = [
     ),
     Mutation(
         "donations/accounts/claims.py",
-        "    if supporter is None or supporter.has_login or not supporter.billing_email:\n",
-        "    if supporter is None or not supporter.billing_email:\n",
+        # After the row lock (welcome_mails has the same test, further indented).
+        "\n    if supporter is None or supporter.has_login or not supporter.billing_email:\n",
+        "\n    if supporter is None or not supporter.billing_email:\n",
         ("tests/test_claim_links.py",),
         "a claim link that a racing request spent claims again (a password is lost)",
     ),
