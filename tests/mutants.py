@@ -99,7 +99,7 @@ def _run_tests(tests: tuple[str, ...]) -> tuple[int, list[str]]:
     command = [sys.executable, "-m", "pytest", "-q", "-x", "-rf", "-p", "no:randomly"]
     command += ["-p", "no:cacheprovider", "-n", "0", *tests]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
-    failed = re.findall(r"^FAILED (\S+)", result.stdout, re.MULTILINE)
+    failed = re.findall(r"^FAILED (.+?)(?: - .*)?$", result.stdout, re.MULTILINE)
     return result.returncode, failed
 
 
