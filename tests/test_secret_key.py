@@ -58,6 +58,7 @@ def test_production_refuses_a_weak_secret_key_naming_it(tmp_path, monkeypatch, k
         secrets.token_urlsafe(32),
         "moonlit harbour, seven ferries & a lighthouse keeper named Ines",
     ],
+    ids=["token_hex", "token_urlsafe", "a long passphrase"],
 )
 def test_production_accepts_a_long_random_key(key):
     assert secret_key_problem(key) is None
