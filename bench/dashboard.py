@@ -35,9 +35,10 @@ STAFF_PASSWORD = "bench staff passphrase"  # noqa: S105 - a throwaway benchmark 
 # Three years of history ending now: memberships start on a spread of days, 80 % active,
 # 3 % past due, 2 % trialing, 15 % cancelled 30 days after they started.
 LOAD = [
-    """INSERT INTO users (id, name, billing_email, stripe_customer_id, is_staff, created_at)
+    """INSERT INTO users (id, name, billing_email, stripe_customer_id, is_staff, created_at,
+                          token_secret)
        SELECT g, 'Supporter ' || g, 'supporter' || g || '@example.net', 'cus_' || g, false,
-              now() - (g % 1095) * interval '1 day'
+              now() - (g % 1095) * interval '1 day', replace(gen_random_uuid()::text, '-', '')
        FROM generate_series(1, :supporters) g""",
     """INSERT INTO articles (slug, title, summary, author, body_markdown, body_html, published,
                              published_at, created_at, updated_at)
@@ -187,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.reuse:
         create_database(args.database_url)
     settings = {"DATABASE_URL": args.database_url, "APP_ENV": "production",
-                "SECRET_KEY": "bench-dashboard-only", "STRIPE_SECRET_KEY": "",
+                "SECRET_KEY": os.urandom(32).hex(), "STRIPE_SECRET_KEY": "",
                 "STRIPE_EMULATOR": "1", "REDIS_URL": "", "MAIL_SERVER": "",
                 "RATELIMIT_ENABLED": False}  # fmt: skip
     app = create_app(settings)

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from donations import create_app
 
-    settings = {"DATABASE_URL": url, "APP_ENV": "production", "SECRET_KEY": "bench",
+    settings = {"DATABASE_URL": url, "APP_ENV": "production", "SECRET_KEY": os.urandom(32).hex(),
                 "STRIPE_SECRET_KEY": "", "STRIPE_EMULATOR": "1", "REDIS_URL": ""}  # fmt: skip
     app = create_app(settings)
     flask_only = create_app({**settings, "FRONT_CACHE": "0"})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import sys
@@ -243,9 +244,11 @@ def seed_articles(count: int, words: int, seed: int) -> SeedReport:
 # The same rows as `seed-demo --members` (donations.membership.demo), made by PostgreSQL
 # itself: a million members in well under a minute instead of many.
 PG_MEMBERS = (
-    """INSERT INTO users (stripe_customer_id, name, billing_email, is_staff, created_at)
+    """INSERT INTO users (stripe_customer_id, name, billing_email, is_staff, created_at,
+                          token_secret)
        SELECT 'cus_demo_' || lpad(g::text, 7, '0'), 'Demo member ' || g,
-              'demo' || lpad(g::text, 7, '0') || '@example.org', false, now()
+              'demo' || lpad(g::text, 7, '0') || '@example.org', false, now(),
+              replace(gen_random_uuid()::text, '-', '')
        FROM generate_series(0, :count - 1) g""",
     """INSERT INTO memberships (user_id, stripe_subscription_id, status, interval, interval_count,
                                 amount, currency, cancel_at_period_end, started_at,
@@ -313,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
 
     create_database(args.database_url)
     app = create_app({"DATABASE_URL": args.database_url, "APP_ENV": "production",
-                      "SECRET_KEY": "bench-seed-only", "STRIPE_SECRET_KEY": "",
+                      "SECRET_KEY": os.urandom(32).hex(), "STRIPE_SECRET_KEY": "",
                       "STRIPE_EMULATOR": "1"})  # fmt: skip
     with app.app_context():
         upgrade()

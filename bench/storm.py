@@ -125,7 +125,7 @@ def run_storm(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-storm-"))
     database_url = args.storm_url
     env = {
-        **os.environ, "APP_ENV": "production", "SECRET_KEY": "bench-" + os.urandom(8).hex(),
+        **os.environ, "APP_ENV": "production", "SECRET_KEY": "bench-" + os.urandom(16).hex(),
         "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp / "instance"),
         "STRIPE_SECRET_KEY": "", "STRIPE_EMULATOR": "1", "REDIS_URL": "", "MAIL_SERVER": "",
         "STRIPE_WEBHOOK_SECRET": webhooks.SECRET, "WEBHOOK_QUEUE": "1",

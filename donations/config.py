@@ -8,6 +8,7 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from donations.core.secret_key import HOW_TO_MAKE_ONE, secret_key_problem
 from donations.core.truthy import is_true
 from donations.currencies import CURRENCIES, check_settlement
 from donations.fees import fee_table
@@ -118,10 +120,17 @@ def _database_url(raw: str | None, instance_path: str) -> str:
 
 
 def _secret_key(raw: str | None, env: str, instance_path: str) -> str:
+    if env == "production":
+        if not raw:
+            raise ConfigError(
+                f"SECRET_KEY is required in production (APP_ENV=production); {HOW_TO_MAKE_ONE}"
+            )
+        # A guessable key forges sessions and emailed links: refuse it before anything runs.
+        if problem := secret_key_problem(raw):
+            raise ConfigError(f"SECRET_KEY {problem}; {HOW_TO_MAKE_ONE}")
+        return raw
     if raw:
         return raw
-    if env == "production":
-        raise ConfigError("SECRET_KEY is required in production (APP_ENV=production)")
     # Development: keep one random key in the instance folder so restarts keep sessions.
     path = Path(instance_path) / "secret_key"
     if env == "development" and path.exists():
@@ -328,6 +337,9 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
         # Flask-Login's own default, named here: has_session() (and the front cache) look for
         # it in every anonymous request's cookies, so it must be a setting that exists.
         REMEMBER_COOKIE_NAME="remember_token",
+        # 30 days, as accounts.sessions promises (Flask-Login's own default is 365), for any
+        # remember-me cookie set without an explicit duration.
+        REMEMBER_COOKIE_DURATION=timedelta(days=30),
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=secure,

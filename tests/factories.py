@@ -59,6 +59,15 @@ def make_user(
     return user
 
 
+def make_supporter(billing_email: str, **fields: Any) -> User:
+    """Save a supporter we know only from Stripe (pay first): no login, a customer id."""
+    n = next(_counter)
+    user = User(billing_email=billing_email, stripe_customer_id=f"cus_factory_{n}", **fields)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
 def make_membership(user: User, **fields: Any) -> Membership:
     """An active $8 monthly membership of `user`, committed; keyword arguments override."""
     values: dict[str, Any] = {

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import time_machine
+
 from donations.core.cache import Cache
 
 
@@ -50,3 +55,19 @@ def test_a_watcher_learns_when_the_values_it_read_stop_being_current(monkeypatch
     assert cache.watched_until() == 1010.0
     cache.watch()
     assert cache.watched_until() == float("inf")
+
+
+def test_a_value_shared_through_redis_is_kept_no_longer_than_its_read_time_allows(redis_url):
+    # CACHE_SECONDS bounds a value's age since it was read from the database, in every
+    # process: one that picks it up from Redis late keeps it only for the rest of that time.
+    prefix = f"donations-tests-cache-{uuid.uuid4().hex}:"
+    writer = Cache(seconds=10, redis_url=redis_url, prefix=prefix)
+    reader = Cache(seconds=10, redis_url=redis_url, prefix=prefix)
+    start = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        assert writer.get("members", lambda: 1) == 1  # read from the database now
+    with time_machine.travel(start + timedelta(seconds=8), tick=False):
+        assert reader.get("members", lambda: 2) == 1  # 8 seconds old: still good
+    writer._redis.delete(prefix + "members")  # what Redis's own expiry does at 10 seconds
+    with time_machine.travel(start + timedelta(seconds=11), tick=False):
+        assert reader.get("members", lambda: 2) == 2  # 11 seconds: read again

@@ -167,3 +167,36 @@ def test_the_systemd_units_parse(tmp_path):
     lines = (result.stderr + result.stdout).splitlines()
     problems = [line for line in lines if line.strip() and not allowed.search(line)]
     assert not problems, result.stderr
+
+
+def _client_in_the_access_log(make_app, tmp_path, **env: str) -> str:
+    """The client address gunicorn logs for a request naming a forged and a real address."""
+    from tests.hardening.served import gunicorn_serving
+
+    app = make_app()
+    with gunicorn_serving(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, **env) as served:
+        # The client wrote 6.6.6.6; the proxy in front appended the address it saw.
+        answer = served.raw(
+            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            b"X-Forwarded-For: 6.6.6.6, 203.0.113.9\r\n\r\n"
+        )
+        assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
+        for _ in range(50):
+            if served.access_lines():
+                break
+            time.sleep(0.1)
+    (line,) = served.access_lines()
+    return line.split(" ", 1)[0]
+
+
+def test_the_access_log_names_the_client_the_trusted_proxy_saw(make_app, tmp_path):
+    client = _client_in_the_access_log(make_app, tmp_path, TRUSTED_PROXIES="1")
+    assert client == "203.0.113.9"
+
+
+def test_the_access_log_ignores_forwarded_addresses_from_an_untrusted_peer(make_app, tmp_path):
+    # gunicorn here is reached directly, not from the proxy's address: nothing it sent counts.
+    client = _client_in_the_access_log(
+        make_app, tmp_path, TRUSTED_PROXIES="1", FORWARDED_ALLOW_IPS="10.9.9.9"
+    )
+    assert client == "127.0.0.1"

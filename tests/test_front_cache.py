@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from flask import request
 
 from donations.articles.services import ArticleData, save_article
 from donations.core.cache import Cache
@@ -436,3 +437,27 @@ def test_a_page_whose_making_a_drop_overtook_is_not_kept():
     front = _front(app_answer, cache)
     front(_environ(), lambda *a: None)
     assert len(front) == 0
+
+
+def test_a_cookie_set_after_the_private_guard_is_neither_kept_nor_given_to_others(make_app):
+    app = make_app(CACHE_SECONDS=3600)
+    hooks = app.after_request_funcs[None]
+    guard = next(h for h in hooks if h.__name__ == "never_public_with_a_session")
+    # Flask-Login's remember-me hook is registered with the extensions, before the guard that
+    # turns an answer with a cookie private: after-request hooks run last-registered first,
+    # so the cookie is set after the guard has looked.
+    assert hooks.index(app.login_manager._update_remember_cookie) < hooks.index(guard)
+
+    def remember_someone(response):
+        if request.path == "/api/progress":
+            response.set_cookie("remember_token", "someone's own")
+        return response
+
+    hooks.insert(0, remember_someone)  # runs after the guard, as Flask-Login's does
+    reached = _count_flask_requests(app)
+    first = app.test_client().get("/api/progress")
+    assert "public" in first.headers["Cache-Control"]  # the guard did not see the cookie
+    assert "someone's own" in first.headers["Set-Cookie"]
+    second = app.test_client().get("/api/progress")
+    assert len(reached) == 2 and len(app.extensions["front_cache"]) == 0
+    assert "someone's own" in second.headers["Set-Cookie"]  # made afresh, not replayed

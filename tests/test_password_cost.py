@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from donations import create_app
@@ -30,6 +32,7 @@ def test_an_app_that_is_not_testing_ignores_the_cheap_setting(tmp_path, monkeypa
         "TESTING": False,
         "APP_ENV": app_env,
         "STRIPE_EMULATOR": "1",  # production needs Stripe or the emulator to start
+        "SECRET_KEY": secrets.token_hex(32),  # and a key no one can guess
     }
     app = create_app(settings)
     try:
@@ -46,7 +49,7 @@ def test_the_default_settings_hash_at_full_cost(tmp_path, monkeypatch):
     app = create_app(
         {
             "TESTING": True,
-            "SECRET_KEY": "x" * 32,
+            "SECRET_KEY": secrets.token_hex(32),
             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
             "STRIPE_EMULATOR_DB": str(tmp_path / "emulator.sqlite3"),
         }

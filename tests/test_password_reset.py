@@ -107,7 +107,7 @@ def test_tampered_links_are_refused(app, client, db):
     victim = make_user(email="victim@example.org")
     token = make_reset_token(make_user(email="attacker@example.org"))
     _, timestamp, signature = token.split(".")
-    claims = {"user": victim.id, "fp": victim.password_fingerprint()}
+    claims = {"user": victim.id, "fp": victim.token_fingerprint()}
     victim_payload = base64_encode(json.dumps(claims, separators=(",", ":"))).decode()
     forged = {
         "victim payload, attacker signature": f"{victim_payload}.{timestamp}.{signature}",

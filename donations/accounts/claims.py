@@ -2,9 +2,12 @@
 
 Checkout collects an address; the webhook makes a Stripe-only supporter (no login). We mail
 that address a signed, expiring, single-use link. Following it is the proof of ownership:
-it turns the supporter into an account with that email, or, when an account of that address
-exists, moves the supporter's memberships and payments onto it. Nothing is linked by email
-alone without the link. Services flush; the caller commits and sends the mail after.
+it turns the supporter into an account with that email (and logs it in). When an account of
+that address exists, the link never logs into it: the reader signs in to that account first
+(the link survives the login as its `next`), and only then are the supporter's memberships
+and payments moved onto it; never onto a staff account. The account's new password or "log
+out everywhere" ends the link (accounts.tokens). Nothing is linked by email alone without
+the link. Services flush; the caller commits and sends the mail after.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from donations.accounts.passwords import hash_password, password_problems
 from donations.accounts.services import AccountError, Outcome, email_key, find_user, normalise_email
-from donations.accounts.tokens import CLAIM_MAX_AGE, make_claim_token, supporter_for_claim_token
+from donations.accounts.tokens import CLAIM_MAX_AGE, make_claim_token, read_claim_token
 from donations.extensions import db
 from donations.mail import Message, compose
 from donations.membership.services import has_active_membership
@@ -26,6 +29,11 @@ from donations.models import CheckoutAttempt, Donation, MemberChange, Membership
 from donations.money import format_money
 
 CLAIM_LINK_INVALID = "This link has expired or was already used. Log in, or reset your password."
+CLAIM_NEEDS_LOGIN = "Log in as {email} first; then the membership joins that account."
+CLAIM_NOT_FOR_STAFF = (
+    "This address belongs to a staff account, which a link cannot change. The payment is "
+    "recorded and counted; another member of staff can help."
+)
 
 
 @dataclass(frozen=True)
@@ -36,19 +44,33 @@ class Claim:
     email: str
     account: User | None
 
+    @property
+    def for_staff(self) -> bool:
+        """True when the address is a staff account's: no link may touch it."""
+        return self.account is not None and self.account.is_staff
+
+    def signed_in_as_account(self, user: User | None) -> bool:
+        """True when `user` is the existing account of the address, signed in."""
+        return self.account is not None and user is not None and user.id == self.account.id
+
 
 def claim_for_token(token: str) -> Claim | None:
     """What a claim link would do, or None when it is tampered with, expired or spent."""
-    found = supporter_for_claim_token(token)
+    found = read_claim_token(token)
     if found is None:
         return None
-    supporter, email = found
-    return Claim(supporter=supporter, email=email_key(email), account=find_user(email_key(email)))
+    email = email_key(found.email)
+    account = find_user(email)
+    if not found.still_holds_for(account):  # its password changed, or "log out everywhere"
+        return None
+    return Claim(supporter=found.supporter, email=email, account=account)
 
 
 def claim_link(supporter: User) -> str:
     """The absolute claim link for a Stripe-only supporter."""
-    return f"{current_app.config['SITE_URL']}/account/claim/{make_claim_token(supporter)}"
+    account = find_user(email_key(supporter.billing_email or ""))
+    token = make_claim_token(supporter, account)
+    return f"{current_app.config['SITE_URL']}/account/claim/{token}"
 
 
 def welcome_mails(attempt_ids: list[int]) -> list[Message]:
@@ -88,15 +110,25 @@ def resend_claim_mail(session_id: str) -> Message | None:
     return mails[0] if mails else None
 
 
-def claim(token: str, password: str = "", name: str = "") -> Outcome:
-    """Make the account (new address) or attach to the existing one; the link is spent."""
+def claim(token: str, password: str = "", name: str = "", signed_in: User | None = None) -> Outcome:
+    """Make the account (new address), or attach to the existing one once it is signed in
+    (`signed_in`); the link is spent."""
     found = claim_for_token(token)
     if found is None:
         return Outcome(errors={"token": [CLAIM_LINK_INVALID]})
+    if found.for_staff:
+        return Outcome(errors={"token": [CLAIM_NOT_FOR_STAFF]})
+    if found.account is not None and not found.signed_in_as_account(signed_in):
+        return Outcome(errors={"login": [CLAIM_NEEDS_LOGIN.format(email=found.email)]})
+    # Read again under the row lock, past the identity map (which holds the row as it was
+    # before the lock): a racing request may have claimed it meanwhile.
     supporter = db.session.scalar(
-        select(User).where(User.id == found.supporter.id).with_for_update()
+        select(User)
+        .where(User.id == found.supporter.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
-    if supporter is None or supporter.has_login:  # a double click already claimed it
+    if supporter is None or supporter.has_login or not supporter.billing_email:
         return Outcome(errors={"token": [CLAIM_LINK_INVALID]})
     if found.account is not None:
         return Outcome(user=attach(found.account, supporter))

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
 from donations.accounts import claims, limits, services, sessions
@@ -22,8 +29,6 @@ from donations.models import User
 
 bp = Blueprint("accounts", __name__)
 
-REMEMBER_FOR = timedelta(days=30)
-
 
 def _start_session(user: User, remember: bool = False) -> None:
     """Log in with a new server-side session, and commit (the request's one commit)."""
@@ -31,7 +36,8 @@ def _start_session(user: User, remember: bool = False) -> None:
     session.clear()
     sessions.open_session(user)
     db.session.commit()
-    login_user(user, remember=remember, duration=REMEMBER_FOR, fresh=True)
+    duration = current_app.config["REMEMBER_COOKIE_DURATION"]  # 30 days (config.py)
+    login_user(user, remember=remember, duration=duration, fresh=True)
 
 
 def _next_or(endpoint: str) -> str:
@@ -171,19 +177,38 @@ def reset_password(token: str):
 @bp.route("/account/claim/<token>", methods=["GET", "POST"])
 @limits.per_ip(limits.RESET_PER_IP)
 def claim_membership(token: str):
-    """Pay first, account after: the emailed link makes (or joins) the account; logs in."""
+    """Pay first, account after: the emailed link makes the account (and logs it in), or adds
+    the membership to the existing account of that address once its owner has logged in."""
     form = ClaimForm()
     found = claims.claim_for_token(token)
+    signed_in = current_user if current_user.is_authenticated else None
     if found is not None and form.validate_on_submit():
-        outcome = claims.claim(token, form.password.data or "", form.name.data or "")
+        outcome = claims.claim(token, form.password.data or "", form.name.data or "", signed_in)
         if outcome.user is not None:
-            _start_session(outcome.user)  # commits the claim with the new login session
+            if found.account is None:
+                _start_session(outcome.user)  # commits the claim with the new login session
+            else:
+                db.session.commit()  # already logged in as that account
             flash("Your membership is on your account now. Thank you!", "success")
             return redirect(url_for(".account"))
         form.add_errors(outcome.errors)
-        found = None if "token" in outcome.errors else found
+        found = None if "token" in outcome.errors and not found.for_staff else found
     if found is None:
         return render_template("accounts/claim_invalid.html"), 400
     return render_template(
-        "accounts/claim.html", form=form, claim=found, token=token
-    ), _form_status(form)
+        "accounts/claim.html",
+        form=form,
+        claim=found,
+        token=token,
+        signed_in=signed_in,
+        login_url=url_for(".login", next=request.path),
+    ), _claim_status(found, signed_in, form)
+
+
+def _claim_status(found: claims.Claim, signed_in: User | None, form: ClaimForm) -> int:
+    # An existing account is never logged into by the link: its owner logs in and comes
+    # back (200 until then); a staff account, or someone else's login, is refused.
+    other_login = signed_in is not None and not found.signed_in_as_account(signed_in)
+    if found.for_staff or (found.account is not None and other_login):
+        return 403
+    return _form_status(form)

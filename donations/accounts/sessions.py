@@ -3,6 +3,8 @@
 A session id is "<user id>:<key>". The browser keeps the key (inside the signed session
 cookie, and the remember-me cookie); we keep only its SHA-256. Logging out deletes the row,
 so a copy of the cookie made before is refused afterwards; a new password deletes them all.
+"Log out everywhere" and a new password also end every emailed link of the person (reset,
+claim): they move its token generation on (models.User.token_fingerprint).
 Services flush; the caller commits.
 """
 
@@ -12,7 +14,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from donations.extensions import db
 from donations.models import LoginSession, User, utcnow
@@ -83,15 +85,30 @@ def close_session(session_id: str | None) -> None:
 
 
 def close_other_sessions(user: User, keep: str | None) -> int:
-    """End every session of `user` but `keep` ("log out everywhere else"); returns how many."""
+    """End every session of `user` but `keep` ("log out everywhere else"), and every link
+    mailed to them; returns how many sessions."""
     parts = _split(keep)
     condition = [LoginSession.user_id == user.id]
     if parts is not None:
         condition.append(LoginSession.key_hash != _hash(parts[1]))
-    return db.session.execute(delete(LoginSession).where(*condition)).rowcount or 0
+    ended = db.session.execute(delete(LoginSession).where(*condition)).rowcount or 0
+    end_emailed_links(user)
+    return ended
 
 
 def close_all_sessions(user: User) -> None:
-    """End every session of `user` (a new password)."""
+    """End every session of `user` (a new password), and every link mailed to them."""
     db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    end_emailed_links(user)
     user.session_id = None
+
+
+def end_emailed_links(user: User) -> None:
+    """Make every reset or claim link made for `user` so far stop working."""
+    # In SQL, so two requests doing this at once both count; the ORM reloads the value.
+    db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(token_generation=User.token_generation + 1)
+        .execution_options(synchronize_session="fetch")
+    )

@@ -1,14 +1,18 @@
 """Signed, expiring, single-use tokens: password reset, and claiming a paid membership.
 
-A token names a user and a fingerprint of their current password hash. Setting a password
-changes the hash, so the token (and every other outstanding one) stops working. A claim
-token also names the address Checkout collected; claiming moves that address off the
-Stripe-only supporter, so a spent claim link fails even when the supporter row remains.
+A token names a user and their token fingerprint (models.User.token_fingerprint): a digest
+of the person's own random token secret, their token generation and their password hash.
+Setting a password or "log out everywhere" moves it on, so every outstanding link of that
+person stops working. A claim token also names the address Checkout collected and, when an
+account of that address existed, that account's fingerprint: the account's new password or
+"log out everywhere" ends the link too. Claiming moves the address off the Stripe-only
+supporter, so a spent claim link fails even when the supporter row remains.
 """
 
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -26,6 +30,10 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
 
+def _fingerprint_holds(user: User | None, given: object) -> bool:
+    return user is not None and hmac.compare_digest(user.token_fingerprint(), str(given))
+
+
 def _load(token: str, salt: str, max_age: int) -> tuple[User, dict] | None:
     """The user a token names and its data, when signature, age and fingerprint hold."""
     try:
@@ -35,14 +43,14 @@ def _load(token: str, salt: str, max_age: int) -> tuple[User, dict] | None:
     if not isinstance(data, dict) or not isinstance(data.get("user"), int):
         return None
     user = db.session.get(User, data["user"])
-    if user is None or not hmac.compare_digest(user.password_fingerprint(), str(data.get("fp"))):
+    if user is None or not _fingerprint_holds(user, data.get("fp")):
         return None
     return user, data
 
 
 def make_reset_token(user: User) -> str:
     """A URL-safe token that lets this user set a new password within the hour."""
-    return _serializer(RESET_SALT).dumps({"user": user.id, "fp": user.password_fingerprint()})
+    return _serializer(RESET_SALT).dumps({"user": user.id, "fp": user.token_fingerprint()})
 
 
 def user_for_reset_token(token: str) -> User | None:
@@ -51,18 +59,41 @@ def user_for_reset_token(token: str) -> User | None:
     return loaded[0] if loaded else None
 
 
-def make_claim_token(supporter: User) -> str:
-    """A token that lets whoever reads supporter.billing_email's mail claim this supporter."""
-    return _serializer(CLAIM_SALT).dumps(
-        {
-            "user": supporter.id,
-            "fp": supporter.password_fingerprint(),
-            "email": supporter.billing_email,
-        }
-    )
+def make_claim_token(supporter: User, account: User | None = None) -> str:
+    """A token that lets whoever reads supporter.billing_email's mail claim this supporter.
+
+    `account`: the account that address already has, if any; the token then ends with it.
+    """
+    data = {
+        "user": supporter.id,
+        "fp": supporter.token_fingerprint(),
+        "email": supporter.billing_email,
+    }
+    if account is not None:
+        data.update(account=account.id, account_fp=account.token_fingerprint())
+    return _serializer(CLAIM_SALT).dumps(data)
 
 
-def supporter_for_claim_token(token: str) -> tuple[User, str] | None:
+@dataclass(frozen=True)
+class ClaimToken:
+    """What a valid claim token names: the supporter, the address, and the account it knew."""
+
+    supporter: User
+    email: str
+    account_id: int | None
+    account_fp: str | None
+
+    def still_holds_for(self, account: User | None) -> bool:
+        """False when the account the token was made for changed its password or ended its
+        sessions everywhere, or is not the account this address has now."""
+        if self.account_id is None:
+            return True  # no account then: one made since must be signed in to (claims.py)
+        if account is None or account.id != self.account_id:
+            return False
+        return _fingerprint_holds(account, self.account_fp)
+
+
+def read_claim_token(token: str) -> ClaimToken | None:
     """The unclaimed Stripe-only supporter and the address a claim token was sent to."""
     loaded = _load(token, CLAIM_SALT, CLAIM_MAX_AGE)
     if loaded is None:
@@ -71,4 +102,7 @@ def supporter_for_claim_token(token: str) -> tuple[User, str] | None:
     email = data.get("email")
     if supporter.has_login or not email or supporter.billing_email != email:
         return None
-    return supporter, email
+    account_id = data.get("account")
+    if account_id is not None and not isinstance(account_id, int):
+        return None
+    return ClaimToken(supporter, email, account_id, data.get("account_fp"))

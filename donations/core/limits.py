@@ -3,16 +3,21 @@
 Werkzeug enforces MAX_CONTENT_LENGTH on a declared Content-Length, but a chunked body (no
 Content-Length) is only cut off at the limit, silently: the form parser would then see a
 truncated body. Here such a body is read up to one byte past the limit, first of all (before
-rate limiting reads the form), and anything longer is a 413.
+rate limiting reads the form), and anything longer is a 413. A body the server cannot
+de-chunk (a bad chunk size, a missing terminator: gunicorn's InvalidChunkSize, Werkzeug's
+OSError) is the client's mistake: a 400, never a 500 with a traceback.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+
+log = logging.getLogger(__name__)
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -42,7 +47,14 @@ def read_capped_body(limit: int | None = None) -> bytes:
     # A declared length is checked against max_content_length when the stream opens; a
     # streamed body is cut one byte past the limit, so that "longer" can be seen.
     request.max_content_length = limit + 1
-    data = request.get_data(cache=True)
+    try:
+        data = request.get_data(cache=True)
+    except HTTPException:
+        raise
+    except Exception as exc:
+        # Each server names a broken chunked body its own way; none of them is our bug.
+        log.info("unreadable request body: %s: %s", type(exc).__name__, exc)
+        raise BadRequest("The request body could not be read.") from None
     if len(data) > limit:
         raise RequestEntityTooLarge()
     return data

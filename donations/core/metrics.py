@@ -157,8 +157,10 @@ def _observe(response: Response) -> Response:
 def scrape():
     """Prometheus text format for a bearer of METRICS_TOKEN; 404 for anyone else."""
     token = current_app.config["METRICS_TOKEN"]
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not token or not hmac.compare_digest(given.encode(), token.encode()):
+    # Exactly "Bearer <token>" (RFC 6750): the bare token, or the token under another
+    # scheme, is no bearer credential, and a proxy's logs may show such headers.
+    given = request.headers.get("Authorization", "")
+    if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         abort(404)
     response = Response(metrics().exposition(), mimetype=CONTENT_TYPE_LATEST)
     response.headers["Cache-Control"] = "no-store"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from donations.models.base import Base, utcnow
@@ -30,6 +31,7 @@ class User(UserMixin, Base):
         CheckConstraint(
             "email IS NOT NULL OR stripe_customer_id IS NOT NULL", name="known_somehow"
         ),
+        CheckConstraint("token_generation >= 0", name="token_generation_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,10 +43,16 @@ class User(UserMixin, Base):
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Emailed links (password reset, claim) carry a digest of these: a random secret of the
+    # person's own (so a supporter without a password has no guessable digest) and a counter
+    # that a new password and "log out everywhere" move on, ending every link sent before.
+    token_secret: Mapped[str] = mapped_column(String(32), default=lambda: new_token_secret())
+    token_generation: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
-    def password_fingerprint(self) -> str:
-        """A short digest of the password hash; it changes whenever the password does."""
-        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:20]
+    def token_fingerprint(self) -> str:
+        """A short digest that changes with the password and with every token generation."""
+        material = f"{self.token_secret}:{self.token_generation}:{self.password_hash or ''}"
+        return hashlib.sha256(material.encode()).hexdigest()[:20]
 
     # The login session this object was loaded for ("<user id>:<key>", accounts.sessions).
     session_id = None  # not a column: set per loaded instance
@@ -65,3 +73,8 @@ class User(UserMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.contact_email!r}{' staff' if self.is_staff else ''}>"
+
+
+def new_token_secret() -> str:
+    """A fresh random token secret (128 bits, hex)."""
+    return secrets.token_hex(16)

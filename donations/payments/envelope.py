@@ -2,9 +2,11 @@
 
 A signed event can still be malformed (a bug, a replayed fixture, a hostile test): an id no
 column can hold, a timestamp past the calendar, an object where an id belongs, a NUL byte
-that PostgreSQL refuses in text, or half a surrogate pair, which no database can store. Such
-an event is refused whole (400) and stored nowhere, rather than failing half-way into the
-database with a 500 that Stripe retries for days.
+that PostgreSQL refuses in text, or half a surrogate pair, which no database can store; an
+event whose object is not the kind its type names (a `customer.subscription.updated` without
+`"object": "subscription"`), or an expanded reference without its id. Such an event is
+refused whole (400) and stored nowhere, rather than failing half-way into the database or in
+its handler with a 500 that Stripe retries for days.
 """
 
 from __future__ import annotations
@@ -17,6 +19,23 @@ API_VERSION_MAX = 40  # stripe_events.api_version
 # Unix time of 9999-12-31T23:59:59Z, the last second a datetime can hold.
 CREATED_MAX = 253_402_300_799
 DEPTH_MAX = 32
+
+# Stripe names each event "<object>.<action>" and sends that object as data.object (API
+# reference, "Types of events"): the object type of every event type we handle, by its part
+# before the action. tests/hardening/test_webhook_envelope.py checks it covers payments.ledger.
+OBJECT_OF_EVENT = {
+    "checkout.session": "checkout.session",
+    "customer": "customer",
+    "customer.subscription": "subscription",
+    "invoice": "invoice",
+    "invoice_payment": "invoice_payment",
+    "charge": "charge",
+    "charge.refund": "refund",
+    "charge.dispute": "dispute",
+    "refund": "refund",
+}
+# The references our handlers read off an object: an id, or an expanded object with its id.
+REFERENCES = ("customer", "subscription", "invoice", "charge", "payment_intent")
 
 
 class MalformedEvent(ValueError):
@@ -33,8 +52,14 @@ def _text(value: Any, name: str, limit: int, *, required: bool = True) -> None:
 def _reference(value: Any, name: str) -> None:
     """An id field: absent, an id string, or an expanded object with an id string."""
     if isinstance(value, dict):
-        value = value.get("id")
+        _text(value.get("id"), f"{name}.id", ID_MAX)  # expanded: it names itself
+        return
     _text(value, name, ID_MAX, required=False)
+
+
+def object_of_event(event_type: str) -> str | None:
+    """The object type an event of this type carries, when it is one we know."""
+    return OBJECT_OF_EVENT.get(event_type.rpartition(".")[0])
 
 
 def _storable(value: Any, depth: int = 0) -> None:
@@ -77,6 +102,10 @@ def check_envelope(event: Any) -> None:
     obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(obj, dict):
         raise MalformedEvent("data.object must be an object")
-    _text(obj.get("id"), "data.object.id", ID_MAX, required=False)
-    _reference(obj.get("customer"), "data.object.customer")
+    expected = object_of_event(event["type"])
+    if expected is not None and obj.get("object") != expected:
+        raise MalformedEvent(f'data.object of a {event["type"]} event must be a "{expected}"')
+    _text(obj.get("id"), "data.object.id", ID_MAX, required=expected is not None)
+    for name in REFERENCES:
+        _reference(obj.get(name), f"data.object.{name}")
     _storable(event)

@@ -9,12 +9,24 @@ is checked by the token as before.
 
 from __future__ import annotations
 
-from urllib.parse import SplitResult, urlsplit
+from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from flask import current_app, request
 from flask_wtf.csrf import CSRFError
 
 from donations.extensions import csrf
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class Site(NamedTuple):
+    """Where a page came from: scheme and netloc ("host" or "host:port", default port left out)."""
+
+    scheme: str
+    netloc: str
+    host: str
+    port: int
 
 
 def check_token_or_origin() -> None:
@@ -24,10 +36,33 @@ def check_token_or_origin() -> None:
     if request.form.get("csrf_token"):
         csrf.protect()
         return
-    site = urlsplit(current_app.config["SITE_URL"])
-    sent = urlsplit(request.headers.get("Origin") or request.headers.get("Referer") or "")
-    if not _same_site(sent, site):
+    site = parse_site(current_app.config["SITE_URL"])
+    sent = parse_site(request.headers.get("Origin") or request.headers.get("Referer") or "")
+    if site is None or sent is None or not _same_site(sent, site):
         raise CSRFError("The form has no token and did not come from this site.")
+
+
+def parse_site(value: str) -> Site | None:
+    """The scheme, host and port of an Origin or Referer, or None unless it is plainly one.
+
+    Strict, because browsers and urlsplit read some addresses differently: any user
+    information ("http://evil.example@news.example" is evil.example's page to some readers
+    and news.example to others), a backslash, a space or an empty host makes it no site.
+    """
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:  # a port that is not a number, or a broken IPv6 literal
+        return None
+    host = parts.hostname
+    if parts.scheme not in DEFAULT_PORTS or not host or not parts.netloc.isascii():
+        return None
+    if any(char in parts.netloc for char in "@\\ \t\r\n%"):
+        return None
+    port = port or DEFAULT_PORTS[parts.scheme]
+    shown = f"[{host}]" if ":" in host else host
+    netloc = shown if port == DEFAULT_PORTS[parts.scheme] else f"{shown}:{port}"
+    return Site(parts.scheme, netloc, host, port)
 
 
 # One machine's own names for itself: a developer who opens http://localhost:5000 while
@@ -35,12 +70,8 @@ def check_token_or_origin() -> None:
 LOOPBACK = frozenset(("localhost", "127.0.0.1", "::1"))
 
 
-def _same_site(sent: SplitResult, site: SplitResult) -> bool:
+def _same_site(sent: Site, site: Site) -> bool:
     if (sent.scheme, sent.netloc) == (site.scheme, site.netloc):
         return True
-    try:
-        ports = (sent.port, site.port)
-    except ValueError:  # a port that is not a number
-        return False
-    loopback = sent.hostname in LOOPBACK and site.hostname in LOOPBACK
-    return loopback and sent.scheme == site.scheme and ports[0] == ports[1]
+    loopback = sent.host in LOOPBACK and site.host in LOOPBACK
+    return loopback and sent.scheme == site.scheme and sent.port == site.port

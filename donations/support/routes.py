@@ -8,6 +8,7 @@ from flask import (
     flash,
     has_request_context,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -37,6 +38,12 @@ from donations.support.share import share_links
 
 bp = Blueprint("support", __name__)
 
+# The form carries this reader's CSRF token: never for a shared cache, and looked at again
+# before the browser shows a kept copy (the token may have expired meanwhile).
+FORM_PAGE = "private, no-cache"
+# The thanks page shows the payer's email address: kept nowhere, not even by the browser.
+PERSONAL_PAGE = "no-store"
+
 
 @bp.app_context_processor
 def _supporter_context() -> dict:
@@ -57,13 +64,18 @@ def _render(form: SupportForm, status: int = 200):
     retry = None
     if request.method == "POST":
         retry = url_for("support.index", **page.retry_query(form), check="1")
-    return render_template(
-        "support/index.html",
-        page=context,
-        error=form.error,
-        progress=get_progress(),
-        retry_url=retry,
-    ), status
+    response = make_response(
+        render_template(
+            "support/index.html",
+            page=context,
+            error=form.error,
+            progress=get_progress(),
+            retry_url=retry,
+        ),
+        status,
+    )
+    response.headers["Cache-Control"] = FORM_PAGE
+    return response
 
 
 @bp.get("/support")
@@ -114,13 +126,17 @@ def thanks():
     status = thanks_status(session_id)
     site = current_app.config
     shared = site["SITE_URL"] + (f"/articles/{status.article}" if status.article else "/support")
-    return render_template(
-        "support/thanks.html",
-        status=status,
-        session_id=session_id,
-        progress=get_progress(fresh=status.confirmed),
-        share=share_links(shared, site["SITE_NAME"]),
+    response = make_response(
+        render_template(
+            "support/thanks.html",
+            status=status,
+            session_id=session_id,
+            progress=get_progress(fresh=status.confirmed),
+            share=share_links(shared, site["SITE_NAME"]),
+        )
     )
+    response.headers["Cache-Control"] = PERSONAL_PAGE
+    return response
 
 
 @bp.post("/support/thanks/link")
@@ -146,7 +162,7 @@ def thanks_status_json():
         confirmed=status.confirmed,
         members=get_progress(fresh=status.confirmed).members,
     )
-    response.headers["Cache-Control"] = "no-store"
+    response.headers["Cache-Control"] = PERSONAL_PAGE
     return response
 
 

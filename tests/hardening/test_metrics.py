@@ -39,9 +39,20 @@ def _value(text: str, name: str, **labels: str) -> float:
 
 
 @pytest.mark.parametrize(
-    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}]
+    "authorization",
+    [
+        None,
+        "Bearer wrong",
+        f"Basic {TOKEN}",
+        TOKEN,  # the token without its scheme
+        f"Bearer{TOKEN}",
+        f"Token {TOKEN}",
+        f"Bearer {TOKEN}x",
+        f"Bearer {TOKEN[:-1]}",
+    ],
 )
-def test_metrics_are_404_without_the_token(metrics_app, headers):
+def test_metrics_are_404_without_exactly_bearer_and_the_token(metrics_app, authorization):
+    headers = {} if authorization is None else {"Authorization": authorization}
     assert metrics_app.test_client().get("/metrics", headers=headers).status_code == 404
 
 

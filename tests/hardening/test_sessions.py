@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+
+from flask import session
 from sqlalchemy import func, select
 
 from donations.extensions import db as _db
-from donations.models import LoginSession, User
+from donations.models import LoginSession, User, utcnow
 from tests.factories import DEFAULT_PASSWORD, make_user
 
 
@@ -83,3 +88,42 @@ def test_logging_out_in_one_browser_keeps_the_others(make_app):
     _login(second, email)
     first.post("/logout")
     assert second.get("/account").status_code == 200
+
+
+def _expire_every_login_session(app) -> None:
+    with app.app_context():
+        _db.session.execute(
+            LoginSession.__table__.update().values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+        _db.session.commit()
+
+
+def test_a_login_session_past_its_expiry_logs_no_cookie_in(make_app):
+    # A cookie (or a copy of it) outlives its row's 31 days only if we let it: we don't.
+    app, email = _fresh_app_with_user(make_app)
+    client = app.test_client()
+    _login(client, email, remember=True)
+    remembered = client.get_cookie("remember_token").value
+    assert client.get("/account").status_code == 200
+    _expire_every_login_session(app)
+    assert client.get("/account").status_code == 302  # the session cookie
+    thief = app.test_client()
+    thief.set_cookie("remember_token", remembered)
+    assert thief.get("/account").status_code == 302  # the remember-me cookie alone
+
+
+def test_the_remember_me_cookie_lasts_thirty_days_as_promised(make_app):
+    app, email = _fresh_app_with_user(make_app)
+    assert app.config["REMEMBER_COOKIE_DURATION"] == timedelta(days=30)
+    response = _login(app.test_client(), email, remember=True)
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if "remember_token=" in c)
+    expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", cookie)[1])
+    assert abs(expires - (utcnow() + timedelta(days=30))) < timedelta(minutes=5)
+    # Whatever sets it without a duration of its own gets the same 30 days.
+    with app.test_request_context():
+        login_manager = app.login_manager
+        session["_user_id"] = "1:x"
+        answer = app.response_class()
+        login_manager._set_cookie(answer)
+    expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", answer.headers["Set-Cookie"])[1])
+    assert abs(expires - (utcnow() + timedelta(days=30))) < timedelta(minutes=5)

@@ -8,6 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from donations.models import Membership, StripeEvent
+from donations.payments.envelope import object_of_event
+from donations.payments.facts import PARSERS
+from donations.payments.ledger import HANDLERS
 from tests.factories import make_user
 from tests.payments.stripe_events import World, post_event, signature_header
 
@@ -43,6 +46,23 @@ MALFORMED = {
     "half a surrogate pair in the id": lambda e: e.update(id="evt_\ud800trial"),
     "half a surrogate pair deep inside": lambda e: e["data"]["object"]["metadata"].update(
         note="a\udc00"
+    ),
+    # Keys are stored too (the payload, the metadata): they are checked as values are.
+    "NUL in a key": lambda e: e["data"]["object"]["metadata"].update({"no\x00te": "a"}),
+    "half a surrogate pair in a key": lambda e: e["data"]["object"]["metadata"].update(
+        {"no\ud800te": "a"}
+    ),
+    # The object must be what the event type says, and an expanded reference names its id.
+    "a subscription event without its object type": lambda e: e["data"]["object"].pop("object"),
+    "a subscription event carrying an invoice": lambda e: e["data"]["object"].update(
+        object="invoice"
+    ),
+    "a subscription without its id": lambda e: e["data"]["object"].pop("id"),
+    "an expanded customer without its id": lambda e: e["data"]["object"].update(
+        customer={"object": "customer", "email": "someone@example.org"}
+    ),
+    "an expanded customer whose id is a number": lambda e: e["data"]["object"].update(
+        customer={"object": "customer", "id": 7}
     ),
 }
 
@@ -99,3 +119,37 @@ def test_a_signed_body_nested_thousands_deep_is_a_400_and_stored_nowhere(app, cl
     )
     assert response.status_code == 400 and "nested too deeply" in response.json["error"]
     assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == 0
+
+
+def test_every_handled_event_type_names_the_object_it_carries():
+    # A new handler whose type the envelope does not know would let any object through.
+    for event_type in HANDLERS:
+        assert object_of_event(event_type) in PARSERS, event_type
+
+
+@pytest.mark.parametrize("event_type", sorted(HANDLERS))
+@pytest.mark.parametrize("kind", ["no object type", "another object type", "customer without id"])
+def test_each_handled_event_type_refuses_an_object_of_another_kind(
+    app, client, db, world, event_type, kind
+):
+    expected = object_of_event(event_type)
+    obj = {"id": "obj_1", "object": expected, "customer": "cus_1", "metadata": {}}
+    if kind == "no object type":
+        del obj["object"]
+    elif kind == "another object type":
+        obj["object"] = "subscription" if expected != "subscription" else "invoice"
+    else:
+        obj["customer"] = {"object": "customer", "deleted": True}
+    response = post_event(client, world.event(event_type, obj), app.config["STRIPE_WEBHOOK_SECRET"])
+    assert response.status_code == 400 and "error" in response.json
+    assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == 0
+
+
+def test_an_expanded_customer_with_its_id_is_applied(app, client, db, world):
+    user = make_user()
+    subscription = world.subscription("sub_1", "cus_1", "active", user_id=user.id)
+    subscription["customer"] = {"id": "cus_1", "object": "customer", "email": "x@example.org"}
+    event = world.event("customer.subscription.created", subscription)
+    response = post_event(client, event, app.config["STRIPE_WEBHOOK_SECRET"])
+    assert response.status_code == 200 and response.json["status"] == "processed"
+    assert db.session.scalar(select(Membership)).user_id == user.id

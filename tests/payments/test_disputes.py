@@ -133,3 +133,12 @@ def test_the_dashboards_gift_totals_subtract_what_disputes_hold(db, world, send)
     send(_dispute(world, "closed", "lost", amount=1000))
     [usd] = gifts_since(datetime(2020, 1, 1, tzinfo=UTC))
     assert (usd.gross, usd.refunded, usd.disputed, usd.net) == (GIFT, 0, 1000, GIFT - 1000)
+
+
+def test_an_appeal_reopens_a_lost_dispute_while_it_is_under_review(db, world, send):
+    # The appeal is newer than the loss it appeals: staff see it under review, not "lost".
+    _gift(world, send)
+    for type_, status in APPEAL_WON[:3]:
+        send(_dispute(world, type_, status))
+    db.session.expire_all()
+    assert db.session.scalar(select(PaymentAdjustment.dispute_status)) == "appeal_needs_response"

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from donations.membership.progress import get_progress, recount_members
 from donations.models import Donation, MemberChange, MemberCounter, Membership, User
 from tests.conftest import mails
-from tests.factories import login, make_membership, make_user, start_checkout
+from tests.factories import DEFAULT_PASSWORD, login, make_membership, make_user, start_checkout
 
 LINK = re.compile(r"http://localhost(/account/claim/\S+)")
 PASSWORD = "paper lanterns over the river"
@@ -84,6 +84,15 @@ def test_link_attaches_the_membership_to_the_existing_account_of_that_address(
     # Nothing is linked by email alone: the payment sits with a Stripe-only supporter.
     assert db.session.scalar(select(func.count()).select_from(User)) == 2
     path = _claim_path(mail_log, "owner@example.org")
+    # The link never logs into the account by itself: its owner logs in, then comes back.
+    page = client.get(path)
+    assert page.status_code == 200 and "Log in to add your membership" in page.get_data(True)
+    assert client.post(path).status_code == 400
+    assert client.get("/account").status_code == 302  # still not logged in
+    assert db.session.scalar(select(func.count()).select_from(User)) == 2
+    login_page = client.get(f"/login?next={path}").get_data(as_text=True)
+    assert path in login_page
+    assert client.post("/login", data=_login_form(owner, path)).headers["Location"] == path
     assert "Add your membership to your account" in client.get(path).get_data(as_text=True)
 
     assert client.post(path).headers["Location"] == "/account"
@@ -97,6 +106,10 @@ def test_link_attaches_the_membership_to_the_existing_account_of_that_address(
     history = db.session.scalar(select(func.sum(MemberChange.delta)))
     assert history == (1 if not already_member else 0)  # the factory's membership has no history
     assert client.get(path).status_code == 400
+
+
+def _login_form(user, next_url: str) -> dict[str, str]:
+    return {"email": user.email, "password": DEFAULT_PASSWORD, "next": next_url}
 
 
 def test_a_tampered_or_foreign_link_claims_nothing(client, db, emulator, mail_log):
@@ -134,7 +147,8 @@ def test_renewals_and_the_portal_follow_the_membership_to_the_account(
 ):
     owner = make_user(email="renews@example.org")
     _pay_anonymously(client, emulator, "renews@example.org")
-    client.post(_claim_path(mail_log, "renews@example.org"))
+    login(client, owner)
+    assert client.post(_claim_path(mail_log, "renews@example.org")).status_code == 302
     (subscription,) = emulator.list_objects("subscription")
     emulator.renew(subscription["id"])
     emulator.deliver_pending()
@@ -156,6 +170,7 @@ def test_an_account_paying_through_another_customer_gets_the_membership_once(
     owner = make_user(email="two@example.org", stripe_customer_id="cus_owner_gift")
     _pay_anonymously(client, emulator, "two@example.org")
     path = _claim_path(mail_log, "two@example.org")
+    login(client, owner)
     assert client.post(path).headers["Location"] == "/account"
     db.session.expire_all()
     # The account keeps its own customer; the Stripe-only supporter keeps the new one (later
@@ -166,7 +181,6 @@ def test_an_account_paying_through_another_customer_gets_the_membership_once(
         None,
     )
     assert db.session.scalar(select(Membership)).user_id == owner.id
-    client.post("/logout")
     assert client.get(path).status_code == 400  # spent
     assert client.post(path).status_code == 400
 
