@@ -25,7 +25,8 @@ OUR_CLOCK = {
     "started_at",
     "adopted_at",
 }
-NOT_COMPARED = {"id", "attempts", "error", "payload", *OUR_CLOCK}
+# token_secret: random per account by design (accounts.tokens).
+NOT_COMPARED = {"id", "attempts", "error", "payload", "token_secret", *OUR_CLOCK}
 NATURAL = {
     "user_id": "(SELECT coalesce(u.stripe_customer_id, u.email) FROM users u WHERE u.id = {col})",
     "membership_id": "(SELECT m.stripe_subscription_id FROM memberships m WHERE m.id = {col})",

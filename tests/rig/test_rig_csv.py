@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -21,12 +22,19 @@ GROWTH_LIMIT_KIB = 50 * 1024
 def _bulk_supporters(rig: Rig, n: int) -> None:
     """n Stripe-only supporters in one COPY (a second, where the app would take minutes)."""
     with psycopg.connect(rig.conninfo) as conn, conn.cursor() as cur:
-        columns = "name, billing_email, stripe_customer_id, is_staff, created_at"
+        columns = "name, billing_email, stripe_customer_id, is_staff, created_at, token_secret"
         with cur.copy(f"COPY users ({columns}) FROM STDIN") as copy:
             for i in range(n):
                 name = f"=HYPERLINK({i})" if i % 1000 == 0 else f"Supporter Number {i}"
                 copy.write_row(
-                    (name, f"supporter{i}@example.net", f"cus_csv{i:06d}", False, "2026-11-01Z")
+                    (
+                        name,
+                        f"supporter{i}@example.net",
+                        f"cus_csv{i:06d}",
+                        False,
+                        "2026-11-01Z",
+                        os.urandom(16).hex(),  # each account's own token secret
+                    )
                 )
 
 
