@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from donations.accounts.cli import create_staff
 from donations.articles.importer import import_articles, markdown_files
@@ -85,11 +90,60 @@ def expire_grace_command() -> None:
     )
 
 
+DATABASE_DOWN_EXIT = 2  # as wsgi.py's configuration errors: the operator's to fix, not a bug
+
+
+def database_down_line(url: str, exc: OperationalError | InterfaceError) -> str:
+    """One line for an unreachable database: its URL without the password, and the reason."""
+    parts = make_url(url)
+    # URL.set(password=None) keeps the password (None means "unchanged"): build it anew.
+    bare = URL.create(
+        parts.drivername, parts.username, None, parts.host, parts.port, parts.database
+    )
+    where = bare.render_as_string(hide_password=False)
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    return f"donations: cannot connect to the database {where}: {reason}"
+
+
+def _answers_database_down(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a command's callback: a failed connect is one line on stderr and exit 2."""
+    if getattr(callback, "answers_database_down", False):
+        return callback  # the commands are module-level: every create_app() registers them again
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            # SQLAlchemy gives a failed connect no statement; a bad query (SQLite's "no such
+            # table" is an OperationalError too) has one, and stays a traceback: it is a bug.
+            if exc.statement is not None:
+                raise
+            click.echo(database_down_line(current_app.config["DATABASE_URL"], exc), err=True)
+            raise SystemExit(DATABASE_DOWN_EXIT) from None
+
+    run.answers_database_down = True  # type: ignore[attr-defined]
+    return run
+
+
+def _guard(command: click.Command) -> click.Command:
+    """Give this command, and every command of a group, the one-line database-down answer."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _guard(sub)
+    if command.callback is not None:
+        command.callback = _answers_database_down(command.callback)
+    return command
+
+
 def register(app: Flask) -> None:
-    """Attach every command group to the app."""
-    app.cli.add_command(seed_demo)
-    app.cli.add_command(articles_cli)
-    app.cli.add_command(members_cli)
-    app.cli.add_command(create_staff)
-    app.cli.add_command(stripe_cli)
-    app.cli.add_command(webhooks_cli)
+    """Attach every command group to the app; none of them answers a dead database with a trace."""
+    for command in (
+        seed_demo,
+        articles_cli,
+        members_cli,
+        create_staff,
+        stripe_cli,
+        webhooks_cli,
+    ):
+        app.cli.add_command(_guard(command))

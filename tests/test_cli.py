@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
+from donations import create_app
 from donations.models import Article
+from tests.conftest import base_config
 
 GOOD = """---
 title: "A good story"
@@ -118,3 +122,47 @@ def test_flask_shell_starts_with_db_and_every_model(app):
     for mapper in Base.registry.mappers:
         assert context[mapper.class_.__name__] is mapper.class_
     assert {"User", "Membership", "Donation", "StripeEvent"} <= context.keys()
+
+
+DEAD_DATABASES = {
+    "postgresql": (
+        "postgresql+psycopg://nobody:s3cret-pw@127.0.0.1:1/x",
+        "postgresql+psycopg://nobody@127.0.0.1:1/x",
+    ),
+    "sqlite": ("sqlite:////no/such/directory/x.sqlite3", "sqlite:////no/such/directory/x.sqlite3"),
+}
+
+
+@pytest.mark.parametrize("engine", sorted(DEAD_DATABASES))
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["webhooks", "backlog"],
+        ["stripe", "sync", "--dry-run"],
+        ["members", "expire-grace"],
+        ["seed-demo"],
+    ],
+)
+def test_commands_answer_an_unreachable_database_in_one_line_without_the_password(
+    tmp_path, engine, args
+):
+    url, shown = DEAD_DATABASES[engine]
+    app = create_app({**base_config(tmp_path), "DATABASE_URL": url})
+    with app.app_context():  # as `flask` gives every command, plain click ones too
+        result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith(f"donations: cannot connect to the database {shown}: ")
+    assert "Traceback" not in result.output
+    assert "s3cret-pw" not in result.output
+
+
+def test_a_query_error_on_a_reachable_database_is_not_called_unreachable(tmp_path):
+    # An empty SQLite file: the connection works, the query fails (no such table).
+    app = create_app(
+        {**base_config(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}"}
+    )
+    result = app.test_cli_runner().invoke(args=["webhooks", "backlog"])
+    assert isinstance(result.exception, OperationalError)
+    assert "cannot connect" not in result.output
