@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from donations import create_app
+from donations.core.words import count_of
 from donations.models import Article
 from tests.conftest import base_config
 
@@ -166,3 +167,24 @@ def test_a_query_error_on_a_reachable_database_is_not_called_unreachable(tmp_pat
     result = app.test_cli_runner().invoke(args=["webhooks", "backlog"])
     assert isinstance(result.exception, OperationalError)
     assert "cannot connect" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("examined", "line"),
+    [(0, "Read 0 Stripe objects; "), (1, "Read 1 Stripe object; "), (2, "Read 2 Stripe objects; ")],
+)
+def test_stripe_sync_counts_objects_in_good_english(runner, monkeypatch, examined, line):
+    import donations.payments.cli as payments_cli
+    from donations.payments.sync import SyncReport
+
+    def fake_sync(gateway, **kwargs):
+        return SyncReport(dry_run=True, examined=examined)
+
+    monkeypatch.setattr(payments_cli, "run_sync", fake_sync)
+    result = runner.invoke(args=["stripe", "sync", "--dry-run"])
+    assert line in result.output
+
+
+def test_webhook_backlog_counts_one_event_as_one(runner, db):
+    assert runner.invoke(args=["webhooks", "backlog"]).output.startswith("0 events waiting")
+    assert count_of(1, "event") == "1 event" and count_of(1234, "event") == "1,234 events"

@@ -12,6 +12,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from donations.core.words import count_of
 from donations.extensions import db
 from donations.models import utcnow
 from donations.payments.account_cli import check_command, secret_command, setup_command
@@ -99,7 +100,7 @@ def sync_command(dry_run: bool, days: int) -> None:
     for line in report.changes:
         click.echo(f"  {line}")
     counts = ", ".join(f"{key} {n}" for key, n in sorted(report.counts.items())) or "nothing"
-    click.echo(f"Read {report.examined} Stripe objects; {prefix}: {counts}.")
+    click.echo(f"Read {count_of(report.examined, 'Stripe object')}; {prefix}: {counts}.")
     if dry_run:
         click.echo("Dry run: nothing was written.")
     if report.error:
@@ -126,7 +127,7 @@ def work_command(once: bool, batch: int, idle: float) -> None:
     except KeyboardInterrupt:
         db.session.rollback()
         return
-    click.echo(f"{done} events processed.")
+    click.echo(f"{count_of(done, 'event')} processed.")
 
 
 @webhooks_cli.command("backlog")
@@ -134,4 +135,5 @@ def backlog_command() -> None:
     """Print how many stored events wait for the worker and how old the oldest is."""
     backlog = webhook_backlog(utcnow())
     age = backlog.oldest_pending_seconds
-    click.echo(f"{backlog.pending} events waiting; oldest {'-' if age is None else f'{age:.1f}s'}")
+    oldest = "-" if age is None else f"{age:.1f}s"
+    click.echo(f"{count_of(backlog.pending, 'event')} waiting; oldest {oldest}")

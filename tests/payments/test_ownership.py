@@ -8,6 +8,7 @@ import pytest
 
 from donations import create_app
 from donations.membership.donations import record_gift
+from donations.models import Adoption
 from donations.payments.facts import (
     ChargeFact,
     CheckoutFact,
@@ -136,17 +137,51 @@ class _Listing:
         return iter(self.objects.get(kind, []))
 
 
-def test_check_warnings_name_untagged_objects_on_a_dedicated_account_only():
+def test_check_warnings_name_untagged_objects_on_a_dedicated_account_only(app, db):
     session = CheckoutFact.from_dict({"id": "cs_link", "object": "checkout.session"})
     tagged = CheckoutFact.from_dict(
         {"id": "cs_ours", "object": "checkout.session", "metadata": {"site": OURS}}
     )
     gateway = _Listing({"checkout_sessions": [tagged, session]})
     (warning,) = check_warnings(gateway, installation=OURS, shared=False, now=AT)
-    assert "1 checkout sessions (e.g. cs_link)" in warning and "STRIPE_ACCOUNT_SHARED=1" in warning
+    assert "1 Checkout session (e.g. cs_link)" in warning and "STRIPE_ACCOUNT_SHARED=1" in warning
     assert gateway.asked[0][1]["created"]["gte"] == int(AT.timestamp()) - 30 * 86400
     assert check_warnings(gateway, installation=OURS, shared=True, now=AT) == []
     assert (
         check_warnings(_Listing({"checkout_sessions": [tagged]}), installation=OURS, shared=False)
         == []
     )
+
+
+def test_check_warnings_leave_out_what_staff_adopted_and_count_in_good_english(app, db):
+    def session(i, intent):
+        return CheckoutFact.from_dict(
+            {"id": f"cs_{i}", "object": "checkout.session", "payment_intent": intent}
+        )
+
+    def subscription(i):
+        return SubscriptionFact.from_dict(
+            {"id": f"sub_{i}", "object": "subscription", "status": "active", "items": {"data": []}}
+        )
+
+    gateway = _Listing(
+        {
+            "checkout_sessions": [session(1, "pi_adopted"), session(2, "pi_2"), session(3, "pi_3")],
+            "subscriptions": [subscription("adopted"), subscription("shop")],
+        }
+    )
+    db.session.add_all(
+        [
+            Adoption(stripe_object_id="pi_adopted", kind="payment"),
+            Adoption(stripe_object_id="sub_adopted", kind="subscription"),
+        ]
+    )
+    db.session.flush()
+    (warning,) = check_warnings(gateway, installation=OURS, shared=False, now=AT)
+    assert "the account has 2 Checkout sessions (e.g. cs_2), 1 subscription (e.g. sub_shop)" in (
+        warning
+    )
+    db.session.add(Adoption(stripe_object_id="sub_shop", kind="subscription"))
+    db.session.flush()
+    (warning,) = check_warnings(gateway, installation=OURS, shared=False, now=AT)
+    assert "subscription" not in warning.split(" of the last")[0]
