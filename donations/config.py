@@ -163,7 +163,10 @@ def _stripe(settings: dict[str, Any]) -> None:
     if key and not secret:
         log.warning(
             "STRIPE_WEBHOOK_SECRET is not set: POST /stripe/webhook refuses every delivery "
-            "(503, Stripe retries) until it is; `flask stripe setup` shows it"
+            "(503, Stripe retries) until it is; `flask --app wsgi stripe setup --webhook-url "
+            "%s/stripe/webhook` shows it when it creates the endpoint (on this machine: "
+            "`flask --app wsgi stripe setup --local`)",
+            settings["SITE_URL"],
         )
     elif not secret:
         # Derived, not random: the web workers and CLI processes must all agree on it.

@@ -224,3 +224,18 @@ def test_emulator_mode_follows_the_key_the_environment_and_stripe_emulator(
 )
 def test_yes_may_be_written_four_ways_in_any_case(raw, expected):
     assert is_true(raw) is expected
+
+
+def test_a_key_without_webhook_secret_warns_with_the_full_setup_command(tmp_path, caplog):
+    config = {
+        **base_config(tmp_path),
+        "STRIPE_SECRET_KEY": "sk_test_" + "x" * 24,
+        "STRIPE_EMULATOR": "0",
+        "SITE_URL": "https://news.example.org",
+    }
+    create_app(config)
+    assert (
+        "`flask --app wsgi stripe setup --webhook-url https://news.example.org/stripe/webhook` "
+        "shows it"
+    ) in caplog.text
+    assert "`flask --app wsgi stripe setup --local`" in caplog.text

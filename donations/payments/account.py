@@ -7,8 +7,10 @@ against the emulator at start-up in emulator mode: the demo path is the producti
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from donations.payments.account_types import PORTAL_MARKER, WebhookEndpoint, portal_configuration
 from donations.payments.gateway import Gateway
@@ -16,6 +18,27 @@ from donations.payments.ledger import HANDLERS
 
 # Exactly the event types our handlers apply; everything else would only fill the ledger.
 WEBHOOK_EVENTS: tuple[str, ...] = tuple(sorted(HANDLERS))
+
+
+def is_local_url(url: str) -> bool:
+    """Whether Stripe could never reach this URL: localhost or a non-public address."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost") or not host:
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False  # a name: it may well be public
+
+
+def setup_line(webhook_url: str | None, *, emulated: bool) -> str:
+    """The `stripe setup` command that makes what `stripe check` found missing, ready to run.
+
+    A real key can't have an endpoint on this machine (Stripe refuses it): `--local` then.
+    """
+    if webhook_url is None or (is_local_url(webhook_url) and not emulated):
+        return "flask --app wsgi stripe setup --local"
+    return f"flask --app wsgi stripe setup --webhook-url {webhook_url}"
 
 
 @dataclass
@@ -116,10 +139,11 @@ def check_account(
     if live != expect_live:
         want, got = ("live", "test") if expect_live else ("test", "live")
         problems.append(f"the key reaches {got} mode, but this site is configured for {want}")
+    setup = setup_line(webhook_url, emulated=gateway.emulator is not None)
     if webhook_url is not None:
-        problems += _endpoint_problems(gateway, webhook_url, api_version)
+        problems += _endpoint_problems(gateway, webhook_url, api_version, setup)
     if portal_configuration(gateway.portal_configurations()) is None:
-        problems.append("no active Billing Portal configuration: run `flask stripe setup`")
+        problems.append(f"no active Billing Portal configuration: run `{setup}`")
     return problems
 
 
@@ -128,12 +152,22 @@ def our_endpoint(gateway: Gateway, webhook_url: str, api_version: str) -> Webhoo
     return _endpoint_at(gateway.webhook_endpoints(), webhook_url, api_version)
 
 
-def _endpoint_problems(gateway: Gateway, webhook_url: str, api_version: str) -> list[str]:
+def _endpoint_problems(
+    gateway: Gateway, webhook_url: str, api_version: str, setup: str
+) -> list[str]:
     problems: list[str] = []
-    endpoints = [e for e in gateway.webhook_endpoints() if e.url == webhook_url]
+    every = gateway.webhook_endpoints()
+    endpoints = [e for e in every if e.url == webhook_url]
     endpoint = _endpoint_at(endpoints, webhook_url, api_version)
     if not endpoints:
-        problems.append(f"no webhook endpoint for {webhook_url}: run `flask stripe setup`")
+        problems.append(f"no webhook endpoint for {webhook_url}: run `{setup}`")
+        others = sorted({e.url for e in every})
+        if others and is_local_url(webhook_url):
+            # Most often SITE_URL names another port than the server was started on.
+            problems[-1] += (
+                f"; endpoints exist for {', '.join(others)}: if the server runs there, set "
+                "SITE_URL to its address (the URL checked is SITE_URL + /stripe/webhook)"
+            )
     elif endpoint is None:
         versions = ", ".join(str(e.api_version) for e in endpoints)
         problems.append(

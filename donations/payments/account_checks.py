@@ -12,16 +12,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from secrets import token_hex
 from typing import Any
-from urllib.parse import urlsplit
 
-from donations.payments.account import check_account, our_endpoint
+from donations.payments.account import check_account, our_endpoint, setup_line
 from donations.payments.account_types import WebhookEndpoint
 
 CHECK_EVENT_TYPE = "donations.webhook_check"
@@ -35,17 +33,6 @@ class CheckReport:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-def is_local_url(url: str) -> bool:
-    """Whether Stripe could never reach this URL: localhost or a non-public address."""
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost") or not host:
-        return True
-    try:
-        return not ipaddress.ip_address(host).is_global
-    except ValueError:
-        return False  # a name: it may well be public
 
 
 def listen_command(url: str, events: tuple[str, ...] = ()) -> str:
@@ -155,8 +142,9 @@ def check_site(
     if not plan.secrets:
         report.problems.append(
             "STRIPE_WEBHOOK_SECRET is not set, so the site refuses every delivery (503): "
-            "set it to the endpoint's signing secret (`flask stripe setup` shows it when it "
-            "creates the endpoint; the Dashboard reveals it) and restart"
+            "set it to the endpoint's signing secret (`"
+            + setup_line(None if plan.local else plan.webhook_url, emulated=False)
+            + "` shows it when it creates the endpoint; the Dashboard reveals it) and restart"
         )
     if plan.local:
         _check_listen(report, plan)

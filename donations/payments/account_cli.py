@@ -17,14 +17,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from donations.payments.account import WEBHOOK_EVENTS, SetupReport, setup_account
-from donations.payments.account_checks import (
-    CheckPlan,
-    check_site,
-    is_local_url,
-    listen_command,
-    listen_secret,
-)
+from donations.payments.account import WEBHOOK_EVENTS, SetupReport, is_local_url, setup_account
+from donations.payments.account_checks import CheckPlan, check_site, listen_command, listen_secret
 from donations.payments.gateway import get_gateway
 from donations.payments.ledger import stored_status
 from donations.payments.ownership_check import check_warnings
@@ -95,7 +89,16 @@ def setup_command(webhook_url: str | None, local: bool, secret_file: Path | None
             )
 
     report = _run_setup(url, before_create)
-    if report.secret:
+    emulated = config["STRIPE_EMULATOR"] and report.secret in config["STRIPE_WEBHOOK_SECRETS"]
+    if report.secret and emulated and secret_file is None:
+        # The emulator signs with the app's own secret (derived from SECRET_KEY while
+        # STRIPE_WEBHOOK_SECRET is empty): there is nothing to copy into .env.
+        click.echo(
+            f"Signing secret {report.secret}: the emulator signs with this app's "
+            "STRIPE_WEBHOOK_SECRET (derived from SECRET_KEY while it is empty), so there is "
+            "nothing to set."
+        )
+    elif report.secret:
         _hand_over(report.secret, secret_file, live)
 
 

@@ -213,7 +213,9 @@ class Gateway:
         if not self.webhook_secrets:
             raise WebhookSecretMissing(
                 "STRIPE_WEBHOOK_SECRET is not set, so no delivery can be verified: set it to "
-                "the endpoint's signing secret (`flask stripe setup` shows it) and restart"
+                "the endpoint's signing secret (`flask --app wsgi stripe setup --webhook-url "
+                "URL` shows it when it creates the endpoint; on this machine `flask --app wsgi "
+                "stripe setup --local`) and restart"
             )
         if not signature:
             raise InvalidWebhook("missing Stripe-Signature header")

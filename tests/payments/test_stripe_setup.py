@@ -114,7 +114,7 @@ def test_setup_then_check_pass_and_a_second_setup_changes_nothing(
     first = runner.invoke(args=["stripe", "setup", "--webhook-url", OTHER_URL])
     assert first.exit_code == 0, first.output
     assert "created webhook endpoint we_" in first.output
-    assert "Signing secret (set STRIPE_WEBHOOK_SECRET to it): whsec_" in first.output
+    assert "Signing secret whsec_" in first.output
     checked = runner.invoke(args=["stripe", "check", "--webhook-url", OTHER_URL])
     assert checked.exit_code == 0, checked.output
     assert "Stripe is ready" in checked.output
@@ -315,3 +315,29 @@ def test_workers_starting_together_register_one_endpoint(
             started.extensions["stripe_emulator"].close()
             with started.app_context():
                 _db.engine.dispose()
+
+
+def test_check_names_the_full_setup_command_and_site_url_for_a_missing_local_endpoint(
+    runner, emulator: Emulator
+) -> None:
+    # The server registered http://localhost/stripe/webhook; SITE_URL names another port.
+    url = "http://localhost:5999/stripe/webhook"
+    checked = runner.invoke(args=["stripe", "check", "--webhook-url", url])
+    assert checked.exit_code == 1
+    assert (
+        f"missing: no webhook endpoint for {url}: run "
+        f"`flask --app wsgi stripe setup --webhook-url {url}`; endpoints exist for "
+        "http://localhost/stripe/webhook: if the server runs there, set SITE_URL"
+    ) in checked.output
+    public = runner.invoke(args=["stripe", "check", "--webhook-url", OTHER_URL])
+    assert f"`flask --app wsgi stripe setup --webhook-url {OTHER_URL}`" in public.output
+    assert "SITE_URL" not in public.output  # a public URL: no port mix-up to suspect
+
+
+def test_setup_in_emulator_mode_asks_for_no_webhook_secret(app: Flask, runner) -> None:
+    made = runner.invoke(args=["stripe", "setup", "--webhook-url", OTHER_URL])
+    assert made.exit_code == 0, made.output
+    assert "set STRIPE_WEBHOOK_SECRET" not in made.output
+    secret = app.config["STRIPE_WEBHOOK_SECRET"]
+    assert f"Signing secret {secret}: the emulator signs with" in made.output
+    assert "nothing to set" in made.output
