@@ -18,7 +18,7 @@ from donations.accounts.services import (
 from donations.extensions import db as _db
 from donations.models import User
 from tests.conftest import mails
-from tests.factories import DEFAULT_PASSWORD, login, make_user
+from tests.factories import DEFAULT_PASSWORD, login, make_membership, make_user
 
 GOOD_PASSWORD = "river stones and lanterns"
 
@@ -326,3 +326,27 @@ def login_with_next(client, target: str):
     assert response.status_code == 302
     client.post("/logout")
     return response
+
+
+# What each Billing Portal feature lets a member do, in the account page's words.
+PORTAL_FEATURE_WORDS = {
+    "payment_method_update": "update your card",
+    "invoice_history": "see past invoices",
+    "customer_update": "change your billing email or address",
+    "subscription_cancel": "cancel at the end of the paid period",
+    "subscription_update": "switch plan",
+}
+
+
+def test_account_page_promises_exactly_what_the_billing_portal_offers(app, client, emulator):
+    (config,) = emulator.list_objects("billing_portal.configuration")
+    enabled = {name for name, f in config["features"].items() if f.get("enabled")}
+    assert enabled <= set(PORTAL_FEATURE_WORDS)  # a new feature needs its words here and there
+    assert config["features"]["subscription_cancel"]["mode"] == "at_period_end"
+    user = make_user(email="member@example.org")
+    make_membership(user)
+    login(client, user)
+    html = client.get("/account").get_data(as_text=True)
+    hint = re.search(r'data-hint="portal">([^<]+)<', html).group(1).lower()
+    for feature, words in PORTAL_FEATURE_WORDS.items():
+        assert (words in hint) is (feature in enabled), feature
