@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, case, exists, func, or_, select
 
 from donations.extensions import db
+from donations.membership.demo import DEMO_INVOICE
 from donations.models import BalanceTransaction, Donation
 
 REFUNDS = ("refund", "refund_failure")
@@ -69,8 +70,13 @@ def settled_since(since: datetime) -> Settlement:
             bt.reporting_category == "charge",
         )
     )
+    # seed-demo's payments never had a Stripe charge: `stripe sync` could never clear them.
+    real = or_(
+        Donation.stripe_invoice_id.is_(None),
+        ~Donation.stripe_invoice_id.startswith(DEMO_INVOICE, autoescape=True),
+    )
     awaiting = db.session.scalar(
-        select(func.count()).select_from(Donation).where(Donation.paid_at >= since, ~charged)
+        select(func.count()).select_from(Donation).where(Donation.paid_at >= since, ~charged, real)
     )
     return Settlement(
         totals=[SettledTotal(c, *(int(v or 0) for v in values)) for c, *values in rows],

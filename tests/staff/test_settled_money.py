@@ -9,8 +9,11 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import func, select
 
-from donations.models import BalanceTransaction, Donation, PaymentAdjustment
+from donations.membership.demo import seed_members
+from donations.membership.donations import record_gift
+from donations.models import BalanceTransaction, Donation, PaymentAdjustment, utcnow
 from donations.money import format_money
+from donations.payments.metadata import CheckoutMetadata
 from tests.factories import login, start_checkout
 
 CATEGORIES = {
@@ -151,3 +154,25 @@ def test_sync_repairs_a_lost_dispute_with_its_fee_and_a_partial_refund_to_the_ce
     assert stat(page, "settled-net-usd") == format_money(usd["net"], "usd") == "-$2.86"
     assert stat(page, "settled-fees-usd") == format_money(usd["fees"], "usd") == "$17.49"
     assert runner.invoke(args=["stripe", "sync"]).output.count("changed: nothing.") == 1
+
+
+def test_demo_payments_never_wait_for_a_fee_that_stripe_sync_could_bring(client, db, staff):
+    # seed-demo's members paid nothing on Stripe: no charge, no balance transaction, ever.
+    seed_members(3)
+    record_gift(
+        "pi_real_gift",
+        amount=1000,
+        currency="usd",
+        paid_at=utcnow(),
+        metadata=CheckoutMetadata(interval="once"),
+        email=None,
+        customer_id=None,
+        user_id=None,
+    )
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Donation)) == 4
+    login(client, staff)
+    page = client.get("/staff/").get_data(as_text=True)
+    assert stat(page, "awaiting-fee").startswith(
+        "1 payment of the last 30 days has no fee recorded yet"
+    )
