@@ -209,7 +209,7 @@ def test_the_pinned_api_version_is_written_once():
         if isinstance(node, ast.Constant) and isinstance(node.value, str)
         if version.match(node.value)
     ]
-    assert holders == ["donations/payments/gateway.py"]
+    assert holders == ["donations/facts/payload.py"]
 
 
 # --- no import cycles -----------------------------------------------------------------------

@@ -25,6 +25,17 @@ from flask import current_app
 from sqlalchemy import exists, literal, or_, select, text
 
 from donations.extensions import db
+from donations.facts.facts import (
+    ChargeFact,
+    CheckoutFact,
+    DisputeFact,
+    InvoiceFact,
+    InvoicePaymentFact,
+    RefundFact,
+    SubscriptionFact,
+)
+from donations.facts.metadata import site_of
+from donations.facts.money_facts import BalanceTransactionFact
 from donations.membership.locking import get_or_create_locked
 from donations.models import (
     Adoption,
@@ -39,17 +50,6 @@ from donations.models import (
     User,
     utcnow,
 )
-from donations.payments.facts import (
-    ChargeFact,
-    CheckoutFact,
-    DisputeFact,
-    InvoiceFact,
-    InvoicePaymentFact,
-    RefundFact,
-    SubscriptionFact,
-)
-from donations.payments.metadata import site_of
-from donations.payments.money_facts import BalanceTransactionFact
 
 
 class Owner(StrEnum):

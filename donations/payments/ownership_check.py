@@ -10,7 +10,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from donations.payments.metadata import site_of
+from donations.facts.metadata import site_of
 
 CHECK_DAYS = 30
 CHECK_LIMIT = 100  # objects of each kind read; enough to see a shop or a Payment Link

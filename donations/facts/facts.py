@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from donations.payments import payload, recurring
-from donations.payments.envelope import check_envelope
-from donations.payments.metadata import CheckoutMetadata
-from donations.payments.money_facts import (
+from donations.facts import payload, recurring
+from donations.facts.envelope import check_envelope
+from donations.facts.metadata import CheckoutMetadata
+from donations.facts.money_facts import (
     BalanceTransactionFact,
     ChargeFact,
     DisputeFact,
     RefundFact,
 )
-from donations.payments.payload import dig, listed, obj_id, ts
+from donations.facts.payload import dig, listed, obj_id, ts
 
 __all__ = [
     "BalanceTransactionFact",
