@@ -256,7 +256,7 @@ def _site_url(raw: str) -> str:
 
 
 def _ratelimit_storage(redis_url: str) -> str:
-    """Redis through the fallback wrapper (core.ratelimit), else process memory."""
+    """Redis through the fallback wrapper (donations.ratelimit), else process memory."""
     if not redis_url:
         return "memory://"
     if not redis_url.startswith(("redis://", "rediss://", "redis+unix://")):

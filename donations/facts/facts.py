@@ -2,7 +2,7 @@
 
 Built from the SDK's verified objects by the gateway; read by the membership services,
 which never see a `stripe` type. Payloads of every API version read the same way: where
-the layout moved, payments.payload knows both places.
+the layout moved, facts.payload knows both places.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class SubscriptionFact:
     # Stripe opens a period before charging for it: a past_due subscription's current period
     # is the unpaid one, and its start is when the last paid period ended.
     current_period_start: datetime | None = None
-    # What it brings in per period (payments.recurring); None: a discount we can't read.
+    # What it brings in per period (facts.recurring); None: a discount we can't read.
     recurring_amount: int | None = None
     # An `*.updated` event's data.previous_attributes: what changed, with its old values ...
     previous_attributes: dict[str, Any] | None = field(default=None, compare=False, hash=False)

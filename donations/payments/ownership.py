@@ -7,7 +7,7 @@ always was. On a shared account (`1`) an object without a tag is ours only when 
 linked to something we already count or that staff adopted: a renewal's invoice through its
 subscription, a charge, refund or dispute through its payment intent or charge. The rest is
 foreign: stored, shown to staff, counted nowhere. An object tagged by another installation
-is never ours (payments.metadata.is_foreign), whatever the setting.
+is never ours (facts.metadata.is_foreign), whatever the setting.
 
 The customer is deliberately no link: one person may pay us and the shop with one customer.
 """
