@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_settings(os.environ, config, app.instance_path))
     _configure_logging(app)
     register_extensions(app)
+    register_providers(app)
     register_request_guards(app)
     register_operations(app)
     register_payments(app)
@@ -110,6 +111,15 @@ def register_extensions(app: Flask) -> None:
     # The limiter is one shared object: an app that disabled it must not disable the next.
     app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)  # also gives this app fresh rate-limit storage
+
+
+def register_providers(app: Flask) -> None:
+    """What core's health check and /metrics read from the features, handed in, not imported."""
+    from donations.membership import progress
+    from donations.payments import backlog
+
+    backlog.register(app)
+    progress.register(app)
 
 
 def register_payments(app: Flask) -> None:

@@ -20,8 +20,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from donations.core.secret_key import HOW_TO_MAKE_ONE, secret_key_problem
 from donations.core.truthy import is_true
 from donations.currencies import CURRENCIES, check_settlement
+from donations.facts.payload import STRIPE_API_VERSION
 from donations.fees import fee_table
-from donations.payments.gateway import STRIPE_API_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +259,7 @@ def _site_url(raw: str) -> str:
 
 
 def _ratelimit_storage(redis_url: str) -> str:
-    """Redis through the fallback wrapper (core.ratelimit), else process memory."""
+    """Redis through the fallback wrapper (donations.ratelimit), else process memory."""
     if not redis_url:
         return "memory://"
     if not redis_url.startswith(("redis://", "rediss://", "redis+unix://")):

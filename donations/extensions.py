@@ -6,9 +6,10 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
-# Importing ratelimit also registers its fallback+redis:// storage with `limits`.
-from donations.core.ratelimit import client_key
 from donations.models.base import Base
+
+# Importing ratelimit also registers its fallback+redis:// storage with `limits`.
+from donations.ratelimit import client_key
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()

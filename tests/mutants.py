@@ -64,7 +64,7 @@ MUTATIONS = [
         "a claim link that a racing request spent claims again (a password is lost)",
     ),
     Mutation(
-        "donations/payments/envelope.py",
+        "donations/facts/envelope.py",
         "            _storable(key, depth + 1)\n",
         "",
         ("tests/hardening/test_webhook_envelope.py",),
@@ -78,7 +78,7 @@ MUTATIONS = [
         "an appeal no longer reopens a lost dispute",
     ),
     Mutation(
-        "donations/payments/facts.py",
+        "donations/facts/facts.py",
         '        return self.payment_status in ("paid", "no_payment_required")\n',
         '        return self.payment_status == "paid"\n',
         ("tests/payments/test_no_payment_required.py",),

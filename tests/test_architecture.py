@@ -209,7 +209,7 @@ def test_the_pinned_api_version_is_written_once():
         if isinstance(node, ast.Constant) and isinstance(node.value, str)
         if version.match(node.value)
     ]
-    assert holders == ["donations/payments/gateway.py"]
+    assert holders == ["donations/facts/payload.py"]
 
 
 # --- no import cycles -----------------------------------------------------------------------
@@ -243,6 +243,96 @@ def test_no_import_cycle_in_the_emulator():
 def test_no_import_cycle_in_donations():
     graph = _import_graph(PACKAGE)
     assert not _cycles(graph), _describe(graph)
+
+
+# --- layers: packages import only the layers below them ---------------------------------
+
+# The package-level order, lowest first (drawn in the README, "Layers"). A package or top-level
+# module (a "unit") may import only units of LOWER layers: never one above, never a sibling in
+# its own layer. Every import counts, inside functions and under TYPE_CHECKING too.
+LAYERS: list[set[str]] = [
+    {"money", "mail", "ratelimit"},  # leaves: import nothing of ours
+    {"currencies", "fees"},  # what we offer, in money
+    {"models", "facts"},  # the tables; Stripe's objects read into typed facts
+    {"extensions"},  # db, limiter, login manager (unbound)
+    {"core"},  # site-wide infrastructure; domain values come by registration
+    {"config", "pagination", "security"},
+    {"membership"},  # applies facts to our records
+    {"accounts", "articles"},
+    {"payments"},  # gateway, webhooks, ledger, queue, sync
+    {"api", "staff", "support"},  # feature blueprints
+    {"cli"},
+    {"donations"},  # the package root: create_app wires it all
+]
+
+
+def _unit(module: str, root: str) -> str:
+    """The unit a module belongs to: the root itself, or its first part below the root."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _package_graph(package: Path) -> dict[str, set[str]]:
+    """Unit -> the other units it imports, from every import anywhere in its modules."""
+    modules = _modules(package)
+    root = package.name
+    graph: dict[str, set[str]] = {_unit(name, root): set() for name in modules}
+    for name, path in modules.items():
+        source = _unit(name, root)
+        for module, attr in _imported_names(name, path):
+            target = f"{module}.{attr}" if attr and f"{module}.{attr}" in modules else module
+            if target.partition(".")[0] == root and _unit(target, root) != source:
+                graph[source].add(_unit(target, root))
+    return graph
+
+
+def _layer_breaches(graph: dict[str, set[str]], layers: list[set[str]]) -> list[str]:
+    """Every import of a unit in the same layer or above; units placed in no layer too."""
+    level = {unit: i for i, layer in enumerate(layers) for unit in layer}
+    breaches = [f"{unit}: in no layer" for unit in sorted(graph) if unit not in level]
+    for unit, targets in sorted(graph.items()):
+        for target in sorted(targets):
+            if unit in level and target in level and level[target] >= level[unit]:
+                breaches.append(f"{unit} -> {target}")
+    return breaches
+
+
+def test_the_layer_check_finds_a_package_cycle_and_an_upward_import(tmp_path):
+    pkg = tmp_path / "pkg"
+    for sub in ("low", "high"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    files = {
+        "__init__.py": "",
+        "base.py": "",
+        # each module alone is fine (no module cycle): the loop is between the packages
+        "high/view.py": "from pkg.low import rules\nfrom pkg import base\n",
+        "low/rules.py": "def f():\n    from ..high import other\n",
+        "high/other.py": "",
+    }
+    for name, text in files.items():
+        (pkg / name).write_text(text)
+    assert not _cycles(_import_graph(pkg))  # the module check alone would miss it
+    graph = _package_graph(pkg)
+    assert graph == {"pkg": set(), "base": set(), "low": {"high"}, "high": {"low", "base"}}
+    assert _cycles(graph) == [["high", "low", "high"]]
+    layers = [{"base"}, {"low"}, {"high"}, {"pkg"}]
+    assert _layer_breaches(graph, layers) == ["low -> high"]
+    assert _layer_breaches(graph, [{"base", "low", "high"}, {"pkg"}]) == [
+        "high -> base",
+        "high -> low",
+        "low -> high",
+    ]
+    assert _layer_breaches(graph, [{"base"}, {"high"}]) == ["low: in no layer", "pkg: in no layer"]
+
+
+def test_no_import_cycle_between_packages():
+    graph = _package_graph(PACKAGE)
+    assert not _cycles(graph), _describe(graph)
+
+
+def test_packages_import_only_lower_layers():
+    assert _layer_breaches(_package_graph(PACKAGE), LAYERS) == []
 
 
 # --- the package root and what gets loaded --------------------------------------------------

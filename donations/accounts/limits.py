@@ -8,8 +8,8 @@ from __future__ import annotations
 from flask import request
 
 from donations.accounts.services import email_key
-from donations.core.ratelimit import client_key, hashed
 from donations.extensions import limiter
+from donations.ratelimit import client_key, hashed
 
 LOGIN_PER_IP = "10 per minute; 100 per hour"
 LOGIN_PER_EMAIL = "5 per minute; 30 per hour"

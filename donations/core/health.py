@@ -10,9 +10,9 @@ from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from donations.core.ratelimit import FallbackRedisStorage
+from donations.core.providers import live_workers, webhook_backlog
 from donations.extensions import db, limiter
-from donations.payments.backlog import live_workers, webhook_backlog
+from donations.ratelimit import FallbackRedisStorage
 
 OK, DEGRADED, DOWN = "ok", "degraded", "down"
 

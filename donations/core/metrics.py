@@ -24,9 +24,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from donations.membership.progress import get_progress
+from donations.core.providers import live_workers, members, webhook_backlog
 from donations.models import utcnow
-from donations.payments.backlog import live_workers, webhook_backlog
 
 bp = Blueprint("metrics", __name__)
 
@@ -45,7 +44,7 @@ class StateCollector(Collector):
         now = utcnow()
         backlog = webhook_backlog(now)
         yield GaugeMetricFamily(
-            "donations_members", "People counted as members now", value=get_progress().members
+            "donations_members", "People counted as members now", value=members()
         )
         yield GaugeMetricFamily(
             "donations_webhook_backlog_events",

@@ -6,8 +6,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from donations.money import format_money
-from donations.support.page import major
+from donations.money import format_money, major
 
 
 def _iso(value: datetime | None) -> str:

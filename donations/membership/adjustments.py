@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from donations.extensions import db
+from donations.facts.facts import ChargeFact, DisputeFact, RefundFact
 from donations.membership import balance, pending_disputes
 from donations.membership.donations import record_gift
 from donations.membership.locking import get_or_create_locked, locked
@@ -31,7 +32,6 @@ from donations.models.statuses import (
     known_dispute_status,
     refund_counts,
 )
-from donations.payments.facts import ChargeFact, DisputeFact, RefundFact
 
 log = logging.getLogger(__name__)
 

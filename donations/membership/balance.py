@@ -16,9 +16,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from donations.extensions import db
+from donations.facts.facts import BalanceTransactionFact
 from donations.membership.locking import insert_if_absent
 from donations.models import BalanceTransaction, Donation, PaymentAdjustment
-from donations.payments.facts import BalanceTransactionFact
 
 log = logging.getLogger(__name__)
 

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from donations.extensions import db
+from donations.facts.facts import SubscriptionFact
 from donations.membership import totals
 from donations.membership.locking import insert_all_if_absent
 from donations.membership.progress import move_counter
@@ -34,7 +35,6 @@ from donations.membership.records import link_waiting_payments, state_of
 from donations.membership.supporters import agrees
 from donations.membership.transitions import assign_state, takes_effect
 from donations.models import INTERVALS, MemberChange, Membership, SubscriptionStatus, User
-from donations.payments.facts import SubscriptionFact
 
 log = logging.getLogger(__name__)
 

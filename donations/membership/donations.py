@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from donations.facts.metadata import CheckoutMetadata
 from donations.membership.locking import get_or_create_locked
 from donations.models import Donation
-from donations.payments.metadata import CheckoutMetadata
 
 
 def merge_payment(

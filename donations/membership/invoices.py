@@ -15,11 +15,11 @@ from datetime import datetime
 from sqlalchemy import select
 
 from donations.extensions import db
+from donations.facts.facts import InvoiceFact, InvoicePaymentFact
 from donations.membership.donations import merge_payment
 from donations.membership.locking import get_or_create_locked, locked
 from donations.membership.supporters import supporter_for
 from donations.models import Donation, FailedPayment, InvoicePayment, Membership, User
-from donations.payments.facts import InvoiceFact, InvoicePaymentFact
 
 log = logging.getLogger(__name__)
 

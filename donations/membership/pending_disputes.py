@@ -15,11 +15,11 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from donations.extensions import db
+from donations.facts.facts import DisputeFact
+from donations.facts.payload import dig, obj_id
 from donations.membership.locking import get_or_create_locked
 from donations.models import PendingDispute, StripeEvent
 from donations.models.statuses import dispute_fact_wins
-from donations.payments.facts import DisputeFact
-from donations.payments.payload import dig, obj_id
 
 
 def keep_waiting(fact: DisputeFact, at: datetime) -> None:

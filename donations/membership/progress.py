@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import distinct, func, select, update
 
 from donations.core.cache import get_cache, invalidate_on_commit
+from donations.core.providers import register_members
 from donations.extensions import db
 from donations.membership import pending
 from donations.models import MemberCounter, Membership, utcnow
@@ -55,6 +56,11 @@ def get_progress(*, fresh: bool = False) -> Progress:
         goal=current_app.config["MEMBERSHIP_GOAL"],
         updated_at=datetime.fromisoformat(updated_at),
     )
+
+
+def register(app: Flask) -> None:
+    """Hand the member count (the tracker's, cached) to /metrics."""
+    register_members(app, lambda: get_progress().members)
 
 
 def _read_counter() -> tuple[int, str]:

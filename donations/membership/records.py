@@ -14,6 +14,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from donations.extensions import db
+from donations.facts.facts import CheckoutFact, SubscriptionFact
+from donations.facts.metadata import ONCE, parse_user_id
 from donations.membership.donations import record_gift
 from donations.membership.locking import get_or_create_locked, locked
 from donations.membership.supporters import supporter_for
@@ -26,8 +28,6 @@ from donations.models import (
     Membership,
     SubscriptionStatus,
 )
-from donations.payments.facts import CheckoutFact, SubscriptionFact
-from donations.payments.metadata import ONCE, parse_user_id
 
 log = logging.getLogger(__name__)
 

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import Flask
 from sqlalchemy import func, select
 
+from donations.core.providers import Backlog, register_webhook_ledger
 from donations.extensions import db
 from donations.models import StripeEvent, WebhookWorker
 
 FAILED_WINDOW = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class Backlog:
-    """Pending events (received, not processed), the oldest one's age, and recent failures."""
-
-    pending: int
-    oldest_pending_seconds: float | None
-    failed_recently: int
 
 
 def webhook_backlog(now: datetime) -> Backlog:
@@ -48,3 +40,8 @@ def live_workers(now: datetime, liveness_seconds: float) -> int:
     """Queue workers (`flask webhooks work`) that beat within the last `liveness_seconds`."""
     since = now - timedelta(seconds=liveness_seconds)
     return int(db.session.scalar(select(func.count()).where(WebhookWorker.beat_at >= since)) or 0)
+
+
+def register(app: Flask) -> None:
+    """Hand the backlog and the worker count to the health check and /metrics."""
+    register_webhook_ledger(app, webhook_backlog, live_workers)

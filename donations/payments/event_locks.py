@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import text
 
 from donations.extensions import db
-from donations.payments.facts import EventFact
-from donations.payments.payload import (
+from donations.facts.facts import EventFact
+from donations.facts.payload import (
     dig,
     invoice_subscription,
     invoice_subscription_metadata,

@@ -19,13 +19,13 @@ from typing import Any
 import stripe
 from flask import Flask, current_app
 
+from donations.facts.facts import EventFact, parse_event_object
+from donations.facts.metadata import CustomerMetadata, key_namespace
 from donations.payments.account_types import (
     PortalConfiguration,
     WebhookEndpoint,
     portal_configuration,
 )
-from donations.payments.facts import EventFact, parse_event_object
-from donations.payments.metadata import CustomerMetadata, key_namespace
 from donations.payments.provider_errors import operator_error, portal_error, reader_error
 from donations.payments.types import (
     CheckoutRequest,
@@ -39,9 +39,6 @@ from donations.payments.types import (
 
 log = logging.getLogger(__name__)
 
-# The one Stripe API version every request and our webhook endpoint are pinned to; settings
-# read it from here, and the emulator answers in this layout.
-STRIPE_API_VERSION = "2026-10-28.endive"
 EMULATOR_API_KEY = "sk_test_emulator"
 NETWORK_RETRIES = 2
 WEBHOOK_TOLERANCE_SECONDS = 300

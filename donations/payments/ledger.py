@@ -12,13 +12,13 @@ from sqlalchemy import select
 
 from donations.core import dberrors
 from donations.extensions import db
+from donations.facts.facts import EventFact
+from donations.facts.metadata import site_of
 from donations.membership import adjustments, batch, invoices, pending, records
 from donations.membership.locking import insert_if_absent, locked
 from donations.models import StripeEvent, utcnow
 from donations.payments import ownership
 from donations.payments.event_locks import lock_events
-from donations.payments.facts import EventFact
-from donations.payments.metadata import site_of
 from donations.payments.ownership import Owner
 
 log = logging.getLogger(__name__)

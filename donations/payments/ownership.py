@@ -7,7 +7,7 @@ always was. On a shared account (`1`) an object without a tag is ours only when 
 linked to something we already count or that staff adopted: a renewal's invoice through its
 subscription, a charge, refund or dispute through its payment intent or charge. The rest is
 foreign: stored, shown to staff, counted nowhere. An object tagged by another installation
-is never ours (payments.metadata.is_foreign), whatever the setting.
+is never ours (facts.metadata.is_foreign), whatever the setting.
 
 The customer is deliberately no link: one person may pay us and the shop with one customer.
 """
@@ -25,6 +25,17 @@ from flask import current_app
 from sqlalchemy import exists, literal, or_, select, text
 
 from donations.extensions import db
+from donations.facts.facts import (
+    ChargeFact,
+    CheckoutFact,
+    DisputeFact,
+    InvoiceFact,
+    InvoicePaymentFact,
+    RefundFact,
+    SubscriptionFact,
+)
+from donations.facts.metadata import site_of
+from donations.facts.money_facts import BalanceTransactionFact
 from donations.membership.locking import get_or_create_locked
 from donations.models import (
     Adoption,
@@ -39,17 +50,6 @@ from donations.models import (
     User,
     utcnow,
 )
-from donations.payments.facts import (
-    ChargeFact,
-    CheckoutFact,
-    DisputeFact,
-    InvoiceFact,
-    InvoicePaymentFact,
-    RefundFact,
-    SubscriptionFact,
-)
-from donations.payments.metadata import site_of
-from donations.payments.money_facts import BalanceTransactionFact
 
 
 class Owner(StrEnum):

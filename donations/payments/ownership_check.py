@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from donations.core.words import count_of
 from donations.extensions import db
+from donations.facts.metadata import site_of
 from donations.models import Adoption
-from donations.payments.metadata import site_of
 from donations.payments.ownership import keys_of
 
 CHECK_DAYS = 30

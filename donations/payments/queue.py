@@ -20,10 +20,10 @@ from datetime import timedelta
 from sqlalchemy import and_, select, update
 
 from donations.extensions import db
+from donations.facts.facts import EventFact
 from donations.membership.deferred import deferred_counts
 from donations.models import StripeEvent, utcnow
 from donations.payments.backlog import webhook_backlog
-from donations.payments.facts import EventFact
 from donations.payments.ledger import Outcome, apply_stored_many, record
 from donations.payments.worker_loop import WorkerLoop
 

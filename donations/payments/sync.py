@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import update
 
 from donations.extensions import db
+from donations.facts.metadata import site_of
 from donations.membership.grace import recheck_grace
 from donations.models import SyncRun, utcnow
 from donations.payments import ownership
 from donations.payments.gateway import Gateway
-from donations.payments.metadata import site_of
 from donations.payments.ownership import Owner
 from donations.payments.sync_fees import sync_balance_transaction
 from donations.payments.sync_steps import (

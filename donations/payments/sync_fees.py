@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from donations.facts.facts import BalanceTransactionFact
 from donations.membership import balance
 from donations.money import format_money
-from donations.payments.facts import BalanceTransactionFact
 
 # Counted in the sync report: a balance transaction recorded (its fee and net with it).
 FEES_RECORDED = "fees_recorded"

@@ -10,6 +10,15 @@ from typing import Any
 from sqlalchemy import select
 
 from donations.extensions import db
+from donations.facts.facts import (
+    ChargeFact,
+    CheckoutFact,
+    DisputeFact,
+    InvoiceFact,
+    RefundFact,
+    SubscriptionFact,
+)
+from donations.facts.metadata import CustomerMetadata
 from donations.membership import adjustments, balance, invoices, records
 from donations.membership.supporters import supporter_for
 from donations.models import (
@@ -23,15 +32,6 @@ from donations.models import (
     User,
 )
 from donations.models.statuses import dispute_withholds_funds
-from donations.payments.facts import (
-    ChargeFact,
-    CheckoutFact,
-    DisputeFact,
-    InvoiceFact,
-    RefundFact,
-    SubscriptionFact,
-)
-from donations.payments.metadata import CustomerMetadata
 from donations.payments.sync_fees import FEES_RECORDED, describe
 
 # One reconciliation step returns (counter key, human description) for each change it made.

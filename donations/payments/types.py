@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from donations.payments.metadata import ONCE, CheckoutMetadata
+from donations.facts.metadata import ONCE, CheckoutMetadata
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def recurring_revenue() -> Revenue:
     """MRR per currency over memberships in member statuses (one small query).
 
     Each membership counts what it brings in per period: every item, net of discounts in
-    effect, nothing while in a trial or with collection paused (payments.recurring).
+    effect, nothing while in a trial or with collection paused (facts.recurring).
 
     It reads the recurring totals kept at write time (membership.totals): one row per
     currency, billing period and amount, so each amount is rounded to a monthly figure

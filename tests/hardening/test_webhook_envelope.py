@@ -7,9 +7,9 @@ import logging
 import pytest
 from sqlalchemy import func, select
 
+from donations.facts.envelope import object_of_event
+from donations.facts.facts import PARSERS
 from donations.models import Membership, StripeEvent
-from donations.payments.envelope import object_of_event
-from donations.payments.facts import PARSERS
 from donations.payments.ledger import HANDLERS
 from tests.factories import make_user
 from tests.payments.stripe_events import World, post_event, signature_header

@@ -11,10 +11,10 @@ from sqlalchemy import event, func, select, update
 
 from donations.accounts.claims import attach
 from donations.extensions import db
+from donations.facts.facts import EventFact
 from donations.membership import batch
 from donations.membership.progress import get_progress, recount_members
 from donations.models import Donation, MemberChange, Membership, RecurringTotal, StripeEvent, User
-from donations.payments.facts import EventFact
 from donations.payments.ledger import receive, record
 from donations.payments.queue import work_batch
 from tests.factories import make_user

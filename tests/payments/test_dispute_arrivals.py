@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from donations.extensions import db as _db
+from donations.facts.facts import EventFact
 from donations.models import Donation, PaymentAdjustment, PendingDispute, StripeEvent
 from donations.models.statuses import dispute_fact_wins, dispute_withholds_funds
-from donations.payments.facts import EventFact
 from donations.payments.ledger import receive
 from tests.factories import make_user
 from tests.payments.records_snapshot import reset_records

@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from donations.extensions import db
+from donations.facts.facts import EventFact
 from donations.membership import totals
 from donations.membership.progress import get_progress
 from donations.models import Membership, User, utcnow
-from donations.payments.facts import EventFact
 from donations.payments.ledger import receive, record
 from donations.payments.queue import work_batch
 from tests.factories import make_user

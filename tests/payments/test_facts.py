@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from donations.payments.facts import (
+from donations.facts.facts import (
     ChargeFact,
     DisputeFact,
     EventFact,

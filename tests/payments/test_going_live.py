@@ -20,9 +20,9 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from donations.extensions import db as _db
+from donations.facts.payload import STRIPE_API_VERSION
 from donations.models import Donation, StripeEvent
 from donations.payments import account_cli
-from donations.payments.gateway import STRIPE_API_VERSION
 from donations.payments.provider_errors import READER_REFUSED
 from stripe_emulator import Emulator
 

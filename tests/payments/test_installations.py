@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from donations.extensions import db as _db
+from donations.facts.metadata import CheckoutMetadata, CustomerMetadata
 from donations.membership.progress import recount_members
 from donations.models import Donation, Membership, StripeEvent, User
 from donations.payments.gateway import get_gateway
-from donations.payments.metadata import CheckoutMetadata, CustomerMetadata
 from donations.payments.sync import run_sync
 from tests.factories import login, make_user, start_checkout
 

@@ -15,8 +15,9 @@ import pytest
 import stripe
 from flask import Flask
 
+from donations.facts.payload import STRIPE_API_VERSION
 from donations.payments.account import WEBHOOK_EVENTS
-from donations.payments.gateway import STRIPE_API_VERSION, Gateway, build_client
+from donations.payments.gateway import Gateway, build_client
 from donations.payments.provider_errors import PORTAL_MESSAGE, READER_REFUSED
 from stripe_emulator import Emulator
 from tests.factories import login, make_membership, make_user

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from donations.payments.facts import EventFact
+from donations.facts.facts import EventFact
 from donations.payments.ledger import receive
 from tests.factories import make_user
 from tests.payments.layouts import OLD_API_VERSION, old_charge, old_invoice, old_subscription

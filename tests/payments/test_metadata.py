@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from donations.payments.facts import parse_event_object
-from donations.payments.metadata import CheckoutMetadata, CustomerMetadata, is_foreign, site_of
+from donations.facts.facts import parse_event_object
+from donations.facts.metadata import CheckoutMetadata, CustomerMetadata, is_foreign, site_of
 from tests.payments.stripe_events import World
 
 

@@ -7,9 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from donations import create_app
-from donations.membership.donations import record_gift
-from donations.models import Adoption
-from donations.payments.facts import (
+from donations.facts.facts import (
     ChargeFact,
     CheckoutFact,
     DisputeFact,
@@ -18,7 +16,9 @@ from donations.payments.facts import (
     RefundFact,
     SubscriptionFact,
 )
-from donations.payments.metadata import CheckoutMetadata
+from donations.facts.metadata import CheckoutMetadata
+from donations.membership.donations import record_gift
+from donations.models import Adoption
 from donations.payments.ownership import Owner, decide, keys_of
 from donations.payments.ownership_check import check_warnings
 from tests.conftest import base_config

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from donations.extensions import db as _db
+from donations.facts.facts import EventFact
 from donations.membership.progress import get_progress, recount_members
 from donations.models import Membership
-from donations.payments.facts import EventFact
 from donations.payments.ledger import record
 from donations.payments.queue import work_batch
 from tests.factories import make_user

@@ -22,9 +22,10 @@ from sqlalchemy import select
 
 from donations import create_app
 from donations.extensions import db as _db
+from donations.facts.payload import STRIPE_API_VERSION
 from donations.models import Donation, Membership, StripeEvent
 from donations.payments.account import WEBHOOK_EVENTS
-from donations.payments.gateway import STRIPE_API_VERSION, Gateway
+from donations.payments.gateway import Gateway
 from stripe_emulator import Emulator
 from tests.conftest import base_config
 from tests.factories import login, make_membership, make_user

@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from donations.extensions import db
+from donations.facts.facts import EventFact
 from donations.membership.progress import get_progress, recount_members
 from donations.models import StripeEvent
 from donations.payments import ledger
-from donations.payments.facts import EventFact
 from donations.payments.queue import work
 from tests import conftest
 from tests.payments.storm_mix import gift_events, member_events

@@ -11,6 +11,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from donations.extensions import db
+from donations.facts.facts import SubscriptionFact
+from donations.facts.metadata import CheckoutMetadata
 from donations.membership.records import apply_subscription
 from donations.models import (
     Donation,
@@ -20,8 +22,6 @@ from donations.models import (
     StripeEvent,
     User,
 )
-from donations.payments.facts import SubscriptionFact
-from donations.payments.metadata import CheckoutMetadata
 
 _ids = itertools.count(1)
 

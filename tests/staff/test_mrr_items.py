@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from donations.payments.recurring import recurring_amount
+from donations.facts.recurring import recurring_amount
 from donations.staff.stats_money import recurring_revenue
 from tests.factories import make_user
 from tests.payments.stripe_events import PERIOD_END, World, post_event

@@ -9,11 +9,11 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import func, select
 
+from donations.facts.metadata import CheckoutMetadata
 from donations.membership.demo import seed_members
 from donations.membership.donations import record_gift
 from donations.models import BalanceTransaction, Donation, PaymentAdjustment, utcnow
 from donations.money import format_money
-from donations.payments.metadata import CheckoutMetadata
 from tests.factories import login, start_checkout
 
 CATEGORIES = {

@@ -18,7 +18,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from donations.payments.payload import dig, first_item, listed, period_end, period_start, ts
+from donations.facts.payload import dig, first_item, listed, period_end, period_start, ts
 
 MONTHS_PER_YEAR = 12
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from donations.payments.metadata import CheckoutMetadata
-from donations.payments.payload import dig, listed, obj_id, ts
+from donations.facts.metadata import CheckoutMetadata
+from donations.facts.payload import dig, listed, obj_id, ts
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Built from the SDK's verified objects by the gateway; read by the membership services,
 which never see a `stripe` type. Payloads of every API version read the same way: where
-the layout moved, payments.payload knows both places.
+the layout moved, facts.payload knows both places.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from donations.payments import payload, recurring
-from donations.payments.envelope import check_envelope
-from donations.payments.metadata import CheckoutMetadata
-from donations.payments.money_facts import (
+from donations.facts import payload, recurring
+from donations.facts.envelope import check_envelope
+from donations.facts.metadata import CheckoutMetadata
+from donations.facts.money_facts import (
     BalanceTransactionFact,
     ChargeFact,
     DisputeFact,
     RefundFact,
 )
-from donations.payments.payload import dig, listed, obj_id, ts
+from donations.facts.payload import dig, listed, obj_id, ts
 
 __all__ = [
     "BalanceTransactionFact",
@@ -55,7 +55,7 @@ class SubscriptionFact:
     # Stripe opens a period before charging for it: a past_due subscription's current period
     # is the unpaid one, and its start is when the last paid period ended.
     current_period_start: datetime | None = None
-    # What it brings in per period (payments.recurring); None: a discount we can't read.
+    # What it brings in per period (facts.recurring); None: a discount we can't read.
     recurring_amount: int | None = None
     # An `*.updated` event's data.previous_attributes: what changed, with its old values ...
     previous_attributes: dict[str, Any] | None = field(default=None, compare=False, hash=False)

@@ -21,6 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+# The one Stripe API version every request and our webhook endpoint are pinned to: the
+# "current" layout read here. Settings take it from this module (no Stripe SDK behind it);
+# the gateway pins the client to the setting, and the emulator answers in this layout.
+STRIPE_API_VERSION = "2026-10-28.endive"
+
 
 def ts(value: Any) -> datetime | None:
     """An aware UTC datetime from a Unix timestamp; None when absent."""
