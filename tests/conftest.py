@@ -45,6 +45,9 @@ settings.register_profile("suite", max_examples=30, deadline=None, print_blob=Tr
 settings.register_profile("thorough", parent=settings.get_profile("suite"), max_examples=500)
 settings.load_profile("suite")
 
+# The PostgreSQL-only tests' own cluster when no TEST_DATABASE_URL is given (tests/pgserver.py).
+pytest_plugins = ["tests.pgserver"]
+
 SERVER_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = SERVER_DATABASE_URL.startswith("postgresql")
 # This run's own database (set in pytest_configure); "" on SQLite.
