@@ -13,7 +13,7 @@ SITE_URL ?= http://$(HOST):$(PORT)
 # Synthetic members so the tracker has something to show ("12,431 of 20,000 members").
 DEMO_MEMBERS ?= 12431
 
-.PHONY: run test lint format install install-dev browser clean mutants
+.PHONY: run test quick lint format install install-dev browser clean mutants
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,12 @@ test: install-dev browser lint
 	fi
 	@echo "== the production-shaped rig =="
 	TEST_DATABASE_URL= $(BIN)/python -m pytest -m rig
+
+# The inner loop: SQLite only, without the browser, packaging, rig and PostgreSQL-only tests
+# (about a minute and a half here; `make test` runs everything before you push).
+quick: install-dev
+	TEST_DATABASE_URL= $(PYTEST) -q --hypothesis-profile=quick \
+	  -m "not browser and not packaging and not rig and not postgres_only"
 
 # Each bug in tests/mutants.py, put back alone, must fail a test (on SQLite; Redis for one).
 mutants: install-dev
