@@ -76,8 +76,9 @@ format: install-dev
 # Work-stealing keeps every worker busy to the end, when the slow browser tests would queue.
 PYTEST := $(BIN)/python -m pytest -n auto --dist worksteal
 
-# SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (without the wheel test, which
-# uses no database of the suite's: once is enough). Then the production-shaped rig (tests/rig:
+# SQLite always, where the PostgreSQL-only tests start a cluster of their own (tests/pgserver.py);
+# PostgreSQL too when TEST_DATABASE_URL is set (without the wheel test, which uses no database
+# of the suite's: once is enough). Then the production-shaped rig (tests/rig:
 # its own PostgreSQL, gunicorn, queue workers), once and alone: it measures time and memory.
 test: install-dev browser lint
 	TEST_DATABASE_URL= $(PYTEST) -m "not rig"
