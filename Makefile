@@ -90,7 +90,7 @@ test: install-dev browser lint
 	TEST_DATABASE_URL= $(BIN)/python -m pytest -m rig
 
 # The inner loop: SQLite only, without the browser, packaging, rig and PostgreSQL-only tests
-# (about a minute and a half here; `make test` runs everything before you push).
+# (about 2 minutes here with the machine busy, 1 idle; `make test` runs everything).
 quick: install-dev
 	TEST_DATABASE_URL= $(PYTEST) -q --hypothesis-profile=quick \
 	  -m "not browser and not packaging and not rig and not postgres_only"
