@@ -13,7 +13,7 @@ SITE_URL ?= http://$(HOST):$(PORT)
 # Synthetic members so the tracker has something to show ("12,431 of 20,000 members").
 DEMO_MEMBERS ?= 12431
 
-.PHONY: run test lint format install install-dev browser clean mutants
+.PHONY: run test quick lint format install install-dev browser clean mutants
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -76,8 +76,9 @@ format: install-dev
 # Work-stealing keeps every worker busy to the end, when the slow browser tests would queue.
 PYTEST := $(BIN)/python -m pytest -n auto --dist worksteal
 
-# SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (without the wheel test, which
-# uses no database of the suite's: once is enough). Then the production-shaped rig (tests/rig:
+# SQLite always, where the PostgreSQL-only tests start a cluster of their own (tests/pgserver.py);
+# PostgreSQL too when TEST_DATABASE_URL is set (without the wheel test, which uses no database
+# of the suite's: once is enough). Then the production-shaped rig (tests/rig:
 # its own PostgreSQL, gunicorn, queue workers), once and alone: it measures time and memory.
 test: install-dev browser lint
 	TEST_DATABASE_URL= $(PYTEST) -m "not rig"
@@ -87,6 +88,12 @@ test: install-dev browser lint
 	fi
 	@echo "== the production-shaped rig =="
 	TEST_DATABASE_URL= $(BIN)/python -m pytest -m rig
+
+# The inner loop: SQLite only, without the browser, packaging, rig and PostgreSQL-only tests
+# (about 2 minutes here with the machine busy, 1 idle; `make test` runs everything).
+quick: install-dev
+	TEST_DATABASE_URL= $(PYTEST) -q --hypothesis-profile=quick \
+	  -m "not browser and not packaging and not rig and not postgres_only"
 
 # Each bug in tests/mutants.py, put back alone, must fail a test (on SQLite; Redis for one).
 mutants: install-dev

@@ -43,7 +43,12 @@ from tests.factories import login, make_user
 # `--hypothesis-profile=thorough` hunts longer, by hand.
 settings.register_profile("suite", max_examples=30, deadline=None, print_blob=True)
 settings.register_profile("thorough", parent=settings.get_profile("suite"), max_examples=500)
+# `make quick`, the inner loop: a few examples each; `make test` runs the suite's 30.
+settings.register_profile("quick", parent=settings.get_profile("suite"), max_examples=5)
 settings.load_profile("suite")
+
+# The PostgreSQL-only tests' own cluster when no TEST_DATABASE_URL is given (tests/pgserver.py).
+pytest_plugins = ["tests.pgserver"]
 
 SERVER_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = SERVER_DATABASE_URL.startswith("postgresql")

@@ -23,7 +23,6 @@ from donations.accounts.services import reset_password
 from donations.accounts.tokens import CLAIM_SALT, make_reset_token
 from donations.extensions import db as _db
 from donations.models import Membership, User
-from tests.conftest import ON_POSTGRES
 from tests.factories import DEFAULT_PASSWORD, login, make_membership, make_supporter, make_user
 
 NEW_PASSWORD = "a brand new passphrase for the account"
@@ -192,7 +191,7 @@ def _claim_in_a_browser(url: str, password: str, barrier: threading.Barrier) -> 
         return exc.code
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="row locks and real concurrency: PostgreSQL")
+@pytest.mark.postgres_only  # row locks and real concurrency
 def test_six_racing_claims_make_one_account_and_keep_its_password(live_server):
     app = live_server.app
     with app.app_context():

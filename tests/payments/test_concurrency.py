@@ -17,13 +17,10 @@ from sqlalchemy import func, select
 from donations.extensions import db
 from donations.membership.progress import get_progress, recount_members
 from donations.models import Donation, MemberChange, Membership, StripeEvent, User
-from tests.conftest import ON_POSTGRES
 from tests.factories import make_user
 from tests.payments.stripe_events import World, signature_header
 
-pytestmark = pytest.mark.skipif(
-    not ON_POSTGRES, reason="row locks and real concurrency: PostgreSQL"
-)
+pytestmark = pytest.mark.postgres_only  # row locks and real concurrency
 
 
 def _post_all_at_once(url: str, secret: str, events: list[dict]) -> list[int]:

@@ -15,7 +15,6 @@ from donations.membership.progress import get_progress, recount_members
 from donations.models import MemberChange, Membership, StripeEvent, utcnow
 from donations.payments import ledger
 from donations.payments.queue import webhook_backlog, work
-from tests.conftest import ON_POSTGRES
 from tests.factories import CHAOS_SEEDS, login, make_user, start_checkout
 from tests.payments.stripe_events import World, post_event
 
@@ -172,7 +171,7 @@ def test_the_backlog_says_how_many_wait_and_for_how_long(app, client, db, world,
     assert result.exit_code == 0 and "3 events processed." in result.output
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="SKIP LOCKED between workers: PostgreSQL")
+@pytest.mark.postgres_only  # SKIP LOCKED between workers
 def test_two_workers_never_take_the_same_event(app, client, db, world):
     users = [make_user() for _ in range(60)]
     for n, user in enumerate(users):

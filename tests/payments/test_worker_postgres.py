@@ -27,10 +27,7 @@ from tests import conftest
 from tests.payments.storm_mix import gift_events, member_events
 from tests.payments.stripe_events import World
 
-pytestmark = [
-    pytest.mark.postgres_only,
-    pytest.mark.skipif(not conftest.ON_POSTGRES, reason="backends, locks and timeouts: PostgreSQL"),
-]
+pytestmark = pytest.mark.postgres_only  # backends, locks and timeouts
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from tests.appserver import ROOT, Gunicorn, free_port, production_env, start_gunicorn
-from tests.rig.cluster import Cluster, binaries, reap_stale
+from tests.pgcluster import Cluster, binaries, reap_stale
 from tests.rig.processes import Workers
 
 REQUIRE = os.environ.get("REQUIRE_RIG") == "1"
@@ -35,6 +35,7 @@ REDIS_URL = (
 SECRET = "whsec_rig_" + "5ab1e" * 6  # the rig endpoint's signing secret
 KEEP = ("alembic_version", "member_counter", "webhook_workers")  # the heartbeats go on
 STUCK_SECONDS = 5  # WEBHOOK_STUCK_SECONDS of the rig's app
+PREFIX = "donations-rig-"  # the rig cluster's folder
 
 
 @dataclass
@@ -131,8 +132,8 @@ def _rig() -> Iterator[Rig]:
         if REQUIRE:
             pytest.fail(f"REQUIRE_RIG=1 but the rig cannot run: {reason}")
         pytest.skip(reason)
-    reap_stale()
-    cluster = Cluster(binaries())  # type: ignore[arg-type]
+    reap_stale(PREFIX)
+    cluster = Cluster(binaries(), PREFIX)  # type: ignore[arg-type]
     logs = Path(tempfile.mkdtemp(prefix="donations-rig-logs-"))
     workers = server = None
     try:

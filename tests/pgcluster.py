@@ -1,9 +1,10 @@
-"""The rig's own PostgreSQL: a cluster made with initdb in a temporary folder, on a free port.
+"""A throwaway PostgreSQL: a cluster made with initdb in a temporary folder, on a free port.
 
-Its own, not the suite's server, because a fault test stops it (Indico's test fixtures start
-PostgreSQL the same way). As root (a CI container) it runs as the `postgres` OS user, since
-PostgreSQL refuses to run as root; otherwise as the current user. The data lives in RAM when
-/dev/shm is there: the rig measures the app and its workers, not the disk.
+Used by the rig (its own server, because a fault test stops it) and by the PostgreSQL-only
+tests when no TEST_DATABASE_URL names a server (tests/pgserver.py). Indico's test fixtures
+start PostgreSQL the same way. As root (a CI container) it runs as the `postgres` OS user,
+since PostgreSQL refuses to run as root; otherwise as the current user. The data lives in RAM
+when /dev/shm is there: the tests measure and exercise the app, not the disk.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import psycopg
 
 from tests.appserver import free_port
 
-PREFIX = "donations-rig-"
 RAM = Path("/dev/shm")  # noqa: S108  (a private mkdtemp folder is made inside)
 
 
@@ -52,11 +52,11 @@ def _os_user() -> str | None:
     return "postgres"
 
 
-def reap_stale() -> None:
-    """Stop and remove clusters left by rig runs that were killed before their cleanup."""
+def reap_stale(prefix: str) -> None:
+    """Stop and remove clusters left by runs that were killed before their cleanup."""
     for root in (RAM, Path(tempfile.gettempdir())):
-        for stale in root.glob(f"{PREFIX}*"):
-            pid = stale.name.removeprefix(PREFIX).split("-")[0]
+        for stale in root.glob(f"{prefix}*"):
+            pid = stale.name.removeprefix(prefix).split("-")[0]
             if not pid.isdigit() or Path(f"/proc/{pid}").exists():
                 continue
             postmaster = stale / "data" / "postmaster.pid"
@@ -69,11 +69,12 @@ def reap_stale() -> None:
 class Cluster:
     """One PostgreSQL cluster: initdb, start, stop, and a database for the app."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, prefix: str) -> None:
+        """Make the cluster (not started) in a folder named `<prefix><our pid>-…`."""
         self.bin = bin_dir
         self.user = _os_user()
         parent = RAM if RAM.is_dir() and os.access(RAM, os.W_OK) else None
-        self.root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=parent))
+        self.root = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
         self.data = self.root / "data"
         self.log = self.root / "postgresql.log"
         self.port = free_port()
