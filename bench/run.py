@@ -38,6 +38,7 @@ RESULTS = BENCH / "results"
 LUA = BENCH / "lua"
 # Run as a script, bench/ is already first on sys.path; this also covers other launchers.
 sys.path.insert(0, str(BENCH))
+import member  # noqa: E402
 import webhooks  # noqa: E402
 from front import measure_through_nginx, print_summary, queue_worker, write_summary  # noqa: E402
 from seed import drop_database  # noqa: E402
@@ -90,6 +91,14 @@ TARGETS: list[Target] = [
     Target("progress", "api/progress", "/api/progress", expect='"members":{members}'),
     Target("embed", "embed/progress", "/embed/progress", expect="{members_shown}"),
     Target("feed", "feed.xml", "/feed.xml", expect="{newest_title}"),
+    # The article as a logged-in member reads it (a real session cookie): no cache serves it.
+    Target(
+        "member",
+        "article (member)",
+        "/articles/{sample_slug}",
+        script="member.lua",
+        check=member.check,
+    ),
     # Every request a new signed customer.subscription.created: supporter, membership, count.
     Target(
         "webhook",

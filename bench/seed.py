@@ -89,6 +89,9 @@ class SeedReport:
     sample_title: str
     newest_title: str
     members: int = 0
+    # The member the `member` target logs in as (bench/member.py); empty without members.
+    member_email: str = ""
+    member_name: str = ""
 
 
 def _sentence(rng: random.Random, lo: int = 8, hi: int = 22) -> str:
@@ -294,6 +297,31 @@ def seed_members_fast(count: int) -> None:
         conn.execute(text("CHECKPOINT"))
 
 
+MEMBER_EMAIL = "member@bench.example"
+MEMBER_NAME = "Bench Member"
+# Not a secret: the bench database is dropped after every run.
+MEMBER_PASSWORD = "bench member password"
+
+
+def give_a_member_a_login(members: int) -> None:
+    """Let one seeded member (the middle one, so no index edge favours it) log in."""
+    from sqlalchemy import update
+
+    from donations.accounts.passwords import hash_password
+    from donations.extensions import db
+    from donations.models import User
+
+    customer = f"cus_demo_{members // 2:07d}"
+    changed = db.session.execute(
+        update(User)
+        .where(User.stripe_customer_id == customer)
+        .values(email=MEMBER_EMAIL, name=MEMBER_NAME, password_hash=hash_password(MEMBER_PASSWORD))
+    ).rowcount
+    if changed != 1:
+        raise SystemExit(f"no seeded member {customer} to log in as")
+    db.session.commit()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Recreate the database, migrate it and seed it; print a report (JSON with --json)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -332,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
             seed_members(args.members)
             db.session.commit()
             report = replace(report, members=args.members)
+        if args.members:
+            give_a_member_a_login(args.members)
+            report = replace(report, member_email=MEMBER_EMAIL, member_name=MEMBER_NAME)
         db.engine.dispose()
     if args.json:
         print(json.dumps(asdict(report)))
