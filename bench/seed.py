@@ -300,7 +300,7 @@ def seed_members_fast(count: int) -> None:
 MEMBER_EMAIL = "member@bench.example"
 MEMBER_NAME = "Bench Member"
 # Not a secret: the bench database is dropped after every run.
-MEMBER_PASSWORD = "bench member password"
+MEMBER_PASSWORD = "bench member password"  # noqa: S105
 
 
 def give_a_member_a_login(members: int) -> None:
