@@ -93,7 +93,8 @@ class SupportForm(FlaskForm):
     def validate_currency(self, field: StringField) -> None:
         """One of the currencies this site offers."""
         if field.data not in self.currencies:
-            raise ValidationError(f"Please choose one of: {', '.join(self.currencies)}.")
+            offered = ", ".join(code.upper() for code in self.currencies)
+            raise ValidationError(f"Please choose one of: {offered}.")
 
     def validate_amount(self, field: StringField) -> None:
         """A chargeable amount in the chosen currency (needs a valid currency to judge)."""

@@ -113,7 +113,7 @@ def test_zero_decimal_currency_is_sent_in_whole_units(make_app, db):
         ({"amount": "custom", "custom_amount": "abc"}, "as a number"),
         ({"amount": "NaN"}, "as a number"),
         ({"amount": "Infinity"}, "as a number"),
-        ({"currency": "xyz"}, "Please choose one of: usd, eur, gbp"),
+        ({"currency": "xyz"}, "Please choose one of: USD, EUR, GBP"),
         ({"interval": "week"}, "Please choose once, monthly or yearly"),
     ],
 )

@@ -117,7 +117,7 @@ def test_only_the_first_problem_in_field_order_is_shown(client, db, emulator):
 
 def test_amount_is_not_judged_in_a_currency_we_do_not_offer(client, db, emulator):
     response = client.post("/support/checkout", data=_form(currency="jpy", amount="abc"))
-    assert _alert(response.get_data(as_text=True)) == "Please choose one of: usd, eur, gbp."
+    assert _alert(response.get_data(as_text=True)) == "Please choose one of: USD, EUR, GBP."
 
 
 def test_padded_interval_and_currency_are_read_the_same_on_the_page_as_at_checkout(

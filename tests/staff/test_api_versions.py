@@ -70,7 +70,8 @@ def test_the_dashboard_warns_about_recent_events_in_another_version(app, staff_c
     _store("evt_unrecorded", None)
     assert _warnings(staff_client) == [
         f"3 events in the last 7 days arrived in API version {OLD}; the endpoint should be "
-        f"on {pinned}: run <code>flask stripe setup</code>."
+        f"on {pinned}: run <code>flask --app wsgi stripe setup --webhook-url "
+        f"{app.config['SITE_URL']}/stripe/webhook</code>."
     ]
 
 
