@@ -120,6 +120,10 @@ def claim(token: str, password: str = "", name: str = "", signed_in: User | None
         return Outcome(errors={"token": [CLAIM_NOT_FOR_STAFF]})
     if found.account is not None and not found.signed_in_as_account(signed_in):
         return Outcome(errors={"login": [CLAIM_NEEDS_LOGIN.format(email=found.email)]})
+    if found.account is None and (problems := _account_problems(found.email, password)):
+        return Outcome(errors=problems)  # the form again, the link unspent
+    if not _spend(found.supporter):
+        return Outcome(errors={"token": [CLAIM_LINK_INVALID]})
     # Read again under the row lock, past the identity map (which holds the row as it was
     # before the lock): a racing request may have claimed it meanwhile.
     supporter = db.session.scalar(
@@ -135,13 +139,36 @@ def claim(token: str, password: str = "", name: str = "", signed_in: User | None
     return _become_account(supporter, found.email, password, name)
 
 
-def _become_account(supporter: User, email: str, password: str, name: str) -> Outcome:
+def _spend(supporter: User) -> bool:
+    """Spend the link in one conditional write, before anything else: exactly one of several
+    racing requests changes the row, on any database (SQLite has no row locks, and a read
+    made before another request's commit would let both through)."""
+    spent = db.session.execute(
+        update(User)
+        .where(
+            User.id == supporter.id,
+            User.token_generation == supporter.token_generation,
+            User.password_hash.is_(None),
+            User.billing_email.is_not(None),
+        )
+        .values(token_generation=User.token_generation + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return spent.rowcount == 1
+
+
+def _account_problems(email: str, password: str) -> dict[str, list[str]]:
     try:
         email = normalise_email(email)
     except AccountError as exc:
-        return Outcome(errors={"token": [str(exc)]})
+        return {"token": [str(exc)]}
     if problems := password_problems(password, email):
-        return Outcome(errors={"password": problems})
+        return {"password": problems}
+    return {}
+
+
+def _become_account(supporter: User, email: str, password: str, name: str) -> Outcome:
+    email = normalise_email(email)  # checked by _account_problems
     try:
         with db.session.begin_nested():  # someone signed up with this address meanwhile
             supporter.email = email
