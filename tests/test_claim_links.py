@@ -79,6 +79,26 @@ def test_someone_else_logged_in_cannot_take_the_membership(client, owner, paid):
     assert _membership_owner() == paid.id
 
 
+def test_a_link_for_a_new_address_never_switches_a_logged_in_reader_to_it(client, owner):
+    newcomer = make_supporter("newcomer@example.org")
+    make_membership(newcomer, stripe_subscription_id="sub_newcomer")
+    path = _path(claims.claim_link(newcomer))
+    login(client, owner)
+    page = client.get(path)
+    assert page.status_code == 403 and "This membership is for someone else" in page.get_data(True)
+    data = {"password": "a perfectly fine passphrase", "name": ""}
+    assert client.post(path, data=data).status_code == 403
+    _db.session.expire_all()
+    assert _db.session.get(User, newcomer.id).password_hash is None  # no account was made
+    assert "owner@example.org" in client.get("/account").get_data(as_text=True)  # still them
+
+
+def test_the_claim_page_never_advises_a_step_the_link_cannot_survive(client, owner, paid):
+    page = client.get(_path(claims.claim_link(paid))).get_data(as_text=True)
+    assert "open this link again" not in page.split("Forgot the password?", 1)[1]
+    assert "A new password ends this link" in page
+
+
 def test_a_staff_account_is_never_logged_into_nor_changed_by_a_link(client, db):
     staff = make_user(email="editor@example.org", is_staff=True)
     supporter = make_supporter("editor@example.org")

@@ -30,6 +30,7 @@ from donations.money import format_money
 
 CLAIM_LINK_INVALID = "This link has expired or was already used. Log in, or reset your password."
 CLAIM_NEEDS_LOGIN = "Log in as {email} first; then the membership joins that account."
+CLAIM_OTHER_LOGIN = "You're logged in as another account: log out, then set up {email}."
 CLAIM_NOT_FOR_STAFF = (
     "This address belongs to a staff account, which a link cannot change. The payment is "
     "recorded and counted; another member of staff can help."
@@ -120,6 +121,9 @@ def claim(token: str, password: str = "", name: str = "", signed_in: User | None
         return Outcome(errors={"token": [CLAIM_NOT_FOR_STAFF]})
     if found.account is not None and not found.signed_in_as_account(signed_in):
         return Outcome(errors={"login": [CLAIM_NEEDS_LOGIN.format(email=found.email)]})
+    if found.account is None and signed_in is not None:
+        # Someone else's login: the link never switches a browser to another person.
+        return Outcome(errors={"login": [CLAIM_OTHER_LOGIN.format(email=found.email)]})
     if found.account is None and (problems := _account_problems(found.email, password)):
         return Outcome(errors=problems)  # the form again, the link unspent
     if not _spend(found.supporter):

@@ -209,6 +209,6 @@ def _claim_status(found: claims.Claim, signed_in: User | None, form: ClaimForm) 
     # An existing account is never logged into by the link: its owner logs in and comes
     # back (200 until then); a staff account, or someone else's login, is refused.
     other_login = signed_in is not None and not found.signed_in_as_account(signed_in)
-    if found.for_staff or (found.account is not None and other_login):
+    if found.for_staff or other_login:  # a new address's link too: never switch people
         return 403
     return _form_status(form)
