@@ -10,6 +10,8 @@ import os
 
 from gunicorn.glogging import Logger
 
+from donations.core.logs import redact_path
+
 # Sync workers, one or two per core: pages are CPU-bound (Python), and a worker never waits
 # on a slow client because nginx buffers requests and responses in front of it.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
@@ -58,6 +60,13 @@ def _from_a_trusted_proxy(peer: str, allowed: list[str]) -> bool:
     return False
 
 
+def _redact_line(text: str) -> str:
+    method, sep, rest = text.partition(" ")
+    if not sep:
+        return redact_path(text)
+    return f"{method} {redact_path(rest)}"
+
+
 class ProxiedClientLogger(Logger):
     """gunicorn's logger, whose %(h)s is the client as the app saw it, from a trusted proxy."""
 
@@ -68,6 +77,10 @@ class ProxiedClientLogger(Logger):
         peer = environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR")
         if peer is not None and not _from_a_trusted_proxy(peer, self.cfg.forwarded_allow_ips):
             atoms["h"] = peer
+        # Claim and reset links work as passwords until used: never written to the log.
+        for atom in ("r", "U"):
+            if isinstance(atoms.get(atom), str):
+                atoms[atom] = _redact_line(atoms[atom])
         return atoms
 
 

@@ -200,3 +200,21 @@ def test_the_access_log_ignores_forwarded_addresses_from_an_untrusted_peer(make_
         make_app, tmp_path, TRUSTED_PROXIES="1", FORWARDED_ALLOW_IPS="10.9.9.9"
     )
     assert client == "127.0.0.1"
+
+
+def test_gunicorns_access_log_never_holds_a_claim_or_reset_token(make_app, tmp_path):
+    from tests.hardening.served import gunicorn_serving
+
+    app = make_app()
+    token = "eyJzZWNyZXQiOiJ0b2tlbiJ9.aGVsbG8.c2lnbmVk"
+    with gunicorn_serving(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path) as served:
+        for path in (f"/account/claim/{token}", f"/password/reset/{token}?x=1"):
+            request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            served.raw(request.encode())
+        for _ in range(50):
+            if len(served.access_lines()) == 2:
+                break
+            time.sleep(0.1)
+    lines = served.access_lines()
+    assert len(lines) == 2 and token not in "\n".join(lines), lines
+    assert "/account/claim/…" in lines[0] and "/password/reset/…" in lines[1]

@@ -103,6 +103,16 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
+# Links that act as a password until used (claim and reset tokens) never reach a log file:
+# whoever reads the logs could use one before its owner does.
+_SECRET_PATH = re.compile(r"^(/account/claim/|/password/reset/)[^/?#\s]+")
+
+
+def redact_path(path: str) -> str:
+    """The path with a token that works as a password replaced by `…`."""
+    return _SECRET_PATH.sub(r"\1…", path)
+
+
 def log_access(
     method: str,
     path: str,
@@ -115,7 +125,7 @@ def log_access(
     """Write the access line of one answer: Flask's, or the front cache's (with request_id)."""
     extra = {
         "method": method,
-        "path": path,
+        "path": redact_path(path),
         "route": route,
         "status": status,
         "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
@@ -123,7 +133,7 @@ def log_access(
     }
     if request_id is not None:  # no request context to take it from
         extra["request_id"] = request_id
-    access_log.info("%s %s %s", method, _printable(path), status, extra=extra)
+    access_log.info("%s %s %s", method, _printable(redact_path(path)), status, extra=extra)
 
 
 def _access(response: Response) -> Response:
