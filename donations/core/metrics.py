@@ -157,9 +157,12 @@ def scrape():
     """Prometheus text format for a bearer of METRICS_TOKEN; 404 for anyone else."""
     token = current_app.config["METRICS_TOKEN"]
     # Exactly "Bearer <token>" (RFC 6750): the bare token, or the token under another
-    # scheme, is no bearer credential, and a proxy's logs may show such headers.
-    given = request.headers.get("Authorization", "")
-    if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+    # scheme, is no bearer credential, and a proxy's logs may show such headers. The scheme's
+    # name is case-insensitive (RFC 9110 §11.1); the token is compared exactly.
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if not token or scheme.lower() != "bearer":
+        abort(404)
+    if not hmac.compare_digest(given.encode(), token.encode()):
         abort(404)
     response = Response(metrics().exposition(), mimetype=CONTENT_TYPE_LATEST)
     response.headers["Cache-Control"] = "no-store"

@@ -100,3 +100,13 @@ def test_an_invented_method_is_counted_as_other_so_series_stay_bounded(metrics_a
     text = _scrape(client)
     assert _value(text, "donations_http_requests_total", method="other", status="405") == 3
     assert "BREW" not in text and "XYZZY" not in text
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "Bearer"])
+def test_the_bearer_schemes_name_is_taken_in_any_case(metrics_app, scheme):
+    # RFC 9110 §11.1: an authentication scheme's name is case-insensitive; the token is not.
+    client = metrics_app.test_client()
+    ok = client.get("/metrics", headers={"Authorization": f"{scheme} {TOKEN}"})
+    assert ok.status_code == 200
+    swapped = client.get("/metrics", headers={"Authorization": f"{scheme} {TOKEN.swapcase()}"})
+    assert swapped.status_code == 404
