@@ -57,9 +57,10 @@ MUTATIONS = [
     ),
     Mutation(
         "donations/accounts/claims.py",
-        # After the row lock (welcome_mails has the same test, further indented).
-        "\n    if supporter is None or supporter.has_login or not supporter.billing_email:\n",
-        "\n    if supporter is None or not supporter.billing_email:\n",
+        # The double-use guard: since the link is spent by one conditional write (SQLite has
+        # no row locks), that write's generation test is what `or supporter.has_login` was.
+        ".where(User.id == supporter.id, User.token_generation == supporter.token_generation)",
+        ".where(User.id == supporter.id)",
         ("tests/test_claim_links.py",),
         "a claim link that a racing request spent claims again (a password is lost)",
     ),

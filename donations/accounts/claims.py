@@ -129,14 +129,14 @@ def claim(token: str, password: str = "", name: str = "", signed_in: User | None
     if not _spend(found.supporter):
         return Outcome(errors={"token": [CLAIM_LINK_INVALID]})
     # Read again under the row lock, past the identity map (which holds the row as it was
-    # before the lock): a racing request may have claimed it meanwhile.
+    # before): what attach and _become_account change is the row as it is now.
     supporter = db.session.scalar(
         select(User)
         .where(User.id == found.supporter.id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if supporter is None or supporter.has_login or not supporter.billing_email:
+    if supporter is None:
         return Outcome(errors={"token": [CLAIM_LINK_INVALID]})
     if found.account is not None:
         return Outcome(user=attach(found.account, supporter))
@@ -146,15 +146,14 @@ def claim(token: str, password: str = "", name: str = "", signed_in: User | None
 def _spend(supporter: User) -> bool:
     """Spend the link in one conditional write, before anything else: exactly one of several
     racing requests changes the row, on any database (SQLite has no row locks, and a read
-    made before another request's commit would let both through)."""
+    made before another request's commit would let both through).
+
+    The link was made for the supporter's token generation; spending it moves the generation
+    on, so the one guard is that it is still the one the link was checked against.
+    """
     spent = db.session.execute(
         update(User)
-        .where(
-            User.id == supporter.id,
-            User.token_generation == supporter.token_generation,
-            User.password_hash.is_(None),
-            User.billing_email.is_not(None),
-        )
+        .where(User.id == supporter.id, User.token_generation == supporter.token_generation)
         .values(token_generation=User.token_generation + 1)
         .execution_options(synchronize_session=False)
     )
