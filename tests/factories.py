@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -118,3 +119,30 @@ CHAOS_SEEDS = (11, 29, 47)
 def chaos(seed: int) -> dict[str, Any]:
     """Settings for the emulator's chaotic delivery mode with a seed."""
     return {"STRIPE_EMULATOR_DELIVERY": "chaos", "STRIPE_EMULATOR_SEED": seed}
+
+
+def run_queue_workers(app, *, workers: int = 2, batch: int, timeout: float) -> list[int]:
+    """Run `flask webhooks work --once` in threads at once; how many events each applied."""
+    from donations.payments.queue import work
+
+    done: list[int] = []
+
+    def worker() -> None:
+        with app.app_context():
+            done.append(
+                work(
+                    livemode=not app.config["STRIPE_TEST_MODE"],
+                    installation=app.config["INSTALLATION_TAG"],
+                    stop=lambda: False,
+                    once=True,
+                    batch=batch,
+                )
+            )
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return done

@@ -15,7 +15,7 @@ from donations.membership.progress import get_progress, recount_members
 from donations.models import MemberChange, Membership, StripeEvent, utcnow
 from donations.payments import ledger
 from donations.payments.queue import webhook_backlog, work
-from tests.factories import CHAOS_SEEDS, login, make_user, start_checkout
+from tests.factories import CHAOS_SEEDS, login, make_user, run_queue_workers, start_checkout
 from tests.payments.stripe_events import World, post_event
 
 
@@ -177,26 +177,7 @@ def test_two_workers_never_take_the_same_event(app, client, db, world):
     for n, user in enumerate(users):
         sub = world.subscription(f"sub_{n}", f"cus_{n}", "active", user_id=user.id)
         _send(app, client, world.event("customer.subscription.created", sub))
-    done: list[int] = []
-
-    def worker() -> None:
-        with app.app_context():
-            done.append(
-                work(
-                    livemode=not app.config["STRIPE_TEST_MODE"],
-                    installation=app.config["INSTALLATION_TAG"],
-                    stop=lambda: False,
-                    once=True,
-                    batch=5,
-                )
-            )
-            db.session.remove()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    done = run_queue_workers(app, batch=5, timeout=60)
     db.session.expire_all()
     assert sum(done) == 60 and all(done), done  # both worked, and no event twice
     assert _count(StripeEvent, StripeEvent.attempts != 1) == 0

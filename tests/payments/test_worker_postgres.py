@@ -10,7 +10,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from donations.models import StripeEvent
 from donations.payments import ledger
 from donations.payments.queue import work
 from tests import conftest
+from tests.factories import run_queue_workers
 from tests.payments.storm_mix import gift_events, member_events
 from tests.payments.stripe_events import World
 
@@ -180,26 +180,7 @@ def test_two_workers_on_a_renewal_days_mix_never_deadlock(app, db, caplog):
     _store(events)
     before = _deadlocks()
     caplog.set_level(logging.WARNING, logger="donations")
-    done: list[int] = []
-
-    def worker() -> None:
-        with app.app_context():
-            done.append(
-                work(
-                    livemode=not app.config["STRIPE_TEST_MODE"],
-                    installation=app.config["INSTALLATION_TAG"],
-                    stop=lambda: False,
-                    once=True,
-                    batch=20,
-                )
-            )
-            db.session.remove()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    done = run_queue_workers(app, batch=20, timeout=120)
     db.session.remove()
     db.engine.dispose()  # the workers' backends end, and report their statistics
     time.sleep(0.5)
