@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from donations.accounts.cli import create_staff
 from donations.articles.importer import import_articles, markdown_files
+from donations.core import mail_sender
 from donations.extensions import db
 from donations.membership.demo import seed_members
 from donations.membership.grace import recheck_grace
@@ -26,6 +28,7 @@ DEMO_DIR = Path(__file__).resolve().parent / "articles" / "demo"
 
 articles_cli = AppGroup("articles", help="Manage articles.")
 members_cli = AppGroup("members", help="Membership upkeep.")
+mail_cli = AppGroup("mail", help="The mail outbox.")
 
 
 @click.command("seed-demo")
@@ -90,6 +93,29 @@ def expire_grace_command() -> None:
     )
 
 
+@mail_cli.command("send")
+def mail_send_command() -> None:
+    """Send every mail of the outbox that is due now, then stop."""
+    report = mail_sender.send_all_due()
+    click.echo(
+        f"{report.sent} sent, {report.failed} failed (retried later), {report.skipped} skipped."
+    )
+
+
+@mail_cli.command("work")
+@click.option("--idle", default=1.0, show_default=True, help="Seconds between looks when idle.")
+def mail_work_command(idle: float) -> None:
+    """Send the outbox's mails as they come due, until stopped (SIGTERM or Ctrl-C)."""
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    try:
+        report = mail_sender.work(stop=lambda: bool(stopping), idle=idle)
+    except KeyboardInterrupt:
+        db.session.rollback()
+        return
+    click.echo(f"{report.sent} sent, {report.failed} failed, {report.skipped} skipped.")
+
+
 DATABASE_DOWN_EXIT = 2  # as wsgi.py's configuration errors: the operator's to fix, not a bug
 
 
@@ -145,5 +171,6 @@ def register(app: Flask) -> None:
         create_staff,
         stripe_cli,
         webhooks_cli,
+        mail_cli,
     ):
         app.cli.add_command(_guard(command))

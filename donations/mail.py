@@ -1,8 +1,7 @@
 """Outgoing email: SMTP when MAIL_SERVER is set, otherwise the log (for development).
 
-Services build `Message`s; views send them only after the database commit, and after the
-response has gone out (`send_after_response`), so a slow mail server never delays a page
-and a reset request takes the same time whether or not the account exists.
+Services build `Message`s and put them in the outbox (core.outbox) in the transaction of the
+change they are about; a sender delivers them with a `Mailer` after the commit.
 """
 
 from __future__ import annotations
@@ -10,24 +9,28 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
-from flask import Response, current_app, render_template
+from flask import render_template
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Message:
-    """One plain-text email."""
+    """One email: a plain-text body, and an HTML alternative when `html` is set."""
 
     to: str
     subject: str
     body: str
+    html: str = ""
+
+
+class MailUnavailable(RuntimeError):
+    """No way to deliver mail is configured (production without MAIL_SERVER)."""
 
 
 def compose(template: str, to: str, subject: str, **context: Any) -> Message:
@@ -60,23 +63,29 @@ class Mailer:
             environment=config["APP_ENV"],
         )
 
+    def deliver(self, message: Message) -> None:
+        """Deliver one message, or raise (OSError, SMTPException, MailUnavailable)."""
+        if self.server:
+            self._smtp(message)
+        elif self.environment == "production":
+            # Mail may carry reset links: never write bodies to production logs.
+            raise MailUnavailable("MAIL_SERVER is not set")
+        else:
+            log.info(
+                "Mail not sent (MAIL_SERVER is empty). To: %s\nSubject: %s\n\n%s",
+                message.to,
+                message.subject,
+                message.body,
+            )
+
     def send(self, message: Message) -> None:
-        """Deliver one message; failures are logged, never raised (the work is already saved)."""
+        """Deliver one message; failures are logged, never raised."""
         try:
-            if self.server:
-                self._smtp(message)
-            elif self.environment == "production":
-                # Mail may carry reset links: never write bodies to production logs.
-                log.warning(
-                    "MAIL_SERVER is not set; dropped mail %r to %s", message.subject, message.to
-                )
-            else:
-                log.info(
-                    "Mail not sent (MAIL_SERVER is empty). To: %s\nSubject: %s\n\n%s",
-                    message.to,
-                    message.subject,
-                    message.body,
-                )
+            self.deliver(message)
+        except MailUnavailable:
+            log.warning(
+                "MAIL_SERVER is not set; dropped mail %r to %s", message.subject, message.to
+            )
         except (OSError, smtplib.SMTPException):
             log.exception("could not send mail %r to %s", message.subject, message.to)
 
@@ -86,6 +95,8 @@ class Mailer:
         email["To"] = message.to
         email["Subject"] = message.subject
         email.set_content(message.body)
+        if message.html:
+            email.add_alternative(message.html, subtype="html")
         with smtplib.SMTP(self.server, self.port, timeout=15) as smtp:
             if self.use_tls:
                 smtp.starttls(context=ssl.create_default_context())
@@ -93,34 +104,3 @@ class Mailer:
                 smtp.login(self.username, self.password)
             smtp.send_message(email)
         log.info("sent mail %r to %s", message.subject, message.to)
-
-
-def send(*messages: Message) -> None:
-    """Send now, with the current app's settings (for commands and background work)."""
-    mailer = Mailer.from_config(current_app.config)
-    for message in messages:
-        mailer.send(message)
-
-
-def send_after_response(response: Response, messages: Iterable[Message | None]) -> Response:
-    """Send the messages once the response has been delivered; call after the commit."""
-    mailer = Mailer.from_config(current_app.config)
-    for message in messages:
-        if message is not None:
-            response.call_on_close(lambda m=message: mailer.send(m))
-    return response
-
-
-def send_in_background(messages: Iterable[Message]) -> None:
-    """Send in a thread of their own; call after the commit.
-
-    For answers to machines (the webhook): a development server may skip the response's
-    close callbacks when the client hangs up first, and Stripe never waits for our mail.
-    """
-    pending = [message for message in messages if message is not None]
-    if not pending:
-        return
-    mailer = Mailer.from_config(current_app.config)
-    threading.Thread(
-        target=lambda: [mailer.send(m) for m in pending], name="mail", daemon=True
-    ).start()

@@ -7,12 +7,13 @@ that address exists, the link never logs into it: the reader signs in to that ac
 (the link survives the login as its `next`), and only then are the supporter's memberships
 and payments moved onto it; never onto a staff account. The account's new password or "log
 out everywhere" ends the link (accounts.tokens). Nothing is linked by email alone without
-the link. Services flush; the caller commits and sends the mail after.
+the link. Services flush and put mail in the outbox; the caller commits.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -21,8 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from donations.accounts.passwords import hash_password, password_problems
 from donations.accounts.services import AccountError, Outcome, email_key, find_user, normalise_email
 from donations.accounts.tokens import CLAIM_MAX_AGE, make_claim_token, read_claim_token
+from donations.core import outbox
 from donations.extensions import db
 from donations.mail import Message, compose
+from donations.membership.records import CLAIM_SUBJECT, queue_claim_mail
 from donations.membership.services import has_active_membership
 from donations.membership.transitions import lock_person, record_member_change
 from donations.models import CheckoutAttempt, Donation, MemberChange, Membership, User, utcnow
@@ -74,41 +77,46 @@ def claim_link(supporter: User) -> str:
     return f"{current_app.config['SITE_URL']}/account/claim/{token}"
 
 
-def welcome_mails(attempt_ids: list[int]) -> list[Message]:
-    """The receipt emails, with a claim link, for memberships paid without an account."""
-    mails = []
-    for attempt in db.session.scalars(
-        select(CheckoutAttempt).where(CheckoutAttempt.id.in_(set(attempt_ids)))
-    ):
-        # A completion that a failed event's savepoint undid left its note behind: skip it.
-        if attempt.status != "complete":
-            continue
-        supporter = db.session.get(User, attempt.user_id) if attempt.user_id else None
-        if supporter is None or supporter.has_login or not supporter.billing_email:
-            continue
-        mails.append(
-            compose(
-                "membership_welcome.txt",
-                to=supporter.billing_email,
-                subject="Welcome: your membership receipt and account link",
-                amount=format_money(attempt.amount, attempt.currency),
-                interval=attempt.interval,
-                link=claim_link(supporter),
-                days=CLAIM_MAX_AGE // 86400,
-            )
-        )
-    return mails
+def claim_mail(context: dict[str, Any]) -> Message | None:
+    """Render the outbox's claim mail (receipt and link) for an unclaimed membership's attempt;
+    None once it no longer applies (claimed meanwhile, or the completion was undone)."""
+    attempt = db.session.get(CheckoutAttempt, context["attempt_id"])
+    if attempt is None or attempt.status != "complete" or attempt.user_id is None:
+        return None
+    supporter = db.session.get(User, attempt.user_id)
+    if supporter is None or supporter.has_login or not supporter.billing_email:
+        return None
+    return compose(
+        "membership_welcome.txt",
+        to=supporter.billing_email,
+        subject=CLAIM_SUBJECT,
+        amount=format_money(attempt.amount, attempt.currency),
+        interval=attempt.interval,
+        link=claim_link(supporter),
+        days=CLAIM_MAX_AGE // 86400,
+    )
 
 
-def resend_claim_mail(session_id: str) -> Message | None:
+@dataclass(frozen=True)
+class Resent:
+    """A claim mail put in the outbox again: to whom, and its row."""
+
+    to: str
+    mail_id: int | None
+
+
+def resend_claim_mail(session_id: str) -> Resent | None:
     """The claim email again, for an unclaimed membership paid in this Checkout Session."""
     attempt = db.session.scalar(
         select(CheckoutAttempt).where(CheckoutAttempt.stripe_session_id == session_id)
     )
     if attempt is None or attempt.status != "complete" or attempt.interval == "once":
         return None
-    mails = welcome_mails([attempt.id])
-    return mails[0] if mails else None
+    supporter = db.session.get(User, attempt.user_id) if attempt.user_id else None
+    if supporter is None or supporter.has_login or not supporter.billing_email:
+        return None
+    mail_id = queue_claim_mail(attempt, supporter.billing_email, outbox.new_key("claim-again"))
+    return Resent(to=supporter.billing_email, mail_id=mail_id)
 
 
 def claim(token: str, password: str = "", name: str = "", signed_in: User | None = None) -> Outcome:

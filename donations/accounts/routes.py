@@ -23,8 +23,8 @@ from donations.accounts.forms import (
     SignupForm,
 )
 from donations.accounts.redirects import safe_next
+from donations.core.mail_sender import deliver_after_response
 from donations.extensions import db
-from donations.mail import send_after_response
 from donations.models import User
 
 bp = Blueprint("accounts", __name__)
@@ -73,7 +73,7 @@ def signup():
             # The same words and the same page for a new and a registered address.
             flash(services.SIGNUP_SENT.format(email=form.email.data.strip()), "success")
             sent = redirect(url_for(".signup_sent", next=next_url), 303)
-            return send_after_response(sent, outcome.mail)
+            return deliver_after_response(sent, outcome.mail)
         form.add_errors(outcome.errors)
     return render_template("accounts/signup.html", form=form, next=next_url), _form_status(form)
 
@@ -144,7 +144,7 @@ def forgot_password():
         if not outcome.errors:
             db.session.commit()
             flash(f"If an account exists for {form.email.data.strip()}, we've emailed it a link.")
-            return send_after_response(redirect(url_for(".forgot_sent")), outcome.mail)
+            return deliver_after_response(redirect(url_for(".forgot_sent")), outcome.mail)
         form.add_errors(outcome.errors)
     return render_template("accounts/forgot.html", form=form), _form_status(form)
 
@@ -165,7 +165,7 @@ def reset_password(token: str):
         if outcome.user is not None:
             _start_session(outcome.user)
             flash("Your password has been changed, and you're logged in.", "success")
-            return send_after_response(redirect(url_for(".account")), outcome.mail)
+            return deliver_after_response(redirect(url_for(".account")), outcome.mail)
         form.add_errors(outcome.errors)
     elif not services.reset_token_is_valid(token):
         form.add_errors({"token": [services.RESET_LINK_INVALID]})

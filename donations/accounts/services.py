@@ -22,8 +22,9 @@ from donations.accounts.passwords import (
 )
 from donations.accounts.sessions import close_all_sessions
 from donations.accounts.tokens import RESET_MAX_AGE, make_reset_token, user_for_reset_token
+from donations.core import outbox
 from donations.extensions import db
-from donations.mail import Message, compose
+from donations.mail import compose
 from donations.membership.services import MembershipView, donations_of, memberships_of
 from donations.models import Donation, User, utcnow
 
@@ -48,7 +49,7 @@ class Outcome:
 
     user: User | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
-    mail: list[Message] = field(default_factory=list)
+    mail: list[int | None] = field(default_factory=list)  # outbox rows to try after the commit
 
 
 @dataclass(frozen=True)
@@ -118,14 +119,15 @@ def sign_up(email: str, password: str, name: str = "") -> Outcome:
     except IntegrityError:
         winner = find_user(email)
         return Outcome(mail=[_existing_account_mail(winner)] if winner else [])
+    db.session.flush()  # the user's id, for the welcome's key
     welcome = compose("welcome.txt", to=user.email, subject="Your account is ready", user=user)
-    return Outcome(user=user, mail=[welcome])
+    return Outcome(user=user, mail=[outbox.enqueue(f"signup:{user.id}", welcome)])
 
 
-def _existing_account_mail(user: User) -> Message:
+def _existing_account_mail(user: User) -> int | None:
     """Tell an address's owner that someone tried to sign up with it, and how to get in."""
     site = current_app.config["SITE_URL"]
-    return compose(
+    message = compose(
         "signup_existing.txt",
         to=user.email,
         subject="You already have an account",
@@ -134,6 +136,7 @@ def _existing_account_mail(user: User) -> Message:
         reset_link=f"{site}/password/reset/{make_reset_token(user)}",
         minutes=RESET_MAX_AGE // 60,
     )
+    return outbox.enqueue(outbox.new_key("signup-existing"), message)
 
 
 def log_in(email: str, password: str) -> Outcome:
@@ -182,7 +185,7 @@ def request_password_reset(email: str) -> Outcome:
         link=link,
         minutes=RESET_MAX_AGE // 60,
     )
-    return Outcome(mail=[message])
+    return Outcome(mail=[outbox.enqueue(outbox.new_key("reset"), message)])
 
 
 def reset_token_is_valid(token: str) -> bool:
@@ -201,7 +204,7 @@ def reset_password(token: str, password: str) -> Outcome:
     notice = compose(
         "password_changed.txt", to=user.email, subject="Your password was changed", user=user
     )
-    return Outcome(user=user, mail=[notice])
+    return Outcome(user=user, mail=[outbox.enqueue(outbox.new_key("password-changed"), notice)])
 
 
 def set_password(user: User, password: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from donations.core.providers import live_workers, webhook_backlog
+from donations.core.providers import live_workers, mail_backlog, webhook_backlog
 from donations.extensions import db, limiter
 from donations.ratelimit import FallbackRedisStorage
 
@@ -74,6 +74,21 @@ def check_webhooks(now: datetime) -> Check:
     return Check(status, detail)
 
 
+MAIL_STUCK_SECONDS = 900  # a mail unsent for 15 minutes: the sender is down, or SMTP is
+
+
+def check_mail(now: datetime) -> Check:
+    """The mail outbox: degraded while a mail waits too long, fails, or was given up."""
+    try:
+        backlog = mail_backlog(now)
+    except SQLAlchemyError:
+        db.session.rollback()
+        return Check(DOWN, {"error": "outbox unreadable"})
+    stuck = (backlog.oldest_pending_seconds or 0) > MAIL_STUCK_SECONDS
+    bad = stuck or backlog.failing or backlog.given_up
+    return Check(DEGRADED if bad else OK, asdict(backlog))
+
+
 def overall(checks: dict[str, Check]) -> str:
     """Down if the database is down, or events wait with no worker to apply them; degraded if
     anything is not ok; else ok."""
@@ -87,4 +102,5 @@ def health(now: datetime) -> tuple[str, dict[str, Check]]:
     checks = {"database": check_database()}
     checks["redis"] = check_redis()
     checks["webhooks"] = check_webhooks(now) if checks["database"].status == OK else Check(DOWN)
+    checks["mail"] = check_mail(now) if checks["database"].status == OK else Check(DOWN)
     return overall(checks), checks

@@ -24,7 +24,13 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from donations.core.providers import live_workers, members, webhook_backlog
+from donations.core.providers import (
+    MailBacklog,
+    live_workers,
+    mail_backlog,
+    members,
+    webhook_backlog,
+)
 from donations.models import utcnow
 
 bp = Blueprint("metrics", __name__)
@@ -71,6 +77,17 @@ class StateCollector(Collector):
             "Webhook events that failed in the last 24 hours (replayable)",
             value=backlog.failed_recently,
         )
+        yield from _mail_gauges(mail_backlog(now))
+
+
+def _mail_gauges(backlog: MailBacklog) -> Iterator[Metric]:
+    for name, help_, value in (
+        ("unsent", "Mails in the outbox not sent yet", backlog.pending),
+        ("oldest_unsent_seconds", "Age of the oldest unsent mail", backlog.oldest_pending_seconds),
+        ("failing", "Unsent mails whose last try failed (retried)", backlog.failing),
+        ("given_up", "Mails refused for good by the mail server", backlog.given_up),
+    ):
+        yield GaugeMetricFamily(f"donations_mail_{name}", help_, value=value or 0)
 
 
 class Metrics:

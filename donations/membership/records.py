@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from donations.core import outbox
 from donations.extensions import db
 from donations.facts.facts import CheckoutFact, SubscriptionFact
 from donations.facts.metadata import ONCE, parse_user_id
@@ -30,6 +31,10 @@ from donations.models import (
 )
 
 log = logging.getLogger(__name__)
+
+# The pay-first claim mail's template in the outbox (accounts.claims renders it).
+CLAIM_MAIL = "claim"
+CLAIM_SUBJECT = "Welcome: your membership receipt and account link"
 
 
 def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | None:
@@ -135,9 +140,10 @@ def apply_checkout(fact: CheckoutFact, at: datetime) -> CheckoutAttempt | None:
         attempt.status = "complete"
         attempt.completed_at = at
         if fact.mode == "subscription" and supporter is not None and not supporter.has_login:
-            # Paid before having an account: the handler, after its commit, emails the
-            # address Checkout collected a link to claim the membership (pay first).
-            joined_without_account().append(attempt.id)
+            # Paid before having an account: the address Checkout collected gets a link to
+            # claim the membership (pay first). An outbox row, in this transaction: a failed
+            # event's savepoint takes it back, and a replay or a retry finds it there.
+            queue_claim_mail(attempt, supporter.billing_email)
     elif not paid and fact.status == "expired" and attempt.status == "open":
         attempt.status = "expired"
     if fact.mode == "payment" and paid and fact.payment_intent_id:
@@ -158,14 +164,19 @@ def apply_checkout(fact: CheckoutFact, at: datetime) -> CheckoutAttempt | None:
     return attempt
 
 
-def joined_without_account() -> list[int]:
-    """Checkout attempts, completed in this transaction, of supporters with no login yet."""
-    return db.session.info.setdefault("joined_without_account", [])
-
-
-def take_joined_without_account() -> list[int]:
-    """The attempts noted so far (by joined_without_account), forgetting them."""
-    return db.session.info.pop("joined_without_account", [])
+def queue_claim_mail(attempt: CheckoutAttempt, to: str | None, key: str = "") -> int | None:
+    """Put the pay-first claim mail for a completed attempt in the outbox (once per attempt,
+    unless `key` names another cause); rendered when sent, so its link is fresh then."""
+    if not to:
+        return None
+    db.session.flush()  # the attempt's id
+    return outbox.enqueue_template(
+        key or f"claim:{attempt.id}",
+        CLAIM_MAIL,
+        to=to,
+        subject=CLAIM_SUBJECT,
+        context={"attempt_id": attempt.id},
+    )
 
 
 def apply_checkout_failed(fact: CheckoutFact, at: datetime) -> None:

@@ -11,6 +11,7 @@ from donations.models.memberships import (
     Membership,
     RecurringTotal,
 )
+from donations.models.outbox import OutboxMail
 from donations.models.ownership import FOREIGN_KINDS, Adoption, ForeignObject
 from donations.models.payments import (
     CheckoutAttempt,
@@ -56,6 +57,7 @@ __all__ = [
     "MemberChange",
     "MemberCounter",
     "Membership",
+    "OutboxMail",
     "PaymentAdjustment",
     "PendingDispute",
     "RecurringTotal",

@@ -7,8 +7,11 @@ from datetime import datetime, timedelta
 from flask import Flask
 from sqlalchemy import func, select
 
+from donations.accounts.claims import claim_mail
+from donations.core import outbox
 from donations.core.providers import Backlog, register_webhook_ledger
 from donations.extensions import db
+from donations.membership.records import CLAIM_MAIL
 from donations.models import StripeEvent, WebhookWorker
 
 FAILED_WINDOW = timedelta(hours=24)
@@ -43,5 +46,8 @@ def live_workers(now: datetime, liveness_seconds: float) -> int:
 
 
 def register(app: Flask) -> None:
-    """Hand the backlog and the worker count to the health check and /metrics."""
+    """Hand the backlog and the worker count to the health check and /metrics; and the mail
+    outbox's backlog, with the pay-first claim mail the webhooks put in it."""
     register_webhook_ledger(app, webhook_backlog, live_workers)
+    outbox.register(app)
+    outbox.register_template(app, CLAIM_MAIL, claim_mail)

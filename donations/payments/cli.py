@@ -12,6 +12,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from donations.core.mail_sender import send_all_due
 from donations.core.words import count_of
 from donations.extensions import db
 from donations.models import utcnow
@@ -43,6 +44,14 @@ def replay_command(event_id: str) -> None:
     if outcome.status == "failed":
         raise click.ClickException(f"{event_id} failed again: {outcome.error}")
     click.echo(f"{event_id}: {outcome.status}")
+    _send_new_mail()
+
+
+def _send_new_mail() -> None:
+    """Send the mails the command put in the outbox (a claim link); the worker retries them."""
+    report = send_all_due(fresh_only=True)
+    if report.sent or report.failed:
+        click.echo(f"Mail: {report.sent} sent, {report.failed} left for the worker to retry.")
 
 
 class SyncProgress:
@@ -103,6 +112,8 @@ def sync_command(dry_run: bool, days: int) -> None:
     click.echo(f"Read {count_of(report.examined, 'Stripe object')}; {prefix}: {counts}.")
     if dry_run:
         click.echo("Dry run: nothing was written.")
+    elif not report.error:  # (after an error the worker sends what was written)
+        _send_new_mail()
     if report.error:
         raise click.ClickException(f"sync stopped: {report.error}")
 

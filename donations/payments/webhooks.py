@@ -6,12 +6,10 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
-from donations.accounts.claims import welcome_mails
 from donations.core.limits import body_limit, read_capped_body
+from donations.core.mail_sender import send_fresh_after_response
 from donations.core.metrics import count_webhook
 from donations.extensions import csrf, db
-from donations.mail import send_in_background
-from donations.membership.records import take_joined_without_account
 from donations.payments.gateway import get_gateway
 from donations.payments.ledger import receive
 from donations.payments.queue import enqueue
@@ -56,14 +54,11 @@ def stripe_webhook():
     else:
         livemode = not config["STRIPE_TEST_MODE"]
         outcome = receive(fact, livemode=livemode, installation=config["INSTALLATION_TAG"])
-    # Written inside the transaction (reading only rows it holds), so no read after the commit
-    # can fail and lose them; sent after the commit, in the background: Stripe never waits.
-    # (With the queue, `flask webhooks work` writes and sends them.)
-    joined = take_joined_without_account()
-    mails = welcome_mails(joined) if joined and outcome.status == "processed" else []
+    # The mails the event causes (pay first's claim link) are outbox rows of this transaction;
+    # tried once the answer has gone (Stripe never waits), retried by the worker.
     db.session.commit()
     count_webhook(fact.type, "duplicate" if outcome.duplicate else outcome.status)
     if outcome.status == "failed":
         return _failed()
-    send_in_background(mails)
-    return jsonify(received=True, status=outcome.status, duplicate=outcome.duplicate), 200
+    answer = jsonify(received=True, status=outcome.status, duplicate=outcome.duplicate)
+    return send_fresh_after_response(answer), 200

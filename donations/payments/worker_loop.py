@@ -21,11 +21,8 @@ from collections.abc import Callable
 
 from sqlalchemy import text, update
 
-from donations.accounts.claims import welcome_mails
-from donations.core import dberrors
+from donations.core import dberrors, mail_sender
 from donations.extensions import db
-from donations.mail import send
-from donations.membership.records import take_joined_without_account
 from donations.models import StripeEvent, utcnow
 from donations.payments.heartbeat import Heartbeat
 from donations.payments.ledger import Outcome
@@ -34,6 +31,7 @@ log = logging.getLogger("donations.payments.queue")
 
 ISOLATE_AFTER = 3  # failures in a row of one batch before its events go one at a time
 GIVE_UP_AFTER = 5  # failures in a row of one event alone before it is stored as failed
+MAIL_EVERY = 1.0  # seconds between looks at the mail outbox while no event comes
 
 
 def _first_line(exc: BaseException) -> str:
@@ -58,6 +56,7 @@ class WorkerLoop:
         self.outages = 0  # failures in a row, for the backoff
         self.isolating = 0  # events still to take one at a time
         self.held: list[int] = []  # the events claimed in this transaction
+        self.mailed_at = float("-inf")  # when the outbox was last looked at (monotonic)
 
     def step(self) -> list[Outcome] | None:
         """Beat, claim a batch, apply it and commit; None when it was put back."""
@@ -72,18 +71,28 @@ class WorkerLoop:
             rows = self.claim(1 if self.isolating else self.batch)
             self.held = [row.id for row in rows]
             outcomes = self.apply(rows)
-            # Pay first: the account links for memberships this batch completed, written in
-            # its transaction and sent once it has committed.
-            mails = welcome_mails(take_joined_without_account())
             db.session.commit()
         except Exception as exc:  # (nothing may end the worker but a signal)
             self._recover(exc)
             return None
-        send(*mails)
+        self.send_mail(force=bool(outcomes))
         self.troubles = self.outages = 0
         self.isolating = max(0, self.isolating - len(outcomes))
         self.done += len(outcomes)
         return outcomes
+
+    def send_mail(self, *, force: bool = False) -> None:
+        """Send the outbox's due mails (the batch's own, retries): after a batch that did
+        something, else at most every MAIL_EVERY seconds. A failure waits for the next turn."""
+        now = time.monotonic()
+        if not force and now - self.mailed_at < MAIL_EVERY:
+            return
+        self.mailed_at = now
+        try:
+            mail_sender.send_due()
+        except Exception as exc:  # (the database blinked: the rows wait, claimed or not)
+            log.warning("webhook worker: mail not sent now (%s)", _first_line(exc))
+            self._rollback(dispose=dberrors.classify(exc) != dberrors.RETRY)
 
     def rest(self, seconds: float) -> None:
         """Wait for arrivals (the next step beats if a beat is due)."""
@@ -99,7 +108,6 @@ class WorkerLoop:
 
     def _recover(self, exc: Exception) -> None:
         kind = dberrors.classify(exc)
-        take_joined_without_account()  # the rolled-back batch's mails are not to be sent
         self.heart.missed()
         self._rollback(dispose=kind != dberrors.RETRY)
         if self.held:

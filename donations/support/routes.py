@@ -18,8 +18,8 @@ from flask import (
 from flask_login import current_user, login_required
 
 from donations.accounts.claims import resend_claim_mail
+from donations.core.mail_sender import deliver_after_response
 from donations.extensions import csrf, db, limiter
-from donations.mail import send_after_response
 from donations.membership.progress import get_progress
 from donations.membership.services import membership_state
 from donations.payments.types import PaymentError, PaymentUnavailable
@@ -144,13 +144,14 @@ def thanks():
 def resend_claim_link():
     """Mail the account link again to the address Checkout collected (pay first)."""
     session_id = request.form.get("session_id", "")[:255]
-    message = resend_claim_mail(session_id)
+    resent = resend_claim_mail(session_id)
     back = redirect(url_for("support.thanks", session_id=session_id), 303)
-    if message is None:
+    if resent is None:
         flash("There is no account link to send for this payment.", "info")
         return back
-    flash(f"We've sent the link again to {message.to}.", "success")
-    return send_after_response(back, [message])
+    db.session.commit()
+    flash(f"We've sent the link again to {resent.to}.", "success")
+    return deliver_after_response(back, [resent.mail_id])
 
 
 @bp.get("/support/thanks/status")
