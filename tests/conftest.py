@@ -35,8 +35,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 import donations.models  # noqa: F401  (every table on the metadata, for schema_template)
 from donations import create_app
+from donations.core.mail_sender import SendReport, send_all_due
 from donations.extensions import db as _db
 from tests.factories import login, make_user
+from tests.smtpserver import SMTPServer
 
 # Hypothesis: each example builds database rows, so no per-example deadline (a busy machine
 # would turn timing into flaky failures), and a failure prints the blob that replays it.
@@ -327,6 +329,24 @@ def mail_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 def mails(mail_log: pytest.LogCaptureFixture) -> list[str]:
     """Every mail written to the log so far, oldest first."""
     return [r.getMessage() for r in mail_log.records if r.name == "donations.mail"]
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SMTPServer]:
+    """A real SMTP server (aiosmtpd) on a free port; make_app(**smtp_server.settings()) uses it."""
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def flush_outbox() -> SendReport:
+    """Send every mail of the outbox due now through the real sender (inside an app context).
+
+    Requests try their own mails after the response; the webhook worker and `flask mail work`
+    send the rest. Tests that assert a mail arrived call this, as a sender would run.
+    """
+    return send_all_due()
 
 
 @pytest.fixture

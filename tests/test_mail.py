@@ -8,7 +8,8 @@ import smtplib
 import pytest
 from flask import make_response
 
-from donations import mail
+from donations.core.mail_sender import deliver_after_response
+from donations.core.outbox import enqueue
 from donations.mail import Mailer, Message
 
 MESSAGE = Message(to="reader@example.org", subject="Hello", body="Body with a link.")
@@ -56,7 +57,7 @@ def test_smtp_uses_starttls_and_login_when_configured(make_app, fake_smtp):
         MAIL_FROM="News <news@example.org>",
     )
     with app.app_context():
-        mail.send(MESSAGE)
+        Mailer.from_config(app.config).send(MESSAGE)
     [session] = fake_smtp.sessions
     assert (session.host, session.port) == ("smtp.example.org", 2525)
     assert session.calls == ["starttls", "login bot", "send", "quit"]
@@ -68,7 +69,7 @@ def test_smtp_uses_starttls_and_login_when_configured(make_app, fake_smtp):
 def test_smtp_without_tls_or_credentials(make_app, fake_smtp):
     app = make_app(MAIL_SERVER="localhost", MAIL_USE_TLS="0")
     with app.app_context():
-        mail.send(MESSAGE)
+        Mailer.from_config(app.config).send(MESSAGE)
     assert fake_smtp.sessions[0].calls == ["send", "quit"]
 
 
@@ -76,7 +77,7 @@ def test_without_a_mail_server_development_mail_goes_to_the_log(make_app, caplog
     caplog.set_level(logging.INFO, logger="donations.mail")
     app = make_app(APP_ENV="development")
     with app.app_context():
-        mail.send(MESSAGE)
+        Mailer.from_config(app.config).send(MESSAGE)
     assert fake_smtp.sessions == []
     [record] = [r for r in caplog.records if r.name == "donations.mail"]
     assert record.levelno == logging.INFO
@@ -102,10 +103,12 @@ def test_a_failing_mail_server_is_logged_not_raised(caplog, monkeypatch):
     assert "could not send mail" in caplog.text
 
 
-def test_mail_is_sent_only_after_the_response_is_delivered(app, caplog):
+def test_mail_is_sent_only_after_the_response_is_delivered(app, db, caplog):
     caplog.set_level(logging.INFO, logger="donations.mail")
     with app.test_request_context():
-        response = mail.send_after_response(make_response("done"), [MESSAGE, None])
+        mail_id = enqueue("test:after-response", MESSAGE)
+        db.session.commit()
+        response = deliver_after_response(make_response("done"), [mail_id, None])
     assert caplog.records == []
     response.close()
     assert len([r for r in caplog.records if r.name == "donations.mail"]) == 1

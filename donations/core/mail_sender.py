@@ -29,7 +29,7 @@ from donations.extensions import db
 from donations.mail import Mailer, Message
 from donations.models import OutboxMail, utcnow
 
-log = logging.getLogger("donations.mail")
+log = logging.getLogger("donations.outbox")
 
 LEASE = timedelta(minutes=5)  # far beyond one SMTP conversation (its timeout is 15 s)
 BACKOFF_BASE = 30.0  # seconds before the first retry, doubled each time
