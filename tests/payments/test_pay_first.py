@@ -25,7 +25,7 @@ def _pay_anonymously(client, emulator, email: str, **form: str) -> str:
 
 
 def _mails_to(mail_log, to: str, count: int = 1) -> list[str]:
-    """The mails logged to `to`, waiting (up to 5 s) for `count`: the webhook sends in a thread."""
+    """The mails logged to `to`, waiting (up to 5 s) for `count` (sent after the response)."""
     for _ in range(100):
         found = [m for m in mails(mail_log) if f"To: {to}" in m]
         if len(found) >= count:
