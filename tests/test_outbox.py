@@ -148,3 +148,15 @@ def test_healthz_and_metrics_show_the_outbox_backlog(make_app, db, smtp_server):
         assert "donations_mail_unsent 2.0" in text
         assert "donations_mail_failing 1.0" in text
         assert "donations_mail_oldest_unsent_seconds" in text
+
+
+def test_production_without_a_mail_server_drops_mail_without_logging_it(app, db, caplog):
+    app.config["APP_ENV"] = "production"  # (the Mailer reads it when the sender starts)
+    enqueue("test:off", _message())
+    db.session.commit()
+    assert flush_outbox().skipped == 1
+    row = _row(db, "test:off")
+    assert row.sent_at is not None and row.last_error == "not sent: MAIL_SERVER is not set"
+    assert mail_backlog(utcnow()).failing == 0
+    assert "Plain words." not in caplog.text
+    assert "MAIL_SERVER is not set; dropped mail" in caplog.text
