@@ -54,11 +54,14 @@ def stripe_webhook():
     else:
         livemode = not config["STRIPE_TEST_MODE"]
         outcome = receive(fact, livemode=livemode, installation=config["INSTALLATION_TAG"])
-    # The mails the event causes (pay first's claim link) are outbox rows of this transaction;
-    # tried once the answer has gone (Stripe never waits), retried by the worker.
+    # The mails the event causes (pay first's claim link) are outbox rows of this transaction:
+    # applied here, tried once the answer has gone (Stripe never waits); with the queue, the
+    # worker that applies the event sends them. The worker retries them either way.
     db.session.commit()
     count_webhook(fact.type, "duplicate" if outcome.duplicate else outcome.status)
     if outcome.status == "failed":
         return _failed()
     answer = jsonify(received=True, status=outcome.status, duplicate=outcome.duplicate)
+    if config["WEBHOOK_QUEUE"] or outcome.duplicate:
+        return answer, 200
     return send_fresh_after_response(answer), 200

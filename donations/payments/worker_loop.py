@@ -11,6 +11,10 @@ counted: an infrastructure error is never an event's failed attempt (payments.le
 - ISOLATE_AFTER failures in a row while applying the same batch: its events go one at a time,
   so one poison event cannot hold up the rest; an event that alone fails GIVE_UP_AFTER times
   is stored as failed with the error, and retried like any failed event (payments.queue).
+
+Between batches it sends the mail outbox (core.mail_sender): after a batch that applied events
+(their mails), else about every second (retries). A database error there is rolled back and
+waits for the next turn; the mails stay in the outbox.
 """
 
 from __future__ import annotations
