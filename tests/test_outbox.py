@@ -160,3 +160,26 @@ def test_production_without_a_mail_server_drops_mail_without_logging_it(app, db,
     assert mail_backlog(utcnow()).failing == 0
     assert "Plain words." not in caplog.text
     assert "MAIL_SERVER is not set; dropped mail" in caplog.text
+
+
+def test_an_unreachable_server_costs_one_connection_per_pass_not_one_per_mail(
+    make_app, db, smtp_server, monkeypatch
+):
+    import smtplib
+
+    smtp_server.stop()
+    tries = []
+    real = smtplib.SMTP
+
+    def counted(*args, **kwargs):
+        tries.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(smtplib, "SMTP", counted)
+    with _smtp_app(make_app, smtp_server):
+        for n in range(3):
+            enqueue(f"test:unreachable:{n}", _message(f"r{n}@example.org"))
+        db.session.commit()
+        assert flush_outbox().failed == 3
+        assert len(tries) == 1
+        assert mail_backlog(utcnow()).failing == 3

@@ -67,9 +67,10 @@ def send_due(
     claimed = _claim(limit, None if ids is None else list(ids), fresh_only)
     db.session.commit()
     mailer = Mailer.from_config(current_app.config)
-    report = SendReport()
+    report, unreachable = SendReport(), None
     for row_id in claimed:
-        report += _send_one(mailer, row_id)
+        step, unreachable = _send_one(mailer, row_id, unreachable)
+        report += step
     return report
 
 
@@ -115,16 +116,25 @@ def _claim(limit: int, ids: list[int] | None, fresh_only: bool) -> list[int]:
     return sorted(taken)
 
 
-def _send_one(mailer: Mailer, row_id: int) -> SendReport:
+# The server could not be reached: the pass's other mails wait too, without each paying the
+# connection's timeout (15 s when packets are dropped) and holding up the webhook worker.
+UNREACHABLE = (OSError, smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected)
+
+
+def _send_one(
+    mailer: Mailer, row_id: int, unreachable: Exception | None
+) -> tuple[SendReport, Exception | None]:
     row = db.session.get(OutboxMail, row_id, populate_existing=True)
     if row is None:
-        return SendReport()
+        return SendReport(), unreachable
     attempts, kind = row.attempts, row.dedup_key.partition(":")[0]
     try:
         message = _message(row)
         if message is None:
             _finish(row_id, sent_at=utcnow(), error="not sent: no longer applies")
-            return SendReport(skipped=1)
+            return SendReport(skipped=1), unreachable
+        if unreachable is not None:
+            raise unreachable
         mailer.deliver(message)
     except MailUnavailable:
         # Production without MAIL_SERVER: mail is off by choice. Dropped, as it always was,
@@ -133,13 +143,13 @@ def _send_one(mailer: Mailer, row_id: int) -> SendReport:
             "MAIL_SERVER is not set; dropped mail %d (%s)", row_id, kind
         )
         _finish(row_id, sent_at=utcnow(), error="not sent: MAIL_SERVER is not set")
-        return SendReport(skipped=1)
+        return SendReport(skipped=1), unreachable
     except Exception as exc:  # (one mail's failure, whatever it is, never stops the rest)
         _failed(row_id, attempts, exc)
-        return SendReport(failed=1)
+        return SendReport(failed=1), exc if isinstance(exc, UNREACHABLE) else unreachable
     _finish(row_id, sent_at=utcnow(), error="")
     log.info("outbox: sent mail %d (%s)", row_id, kind)
-    return SendReport(sent=1)
+    return SendReport(sent=1), unreachable
 
 
 def _message(row: OutboxMail) -> Message | None:
