@@ -183,3 +183,25 @@ def test_an_unreachable_server_costs_one_connection_per_pass_not_one_per_mail(
         assert flush_outbox().failed == 3
         assert len(tries) == 1
         assert mail_backlog(utcnow()).failing == 3
+
+
+def test_flask_mail_work_outlives_a_database_blink(make_app, db, smtp_server, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    real, calls = mail_sender.send_due, []
+
+    def blinking(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:  # the database goes away under the first look
+            raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+        return real(**kwargs)
+
+    monkeypatch.setattr(mail_sender, "send_due", blinking)
+    monkeypatch.setattr(mail_sender.dberrors, "backoff", lambda outages: 0.0)
+    with _smtp_app(make_app, smtp_server):
+        enqueue("test:work", _message())
+        db.session.commit()
+        looks = iter([False, False, True])
+        report = mail_sender.work(stop=lambda: next(looks), idle=0.0)
+    assert len(calls) == 2 and report.sent == 1
+    assert len(smtp_server.to("reader@example.org")) == 1
