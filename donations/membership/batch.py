@@ -18,23 +18,20 @@ after this in the same transaction, because every fact commutes (design notes §
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from donations.extensions import db
 from donations.facts.facts import SubscriptionFact
-from donations.membership import totals
 from donations.membership.locking import insert_all_if_absent
-from donations.membership.progress import move_counter
 from donations.membership.records import link_waiting_payments, state_of
-from donations.membership.supporters import agrees
-from donations.membership.transitions import assign_state, takes_effect
-from donations.models import INTERVALS, MemberChange, Membership, SubscriptionStatus, User
+from donations.membership.supporters import claimed_by
+from donations.membership.transitions import assign_state, counted_changes, takes_effect
+from donations.models import INTERVALS, Membership, SubscriptionStatus, User
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +81,7 @@ def _distinct(items: list[Item], key: Callable[[Item], Hashable]) -> tuple[list[
 
 
 def _supporters(items: list[Item]) -> dict[str, User]:
-    """Each fact's person by its customer id, found or made as supporters.supporter_for does.
+    """Each fact's person by its customer id, found or made by supporters.supporter_for's rule.
 
     Every row read here is locked (FOR UPDATE, in id order), as one by one locks each person.
     """
@@ -96,25 +93,13 @@ def _supporters(items: list[Item]) -> dict[str, User]:
     for item in items:
         customer = item.fact.customer_id
         assert customer is not None
-        user = by_id.get(item.fact.metadata.user_id)  # type: ignore[arg-type]
-        if user is not None and agrees(user, customer):
-            owner = by_customer.get(customer)
-            if user.stripe_customer_id is None and owner is None:
-                user.stripe_customer_id = customer
-                by_customer[customer] = user
-            elif owner is not None and owner.id != user.id:
-                log.warning("customer %s belongs to user %s, not %s", customer, owner.id, user.id)
-            found[customer] = user
-            continue
-        if user is not None:
-            log.warning(
-                "user %s has customer %s, not %s; the fact goes by its customer",
-                user.id,
-                user.stripe_customer_id,
-                customer,
-            )
-        if customer in by_customer:
-            found[customer] = by_customer[customer]
+        # The one linking rule (supporters.claimed_by), with the owners read above.
+        named = by_id.get(item.fact.metadata.user_id)  # type: ignore[arg-type]
+        user = claimed_by(named, customer, by_customer.get)
+        if user is not None and user.stripe_customer_id == customer:
+            by_customer[customer] = user
+        if user is not None or customer in by_customer:
+            found[customer] = user or by_customer[customer]
     new = [c for c in customers if c not in found]
     insert_all_if_absent(
         User, "stripe_customer_id", [{"stripe_customer_id": c, "billing_email": None} for c in new]
@@ -174,42 +159,12 @@ def _memberships(items: list[Item], supporters: dict[str, User]) -> dict[str, Me
     return {m.stripe_subscription_id: m for m in rows}
 
 
-def _members_among(people: set[int]) -> set[int]:
-    """Which of these people are members now (the member rule of Membership.is_member)."""
-    query = select(Membership.user_id).where(Membership.user_id.in_(people), Membership.is_member)
-    return set(db.session.scalars(query.distinct()))
-
-
 def _count_changes(items: list[Item], memberships: dict[str, Membership], people: set[int]) -> None:
-    """Write each fact that takes effect; move the counter, history and totals once for all."""
-    members_before = _members_among(people)
-    moved: Counter[totals.Key] = Counter()
-    changed = []
-    for item in items:
-        membership = memberships[item.fact.id]
-        state = state_of(item.fact)
-        if not takes_effect(membership, state, item.at):
-            continue
-        before = totals.billing_key(membership)
-        assign_state(membership, state, item.at)
-        moved.update(totals.moves(before, totals.billing_key(membership)))
-        changed.append((item, membership))
-    if not changed:
-        return
-    db.session.flush()
-    members_after = _members_among({m.user_id for _, m in changed})
-    totals.move_all(moved)
-    changes = [
-        {
-            "user_id": membership.user_id,
-            "membership_id": membership.id,
-            "delta": +1 if membership.user_id in members_after else -1,
-            "occurred_at": item.at,
-        }
-        for item, membership in changed
-        if (membership.user_id in members_before) != (membership.user_id in members_after)
-    ]
-    if changes:
-        # One executemany (the ORM would insert them one at a time to read back their ids).
-        db.session.execute(insert(MemberChange), changes)
-        move_counter(sum(change["delta"] for change in changes))
+    """Write each fact that takes effect; the counter, history and totals move once for all."""
+    with counted_changes(people) as changes:
+        for item in items:
+            membership = memberships[item.fact.id]
+            state = state_of(item.fact)
+            if takes_effect(membership, state, item.at):
+                changes.note(membership, item.at)
+                assign_state(membership, state, item.at)

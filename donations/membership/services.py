@@ -11,6 +11,14 @@ from donations.extensions import db
 from donations.models import Donation, Membership, SubscriptionStatus
 
 
+def members_among(people: set[int]) -> set[int]:
+    """Which of these people are members now (the member rule of Membership.is_member)."""
+    if not people:
+        return set()
+    query = select(Membership.user_id).where(Membership.user_id.in_(people), Membership.is_member)
+    return set(db.session.scalars(query.distinct()))
+
+
 def has_active_membership(user_id: int) -> bool:
     """True when the supporter has a membership that makes them a member."""
     return bool(db.session.scalar(select(Membership.person_is_member(user_id))))

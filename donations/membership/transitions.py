@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import calendar
 import logging
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from donations.extensions import db
 from donations.membership import totals
 from donations.membership.progress import move_counter
-from donations.membership.services import has_active_membership
+from donations.membership.services import members_among
 from donations.models import (
     MemberChange,
     Membership,
@@ -206,20 +207,59 @@ def grace_window(
     return ends, ends <= now
 
 
+class CountedChanges:
+    """The memberships changed inside one counted_changes block, as they were before."""
+
+    def __init__(self, members_before: set[int]) -> None:
+        self.members_before = members_before
+        self.changed: list[tuple[Membership, datetime, totals.Key | None]] = []
+
+    def note(self, membership: Membership, at: datetime) -> None:
+        """Say that this membership is about to change, by a fact observed at `at`."""
+        self.changed.append((membership, at, totals.billing_key(membership)))
+
+
+@contextmanager
+def counted_changes(people: Iterable[int]) -> Iterator[CountedChanges]:
+    """Change locked memberships of these people inside; the counter, history and totals follow.
+
+    The one counting rule, for one membership (counted_change) and for a batch alike: each
+    membership noted before it changes moves the recurring totals, and each person who starts
+    or stops being a member moves the counter and gets a dated MemberChange. The caller has
+    locked the people (lock_person) and the membership rows; a person has one change here.
+    """
+    changes = CountedChanges(members_among(set(people)))
+    yield changes
+    if not changes.changed:
+        return
+    db.session.flush()
+    moved: Counter[totals.Key] = Counter()
+    for membership, _, before in changes.changed:
+        moved.update(totals.moves(before, totals.billing_key(membership)))
+    totals.move_all(moved)
+    members_after = members_among({m.user_id for m, _, _ in changes.changed})
+    rows = [
+        {
+            "user_id": membership.user_id,
+            "membership_id": membership.id,
+            "delta": +1 if membership.user_id in members_after else -1,
+            "occurred_at": at,
+        }
+        for membership, at, _ in changes.changed
+        if (membership.user_id in changes.members_before) != (membership.user_id in members_after)
+    ]
+    if rows:
+        # One executemany (the ORM would insert them one at a time to read back their ids).
+        db.session.execute(insert(MemberChange), rows)
+        move_counter(sum(row["delta"] for row in rows))
+
+
 @contextmanager
 def counted_change(membership: Membership, at: datetime) -> Iterator[None]:
-    """Change a locked membership inside; the counter, history and totals follow it.
-
-    The caller has locked the person (lock_person) and the membership row.
-    """
-    was_member = has_active_membership(membership.user_id)
-    billed_before = totals.billing_key(membership)
-    yield
-    db.session.flush()
-    totals.move(billed_before, totals.billing_key(membership))
-    now_member = has_active_membership(membership.user_id)
-    if was_member != now_member:
-        record_member_change(membership.user_id, membership.id, +1 if now_member else -1, at)
+    """Change one locked membership inside; the counter, history and totals follow it."""
+    with counted_changes([membership.user_id]) as changes:
+        changes.note(membership, at)
+        yield
 
 
 def record_member_change(user_id: int, membership_id: int | None, delta: int, at: datetime) -> None:
