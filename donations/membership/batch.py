@@ -31,7 +31,7 @@ from donations.membership.locking import insert_all_if_absent
 from donations.membership.records import link_waiting_payments, state_of
 from donations.membership.supporters import claimed_by
 from donations.membership.transitions import assign_state, counted_changes, takes_effect
-from donations.models import INTERVALS, Membership, SubscriptionStatus, User
+from donations.models import MEMBERSHIP_INTERVALS, Membership, SubscriptionStatus, User
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,9 @@ class Item:
 
 def apply_subscriptions(items: list[Item]) -> tuple[list[Item], list[Item]]:
     """Apply the facts that can go together; return them, and the rest to apply one by one."""
-    chosen, rest = _split(items, lambda i: i.fact.interval in INTERVALS and i.fact.customer_id)
+    chosen, rest = _split(
+        items, lambda i: i.fact.interval in MEMBERSHIP_INTERVALS and i.fact.customer_id
+    )
     # A subscription's customer never changes, so this is also one fact per subscription.
     chosen, more = _distinct(chosen, lambda i: i.fact.customer_id)
     rest += more

@@ -21,7 +21,7 @@ from donations.membership.locking import get_or_create_locked, locked
 from donations.membership.supporters import supporter_for
 from donations.membership.transitions import MembershipState, apply_state, lock_person
 from donations.models import (
-    INTERVALS,
+    MEMBERSHIP_INTERVALS,
     SUBSCRIPTION_STATUSES,
     CheckoutAttempt,
     Donation,
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | None:
     """Create or update the membership a subscription fact describes."""
-    if fact.interval not in INTERVALS:
+    if fact.interval not in MEMBERSHIP_INTERVALS:
         log.info("subscription %s has interval %s; not a membership", fact.id, fact.interval)
         return None
     supporter = supporter_for(user_id=fact.metadata.user_id, customer_id=fact.customer_id)

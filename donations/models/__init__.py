@@ -5,7 +5,7 @@ from donations.models.balance import BalanceTransaction
 from donations.models.base import Base, UTCDateTime, utcnow
 from donations.models.events import EVENT_STATUSES, StripeEvent, WebhookWorker
 from donations.models.memberships import (
-    INTERVALS,
+    MEMBERSHIP_INTERVALS,
     MemberChange,
     MemberCounter,
     Membership,
@@ -38,7 +38,7 @@ __all__ = [
     "CLOSED_DISPUTE_STATUSES",
     "EVENT_STATUSES",
     "FOREIGN_KINDS",
-    "INTERVALS",
+    "MEMBERSHIP_INTERVALS",
     "MEMBER_STATUSES",
     "SUBSCRIPTION_STATUSES",
     "TERMINAL_STATUSES",

@@ -58,7 +58,7 @@ SAVEPOINT_TRIES = 3
 
 
 @dataclass(frozen=True)
-class Outcome:
+class EventOutcome:
     """What happened to one delivery: the ledger status, and whether it was a repeat."""
 
     status: str
@@ -85,7 +85,9 @@ def record(fact: EventFact) -> bool:
     )
 
 
-def apply_stored(row: StripeEvent, fact: EventFact, livemode: bool, installation: str) -> Outcome:
+def apply_stored(
+    row: StripeEvent, fact: EventFact, livemode: bool, installation: str
+) -> EventOutcome:
     """Run the handler inside a savepoint: its effects go, the ledger row stays.
 
     On a shared account, an object that becomes ours brings its held foreign events with it.
@@ -98,7 +100,7 @@ def apply_stored(row: StripeEvent, fact: EventFact, livemode: bool, installation
 
 def _apply(
     row: StripeEvent, fact: EventFact, livemode: bool, installation: str
-) -> tuple[Outcome, Any]:
+) -> tuple[EventOutcome, Any]:
     row.attempts += 1
     handler = HANDLERS.get(fact.type)
     if fact.livemode != livemode:
@@ -198,13 +200,13 @@ def _first_line(exc: BaseException) -> str:
 
 def _finish(
     row: StripeEvent, status: str, error: str | None = None, *, flush: bool = True
-) -> Outcome:
+) -> EventOutcome:
     row.status = status
     row.error = error
     row.processed_at = utcnow()
     if flush:
         db.session.flush()
-    return Outcome(status=status, error=error)
+    return EventOutcome(status=status, error=error)
 
 
 SUBSCRIPTION_EVENTS = frozenset(
@@ -214,7 +216,7 @@ SUBSCRIPTION_EVENTS = frozenset(
 
 def apply_stored_many(
     stored: list[tuple[StripeEvent, EventFact]], livemode: bool, installation: str
-) -> list[Outcome]:
+) -> list[EventOutcome]:
     """apply_stored for each, with subscription facts that can go together applied at once.
 
     The batch runs in one savepoint: if it fails (a deadlock, a bug), it leaves nothing and
@@ -259,7 +261,7 @@ def apply_stored_many(
     return outcomes
 
 
-def receive(fact: EventFact, *, livemode: bool, installation: str) -> Outcome:
+def receive(fact: EventFact, *, livemode: bool, installation: str) -> EventOutcome:
     """Store a verified event (once) and process it unless it was already done.
 
     `installation` is our tag (payments.gateway.key_namespace): an event about an object
@@ -270,11 +272,11 @@ def receive(fact: EventFact, *, livemode: bool, installation: str) -> Outcome:
     row = locked(StripeEvent, StripeEvent.stripe_event_id, fact.id)
     assert row is not None
     if row.status in ("processed", "ignored", "foreign"):
-        return Outcome(status=row.status, duplicate=True)
+        return EventOutcome(status=row.status, duplicate=True)
     return apply_stored(row, fact, livemode, installation)
 
 
-def replay(stripe_event_id: str, *, livemode: bool, installation: str) -> Outcome:
+def replay(stripe_event_id: str, *, livemode: bool, installation: str) -> EventOutcome:
     """Process a stored event again from its stored payload (for failed ones)."""
     row = locked(StripeEvent, StripeEvent.stripe_event_id, stripe_event_id)
     if row is None:

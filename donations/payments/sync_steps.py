@@ -22,7 +22,7 @@ from donations.facts.metadata import CustomerMetadata
 from donations.membership import adjustments, balance, invoices, records
 from donations.membership.supporters import supporter_for
 from donations.models import (
-    INTERVALS,
+    MEMBERSHIP_INTERVALS,
     CheckoutAttempt,
     Donation,
     Membership,
@@ -90,7 +90,7 @@ def sync_subscription(fact: SubscriptionFact, now: datetime) -> list[Change]:
         select(Membership).where(Membership.stripe_subscription_id == fact.id)
     )
     before = _membership_state(current)
-    if before == _fact_state(fact) or fact.interval not in INTERVALS:
+    if before == _fact_state(fact) or fact.interval not in MEMBERSHIP_INTERVALS:
         return []
     # The API gives the state as of now, newer than any event we may have missed.
     membership = records.apply_subscription(fact, now)

@@ -28,7 +28,7 @@ from donations.mail import send
 from donations.membership.records import take_joined_without_account
 from donations.models import StripeEvent, utcnow
 from donations.payments.heartbeat import Heartbeat
-from donations.payments.ledger import Outcome
+from donations.payments.ledger import EventOutcome
 
 log = logging.getLogger("donations.payments.queue")
 
@@ -48,7 +48,7 @@ class WorkerLoop:
         self,
         *,
         claim: Callable[[int], list[StripeEvent]],
-        apply: Callable[[list[StripeEvent]], list[Outcome]],
+        apply: Callable[[list[StripeEvent]], list[EventOutcome]],
         batch: int,
     ) -> None:
         self.claim, self.apply, self.batch = claim, apply, batch
@@ -59,7 +59,7 @@ class WorkerLoop:
         self.isolating = 0  # events still to take one at a time
         self.held: list[int] = []  # the events claimed in this transaction
 
-    def step(self) -> list[Outcome] | None:
+    def step(self) -> list[EventOutcome] | None:
         """Beat, claim a batch, apply it and commit; None when it was put back."""
         self.held = []
         try:
