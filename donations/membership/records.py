@@ -63,18 +63,12 @@ def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | Non
 def state_of(fact: SubscriptionFact) -> MembershipState:
     """Everything a subscription fact says about its membership (and what it was before)."""
     return MembershipState(
+        **{
+            **fact.state(),
+            "status": SubscriptionStatus(fact.status),
+            "interval": fact.interval or "",
+        },
         before=_before(fact),
-        status=SubscriptionStatus(fact.status),
-        interval=fact.interval or "",
-        interval_count=fact.interval_count,
-        amount=fact.amount,
-        recurring_amount=fact.recurring_amount,
-        currency=fact.currency,
-        cancel_at_period_end=fact.cancel_at_period_end,
-        current_period_start=fact.current_period_start,
-        current_period_end=fact.current_period_end,
-        started_at=fact.started_at,
-        ended_at=fact.ended_at,
         source_article=fact.metadata.article,
     )
 

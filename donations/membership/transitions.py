@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import insert, select
 
 from donations.extensions import db
+from donations.facts.subscription_state import SubscriptionState, footprint_fields
 from donations.membership import totals
 from donations.membership.progress import move_counter
 from donations.membership.services import members_among
@@ -34,44 +35,21 @@ from donations.models import (
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class MembershipState:
+@dataclass(frozen=True, kw_only=True)
+class MembershipState(SubscriptionState):
     """Everything a subscription fact says about a membership."""
 
     status: SubscriptionStatus
     interval: str
-    amount: int
-    currency: str
-    cancel_at_period_end: bool
-    current_period_end: datetime | None
-    started_at: datetime | None
-    ended_at: datetime | None
     source_article: str | None = None
-    interval_count: int = 1
-    current_period_start: datetime | None = None
-    # What it brings in per period (None: a discount we can't read; what we had stands).
-    recurring_amount: int | None = None
     # The state just before, when the fact's event had previous_attributes (`*.updated`).
     before: MembershipState | None = None
 
 
-# What a subscription fact says about a membership, compared to order facts of one second.
-_TRACKED = (
-    "status",
-    "interval",
-    "interval_count",
-    "amount",
-    "currency",
-    "cancel_at_period_end",
-    "current_period_end",
-    "ended_at",
-)
-
-
 def footprint(record: Membership | MembershipState) -> str:
-    """A membership's (or a fact's) state as one comparable string."""
+    """A membership's (or a fact's) state as one comparable string (stored: fact_before)."""
     parts = []
-    for name in _TRACKED:
+    for name in footprint_fields():
         value = getattr(record, name)
         if isinstance(value, datetime):
             value = int(value.timestamp())
@@ -139,17 +117,7 @@ def takes_effect(membership: Membership, state: MembershipState, at: datetime) -
 def assign_state(membership: Membership, state: MembershipState, at: datetime) -> None:
     """Write a fact that takes effect into the membership; the caller counts the change."""
     since = _past_due_since(membership, state, at)
-    membership.status = state.status
-    membership.interval = state.interval
-    membership.interval_count = state.interval_count
-    membership.amount = state.amount
-    if state.recurring_amount is not None:
-        membership.recurring_amount = state.recurring_amount
-    membership.currency = state.currency
-    membership.cancel_at_period_end = state.cancel_at_period_end
-    membership.current_period_end = state.current_period_end
-    membership.started_at = state.started_at
-    membership.ended_at = state.ended_at
+    state.write_to(membership)
     if state.source_article:
         membership.source_article = state.source_article
     membership.past_due_since = since
