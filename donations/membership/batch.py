@@ -6,8 +6,9 @@ statements; here a whole batch costs a fixed handful: the batch's supporters and
 are made with one INSERT … ON CONFLICT each and locked with one SELECT … FOR UPDATE each, the
 member rule is asked once before and once after for everyone, and the counter, the recurring
 totals, the dated member changes and waiting payments move once for the batch. The rules are
-the same functions as one by one (supporters' linking, transitions.takes_effect and
-assign_state), so the records come out the same: tests/payments/test_event_order.py applies
+the same functions as one by one (supporters.claimed_by for linking,
+transitions.why_no_effect, assign_state and counted_changes for the state and the count), so
+the records come out the same: tests/payments/test_event_order.py and test_batch_apply.py apply
 shuffled histories both ways and compares.
 
 Only facts that cannot interfere are applied together: at most one per customer (so per
@@ -30,19 +31,23 @@ from donations.facts.facts import SubscriptionFact
 from donations.membership.locking import insert_all_if_absent
 from donations.membership.records import link_waiting_payments, state_of
 from donations.membership.supporters import claimed_by
-from donations.membership.transitions import assign_state, counted_changes, takes_effect
-from donations.models import MEMBERSHIP_INTERVALS, Membership, SubscriptionStatus, User
+from donations.membership.transitions import assign_state, counted_changes, why_no_effect
+from donations.models import MEMBERSHIP_INTERVALS, Membership, NoEffect, SubscriptionStatus, User
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Item:
-    """One subscription fact observed at `at`; `ref` is the caller's (its ledger row)."""
+    """One subscription fact observed at `at`; `ref` is the caller's (its ledger row).
+
+    Once applied, `no_effect` says why the fact changed nothing, if it did.
+    """
 
     fact: SubscriptionFact
     at: datetime
     ref: Any
+    no_effect: NoEffect | None = None
 
 
 def apply_subscriptions(items: list[Item]) -> tuple[list[Item], list[Item]]:
@@ -167,6 +172,7 @@ def _count_changes(items: list[Item], memberships: dict[str, Membership], people
         for item in items:
             membership = memberships[item.fact.id]
             state = state_of(item.fact)
-            if takes_effect(membership, state, item.at):
+            item.no_effect = why_no_effect(membership, state, item.at)
+            if item.no_effect is None:
                 changes.note(membership, item.at)
                 assign_state(membership, state, item.at)

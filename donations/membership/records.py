@@ -26,6 +26,7 @@ from donations.models import (
     CheckoutAttempt,
     Donation,
     Membership,
+    NoEffect,
     SubscriptionStatus,
 )
 
@@ -34,9 +35,20 @@ log = logging.getLogger(__name__)
 
 def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | None:
     """Create or update the membership a subscription fact describes."""
+    return _apply_subscription(fact, at)[0]
+
+
+def apply_subscription_event(fact: SubscriptionFact, at: datetime) -> NoEffect | None:
+    """apply_subscription for the webhook ledger: why the fact changed nothing, if it did."""
+    return _apply_subscription(fact, at)[1]
+
+
+def _apply_subscription(
+    fact: SubscriptionFact, at: datetime
+) -> tuple[Membership | None, NoEffect | None]:
     if fact.interval not in MEMBERSHIP_INTERVALS:
         log.info("subscription %s has interval %s; not a membership", fact.id, fact.interval)
-        return None
+        return None, NoEffect.NOT_MEMBERSHIP
     supporter = supporter_for(user_id=fact.metadata.user_id, customer_id=fact.customer_id)
     if supporter is None:
         raise ValueError(f"subscription {fact.id} names no customer")
@@ -55,9 +67,9 @@ def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | Non
             "currency": fact.currency,
         },
     )
-    apply_state(membership, state_of(fact), at)
+    no_effect = apply_state(membership, state_of(fact), at)
     link_waiting_payments([fact.id])
-    return membership
+    return membership, no_effect
 
 
 def state_of(fact: SubscriptionFact) -> MembershipState:

@@ -27,6 +27,7 @@ from donations.membership.services import members_among
 from donations.models import (
     MemberChange,
     Membership,
+    NoEffect,
     SubscriptionStatus,
     User,
     utcnow,
@@ -90,28 +91,31 @@ def _told_order(membership: Membership, state: MembershipState) -> bool | None:
     return follows if follows != precedes else None
 
 
-def apply_state(membership: Membership, state: MembershipState, at: datetime) -> bool:
-    """Apply a fact observed at `at` to a locked membership; return whether it changed it.
+def apply_state(membership: Membership, state: MembershipState, at: datetime) -> NoEffect | None:
+    """Apply a fact observed at `at` to a locked membership; why it changed nothing, if so.
 
     The caller has locked the person (lock_person) and the membership row.
     """
-    if not takes_effect(membership, state, at):
-        return False
-    with counted_change(membership, at):
-        assign_state(membership, state, at)
-    return True
+    no_effect = why_no_effect(membership, state, at)
+    if no_effect is None:
+        with counted_change(membership, at):
+            assign_state(membership, state, at)
+    return no_effect
 
 
-def takes_effect(membership: Membership, state: MembershipState, at: datetime) -> bool:
-    """Whether a fact observed at `at` changes the membership: terminal sticks, newest wins."""
+def why_no_effect(membership: Membership, state: MembershipState, at: datetime) -> NoEffect | None:
+    """Why a fact observed at `at` leaves the membership alone: terminal sticks, newest wins.
+
+    None when it takes effect.
+    """
     ended = SubscriptionStatus(membership.status).is_terminal and membership.fact_at is not None
     if ended and state.status != membership.status:
         log.info("ignoring %s for %s: it already ended", state.status, membership)
-        return False
+        return NoEffect.TERMINAL
     if not _is_newer(membership, state, at):
         log.info("ignoring an older fact (%s) for %s", at.isoformat(), membership)
-        return False
-    return True
+        return NoEffect.OLDER
+    return None
 
 
 def assign_state(membership: Membership, state: MembershipState, at: datetime) -> None:

@@ -3,7 +3,7 @@
 from donations.models.articles import Article
 from donations.models.balance import BalanceTransaction
 from donations.models.base import Base, UTCDateTime, utcnow
-from donations.models.events import EVENT_STATUSES, StripeEvent, WebhookWorker
+from donations.models.events import EVENT_STATUSES, NoEffect, StripeEvent, WebhookWorker
 from donations.models.memberships import (
     MEMBERSHIP_INTERVALS,
     MemberChange,
@@ -56,6 +56,7 @@ __all__ = [
     "MemberChange",
     "MemberCounter",
     "Membership",
+    "NoEffect",
     "PaymentAdjustment",
     "PendingDispute",
     "RecurringTotal",
