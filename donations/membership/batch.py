@@ -18,7 +18,6 @@ after this in the same transaction, because every fact commutes (design notes §
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,8 +32,6 @@ from donations.membership.records import link_waiting_payments, state_of
 from donations.membership.supporters import claimed_by
 from donations.membership.transitions import assign_state, counted_changes, why_no_effect
 from donations.models import MEMBERSHIP_INTERVALS, Membership, NoEffect, SubscriptionStatus, User
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
