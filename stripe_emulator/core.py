@@ -335,11 +335,6 @@ class Emulator:
         """Deliver queued events now, waiting out retries up to `timeout`; return count."""
         return self.deliverer.deliver_pending(timeout)
 
-    def wait_for_deliveries(self, timeout: float = 10.0) -> bool:
-        """Deliver (or wait for) everything queued; return True if nothing is left pending."""
-        self.deliverer.deliver_pending(timeout)
-        return self.store.next_due() is None
-
     def close(self) -> None:
         """Stop the delivery thread and close the database connections."""
         self.deliverer.stop()

@@ -110,12 +110,6 @@ class Tx:
             (name, value),
         )
 
-    def next_number(self, name: str) -> int:
-        """Return the next value of a named counter (invoice numbers)."""
-        value = int(self.setting(f"counter:{name}", "0")) + 1
-        self.set_setting(f"counter:{name}", str(value))
-        return value
-
     def enqueue(self, event_id: str, endpoint_id: str, *, status: str = "pending") -> None:
         """Queue an event for delivery to one endpoint (or record it as dropped)."""
         self.conn.execute(

@@ -111,6 +111,30 @@ def start_checkout(client: Any, **form: str) -> str:
     return urlsplit(response.headers["Location"]).path.rsplit("/", 1)[1]
 
 
+GOOD_CARD = "4242424242424242"
+
+
+def pay_membership(
+    client: Any,
+    emulator: Any,
+    *,
+    amount: str = "8",
+    email: str | None = None,
+    deliver: bool = True,
+    **form: str,
+) -> str:
+    """Become a monthly member through the real form and the emulator's Checkout.
+
+    Pays with a good card (as `email` when given, for a reader without an account), then
+    delivers the events unless `deliver` is False; returns the Checkout Session's id.
+    """
+    session_id = start_checkout(client, interval="month", amount=amount, **form)
+    emulator.pay_checkout(session_id, GOOD_CARD, email=email)
+    if deliver:
+        emulator.deliver_pending()
+    return session_id
+
+
 # Seeds of the chaotic delivery mode (shuffled, duplicated, concurrent: design §7) that the
 # flow and browser tests run under, each test once per seed.
 CHAOS_SEEDS = (11, 29, 47)

@@ -92,6 +92,13 @@ MUTATIONS = [
         ("tests/test_front_cache.py",),
         "an answer with a cookie set after the private guard is kept and given to everyone",
     ),
+    Mutation(
+        "donations/membership/batch.py",
+        "        user = claimed_by(named, customer, by_customer.get)\n",
+        "        user = named if named is not None and customer in by_customer else None\n",
+        ("tests/payments/test_batch_apply.py",),
+        "the batch path links customers by another rule than one by one (issue 20, must hold 5)",
+    ),
 ]
 
 

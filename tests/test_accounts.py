@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -204,8 +205,34 @@ def test_account_overview_returns_the_account_facts(app, db):
     overview = account_overview(user)
     assert overview.email == "facts@example.org"
     assert overview.name == "Fact Checker"
-    assert overview.member_since == user.created_at
+    assert overview.account_since == user.created_at
+    assert overview.member_since is None  # no membership yet
     assert overview.is_staff is False
+
+
+def test_member_since_is_when_the_membership_that_counts_started(app, db):
+    user = make_user(email="since@example.org")
+    started = datetime(2024, 2, 3, tzinfo=UTC)
+    make_membership(user, stripe_subscription_id="sub_now", started_at=started)
+    make_membership(
+        user,
+        stripe_subscription_id="sub_old",
+        status="canceled",
+        started_at=datetime(2020, 1, 1, tzinfo=UTC),
+    )
+    overview = account_overview(user)
+    assert overview.member_since == started != overview.account_since
+
+
+@pytest.mark.parametrize(
+    ("status", "warned"),
+    [("past_due", True), ("unpaid", True), ("active", False), ("canceled", False)],
+)
+def test_a_failed_payment_warns_the_member_for_past_due_and_unpaid(app, db, status, warned):
+    user = make_user(email=f"{status}@example.org")
+    make_membership(user, status=status)
+    (view,) = account_overview(user).memberships
+    assert view.payment_failed is warned
 
 
 def test_navigation_shows_account_links_by_state(client, db):

@@ -25,7 +25,12 @@ from donations.accounts.tokens import RESET_MAX_AGE, make_reset_token, user_for_
 from donations.core import outbox
 from donations.extensions import db
 from donations.mail import compose
-from donations.membership.services import MembershipView, donations_of, memberships_of
+from donations.membership.services import (
+    MembershipView,
+    donations_of,
+    member_since,
+    memberships_of,
+)
 from donations.models import Donation, User, utcnow
 
 SIGNUP_SENT = "Check your email: we've sent a message to {email}."
@@ -59,7 +64,8 @@ class AccountOverview:
     email: str
     name: str
     is_staff: bool
-    member_since: datetime
+    account_since: datetime
+    member_since: datetime | None  # the start of the membership that counts now, if one does
     last_login_at: datetime | None
     memberships: list[MembershipView] = field(default_factory=list)
     donations: list[Donation] = field(default_factory=list)
@@ -157,13 +163,15 @@ def log_in(email: str, password: str) -> Outcome:
 
 def account_overview(user: User) -> AccountOverview:
     """Everything the account page shows about this person."""
+    memberships = memberships_of(user.id)
     return AccountOverview(
         email=user.email,
         name=user.name,
         is_staff=user.is_staff,
-        member_since=user.created_at,
+        account_since=user.created_at,
+        member_since=member_since(memberships),
         last_login_at=user.last_login_at,
-        memberships=memberships_of(user.id),
+        memberships=memberships,
         donations=donations_of(user.id),
     )
 

@@ -3,7 +3,7 @@
 Every query argument and form field is checked before any view (or rate-limit key function)
 sees it: a NUL byte (PostgreSQL refuses it in text, so it could only end as a 500) or a value
 longer than its field's cap is a 400 with the error page. Views then parse typed values with
-`int_arg` and `choice_arg`, which answer 400 for a wrong type or a number out of range.
+`choice_arg`, which answers 400 for a value not among the choices.
 """
 
 from __future__ import annotations
@@ -68,18 +68,6 @@ def guard_request() -> None:
         and request.blueprint != "emulator"
     ):
         raise UnsupportedMediaType("Send this form as a web form, not as JSON or another type.")
-
-
-def int_arg(
-    args: Mapping[str, str], name: str, default: int, *, minimum: int = 1, maximum: int = INT_MAX
-) -> int:
-    """A whole-number query argument in [minimum, maximum]; absent or empty → default."""
-    raw = (args.get(name) or "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or len(raw) > len(str(maximum)) or not minimum <= int(raw) <= maximum:
-        raise InvalidInput(f"“{name}” must be a whole number from {minimum} to {maximum}.")
-    return int(raw)
 
 
 def choice_arg(args: Mapping[str, str], name: str, choices: Collection[str]) -> str:

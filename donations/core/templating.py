@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Flask
 
@@ -13,8 +13,10 @@ def _iso(value: datetime | None) -> str:
     return value.isoformat().replace("+00:00", "Z") if value else ""
 
 
-def _human_date(value: datetime | None) -> str:
-    return f"{value:%-d %B %Y}" if value else ""
+def human_date(value: date | None, rest: str = "%B %Y") -> str:
+    """The day without a leading zero, then `rest` (strftime): 7 December 2026."""
+    # Not strftime's dash flag (no padding): glibc knows it, Windows and others don't.
+    return f"{value.day} {value.strftime(rest)}" if value else ""
 
 
 def _period(interval: str, count: int = 1) -> str:
@@ -27,7 +29,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_money, "money")
     app.add_template_filter(major, "major")
     app.add_template_filter(_iso, "iso")
-    app.add_template_filter(_human_date, "human_date")
+    app.add_template_filter(human_date, "human_date")
     app.add_template_filter(_period, "period")
     app.add_template_filter(lambda n: f"{n:,}", "thousands")
     settings = app.config

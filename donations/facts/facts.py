@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from donations.facts import payload, recurring
+from donations.facts import payload, subscription_state
 from donations.facts.envelope import check_envelope
 from donations.facts.metadata import CheckoutMetadata
 from donations.facts.money_facts import (
@@ -21,6 +21,7 @@ from donations.facts.money_facts import (
     RefundFact,
 )
 from donations.facts.payload import dig, listed, obj_id, ts
+from donations.facts.subscription_state import SubscriptionState
 
 __all__ = [
     "BalanceTransactionFact",
@@ -36,27 +37,13 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class SubscriptionFact:
-    """A subscription's state at one moment."""
+@dataclass(frozen=True, kw_only=True)
+class SubscriptionFact(SubscriptionState):
+    """A subscription's state at one moment, with who it is about."""
 
     id: str
     customer_id: str | None
-    status: str
-    cancel_at_period_end: bool
-    current_period_end: datetime | None
-    started_at: datetime | None
-    ended_at: datetime | None
-    interval: str | None
-    amount: int
-    currency: str
     metadata: CheckoutMetadata = field(default_factory=CheckoutMetadata)
-    interval_count: int = 1  # a quarterly plan is interval "month" times 3
-    # Stripe opens a period before charging for it: a past_due subscription's current period
-    # is the unpaid one, and its start is when the last paid period ended.
-    current_period_start: datetime | None = None
-    # What it brings in per period (facts.recurring); None: a discount we can't read.
-    recurring_amount: int | None = None
     # An `*.updated` event's data.previous_attributes: what changed, with its old values ...
     previous_attributes: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     # ... and so the subscription as it was just before (breaks same-second ties).
@@ -67,23 +54,12 @@ class SubscriptionFact:
         cls, d: dict[str, Any], previous_attributes: dict[str, Any] | None = None
     ) -> SubscriptionFact:
         """Read a subscription object, in the current layout or an older one."""
-        billing = payload.billing(d)
         return cls(
+            **subscription_state.from_payload(d),
             previous_attributes=previous_attributes,
             before=_before(d, previous_attributes),
             id=d["id"],
             customer_id=obj_id(d.get("customer")),
-            status=d["status"],
-            cancel_at_period_end=bool(d.get("cancel_at_period_end")),
-            current_period_start=payload.period_start(d),
-            current_period_end=payload.period_end(d),
-            started_at=ts(d.get("start_date")),
-            ended_at=ts(d.get("ended_at")),
-            interval=billing.interval,
-            interval_count=billing.interval_count,
-            amount=billing.amount,
-            recurring_amount=recurring.recurring_amount(d),
-            currency=billing.currency,
             metadata=CheckoutMetadata.from_stripe(d.get("metadata")),
         )
 

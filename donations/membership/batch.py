@@ -6,8 +6,9 @@ statements; here a whole batch costs a fixed handful: the batch's supporters and
 are made with one INSERT … ON CONFLICT each and locked with one SELECT … FOR UPDATE each, the
 member rule is asked once before and once after for everyone, and the counter, the recurring
 totals, the dated member changes and waiting payments move once for the batch. The rules are
-the same functions as one by one (supporters' linking, transitions.takes_effect and
-assign_state), so the records come out the same: tests/payments/test_event_order.py applies
+the same functions as one by one (supporters.claimed_by for linking,
+transitions.why_no_effect, assign_state and counted_changes for the state and the count), so
+the records come out the same: tests/payments/test_event_order.py and test_batch_apply.py apply
 shuffled histories both ways and compares.
 
 Only facts that cannot interfere are applied together: at most one per customer (so per
@@ -17,40 +18,40 @@ after this in the same transaction, because every fact commutes (design notes §
 
 from __future__ import annotations
 
-import logging
-from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from donations.extensions import db
 from donations.facts.facts import SubscriptionFact
-from donations.membership import totals
 from donations.membership.locking import insert_all_if_absent
-from donations.membership.progress import move_counter
 from donations.membership.records import link_waiting_payments, state_of
-from donations.membership.supporters import agrees
-from donations.membership.transitions import assign_state, takes_effect
-from donations.models import INTERVALS, MemberChange, Membership, SubscriptionStatus, User
-
-log = logging.getLogger(__name__)
+from donations.membership.supporters import claimed_by
+from donations.membership.transitions import assign_state, counted_changes, why_no_effect
+from donations.models import MEMBERSHIP_INTERVALS, Membership, NoEffect, SubscriptionStatus, User
 
 
-@dataclass(frozen=True)
+@dataclass
 class Item:
-    """One subscription fact observed at `at`; `ref` is the caller's (its ledger row)."""
+    """One subscription fact observed at `at`; `ref` is the caller's (its ledger row).
+
+    Once applied, `no_effect` says why the fact changed nothing, if it did.
+    """
 
     fact: SubscriptionFact
     at: datetime
     ref: Any
+    no_effect: NoEffect | None = None
 
 
 def apply_subscriptions(items: list[Item]) -> tuple[list[Item], list[Item]]:
     """Apply the facts that can go together; return them, and the rest to apply one by one."""
-    chosen, rest = _split(items, lambda i: i.fact.interval in INTERVALS and i.fact.customer_id)
+    chosen, rest = _split(
+        items, lambda i: i.fact.interval in MEMBERSHIP_INTERVALS and i.fact.customer_id
+    )
     # A subscription's customer never changes, so this is also one fact per subscription.
     chosen, more = _distinct(chosen, lambda i: i.fact.customer_id)
     rest += more
@@ -84,7 +85,7 @@ def _distinct(items: list[Item], key: Callable[[Item], Hashable]) -> tuple[list[
 
 
 def _supporters(items: list[Item]) -> dict[str, User]:
-    """Each fact's person by its customer id, found or made as supporters.supporter_for does.
+    """Each fact's person by its customer id, found or made by supporters.supporter_for's rule.
 
     Every row read here is locked (FOR UPDATE, in id order), as one by one locks each person.
     """
@@ -96,25 +97,13 @@ def _supporters(items: list[Item]) -> dict[str, User]:
     for item in items:
         customer = item.fact.customer_id
         assert customer is not None
-        user = by_id.get(item.fact.metadata.user_id)  # type: ignore[arg-type]
-        if user is not None and agrees(user, customer):
-            owner = by_customer.get(customer)
-            if user.stripe_customer_id is None and owner is None:
-                user.stripe_customer_id = customer
-                by_customer[customer] = user
-            elif owner is not None and owner.id != user.id:
-                log.warning("customer %s belongs to user %s, not %s", customer, owner.id, user.id)
-            found[customer] = user
-            continue
-        if user is not None:
-            log.warning(
-                "user %s has customer %s, not %s; the fact goes by its customer",
-                user.id,
-                user.stripe_customer_id,
-                customer,
-            )
-        if customer in by_customer:
-            found[customer] = by_customer[customer]
+        # The one linking rule (supporters.claimed_by), with the owners read above.
+        named = by_id.get(item.fact.metadata.user_id)  # type: ignore[arg-type]
+        user = claimed_by(named, customer, by_customer.get)
+        if user is not None and user.stripe_customer_id == customer:
+            by_customer[customer] = user
+        if user is not None or customer in by_customer:
+            found[customer] = user or by_customer[customer]
     new = [c for c in customers if c not in found]
     insert_all_if_absent(
         User, "stripe_customer_id", [{"stripe_customer_id": c, "billing_email": None} for c in new]
@@ -174,42 +163,13 @@ def _memberships(items: list[Item], supporters: dict[str, User]) -> dict[str, Me
     return {m.stripe_subscription_id: m for m in rows}
 
 
-def _members_among(people: set[int]) -> set[int]:
-    """Which of these people are members now (the member rule of Membership.is_member)."""
-    query = select(Membership.user_id).where(Membership.user_id.in_(people), Membership.is_member)
-    return set(db.session.scalars(query.distinct()))
-
-
 def _count_changes(items: list[Item], memberships: dict[str, Membership], people: set[int]) -> None:
-    """Write each fact that takes effect; move the counter, history and totals once for all."""
-    members_before = _members_among(people)
-    moved: Counter[totals.Key] = Counter()
-    changed = []
-    for item in items:
-        membership = memberships[item.fact.id]
-        state = state_of(item.fact)
-        if not takes_effect(membership, state, item.at):
-            continue
-        before = totals.billing_key(membership)
-        assign_state(membership, state, item.at)
-        moved.update(totals.moves(before, totals.billing_key(membership)))
-        changed.append((item, membership))
-    if not changed:
-        return
-    db.session.flush()
-    members_after = _members_among({m.user_id for _, m in changed})
-    totals.move_all(moved)
-    changes = [
-        {
-            "user_id": membership.user_id,
-            "membership_id": membership.id,
-            "delta": +1 if membership.user_id in members_after else -1,
-            "occurred_at": item.at,
-        }
-        for item, membership in changed
-        if (membership.user_id in members_before) != (membership.user_id in members_after)
-    ]
-    if changes:
-        # One executemany (the ORM would insert them one at a time to read back their ids).
-        db.session.execute(insert(MemberChange), changes)
-        move_counter(sum(change["delta"] for change in changes))
+    """Write each fact that takes effect; the counter, history and totals move once for all."""
+    with counted_changes(people) as changes:
+        for item in items:
+            membership = memberships[item.fact.id]
+            state = state_of(item.fact)
+            item.no_effect = why_no_effect(membership, state, item.at)
+            if item.no_effect is None:
+                changes.note(membership, item.at)
+                assign_state(membership, state, item.at)

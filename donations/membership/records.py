@@ -22,11 +22,12 @@ from donations.membership.locking import get_or_create_locked, locked
 from donations.membership.supporters import supporter_for
 from donations.membership.transitions import MembershipState, apply_state, lock_person
 from donations.models import (
-    INTERVALS,
+    MEMBERSHIP_INTERVALS,
     SUBSCRIPTION_STATUSES,
     CheckoutAttempt,
     Donation,
     Membership,
+    NoEffect,
     SubscriptionStatus,
 )
 
@@ -39,9 +40,20 @@ CLAIM_SUBJECT = "Welcome: your membership receipt and account link"
 
 def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | None:
     """Create or update the membership a subscription fact describes."""
-    if fact.interval not in INTERVALS:
+    return _apply_subscription(fact, at)[0]
+
+
+def apply_subscription_event(fact: SubscriptionFact, at: datetime) -> NoEffect | None:
+    """apply_subscription for the webhook ledger: why the fact changed nothing, if it did."""
+    return _apply_subscription(fact, at)[1]
+
+
+def _apply_subscription(
+    fact: SubscriptionFact, at: datetime
+) -> tuple[Membership | None, NoEffect | None]:
+    if fact.interval not in MEMBERSHIP_INTERVALS:
         log.info("subscription %s has interval %s; not a membership", fact.id, fact.interval)
-        return None
+        return None, NoEffect.NOT_MEMBERSHIP
     supporter = supporter_for(user_id=fact.metadata.user_id, customer_id=fact.customer_id)
     if supporter is None:
         raise ValueError(f"subscription {fact.id} names no customer")
@@ -60,26 +72,20 @@ def apply_subscription(fact: SubscriptionFact, at: datetime) -> Membership | Non
             "currency": fact.currency,
         },
     )
-    apply_state(membership, state_of(fact), at)
+    no_effect = apply_state(membership, state_of(fact), at)
     link_waiting_payments([fact.id])
-    return membership
+    return membership, no_effect
 
 
 def state_of(fact: SubscriptionFact) -> MembershipState:
     """Everything a subscription fact says about its membership (and what it was before)."""
     return MembershipState(
+        **{
+            **fact.state(),
+            "status": SubscriptionStatus(fact.status),
+            "interval": fact.interval or "",
+        },
         before=_before(fact),
-        status=SubscriptionStatus(fact.status),
-        interval=fact.interval or "",
-        interval_count=fact.interval_count,
-        amount=fact.amount,
-        recurring_amount=fact.recurring_amount,
-        currency=fact.currency,
-        cancel_at_period_end=fact.cancel_at_period_end,
-        current_period_start=fact.current_period_start,
-        current_period_end=fact.current_period_end,
-        started_at=fact.started_at,
-        ended_at=fact.ended_at,
         source_article=fact.metadata.article,
     )
 

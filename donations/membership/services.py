@@ -8,7 +8,16 @@ from datetime import datetime
 from sqlalchemy import exists, select
 
 from donations.extensions import db
+from donations.facts.subscription_state import SubscriptionState, stored
 from donations.models import Donation, Membership, SubscriptionStatus
+
+
+def members_among(people: set[int]) -> set[int]:
+    """Which of these people are members now (the member rule of Membership.is_member)."""
+    if not people:
+        return set()
+    query = select(Membership.user_id).where(Membership.user_id.in_(people), Membership.is_member)
+    return set(db.session.scalars(query.distinct()))
 
 
 def has_active_membership(user_id: int) -> bool:
@@ -16,23 +25,15 @@ def has_active_membership(user_id: int) -> bool:
     return bool(db.session.scalar(select(Membership.person_is_member(user_id))))
 
 
-@dataclass(frozen=True)
-class MembershipView:
+@dataclass(frozen=True, kw_only=True)
+class MembershipView(SubscriptionState):
     """One membership as its member sees it."""
 
-    status: str
     is_member: bool  # the member rule, grace included (Membership.is_member)
-    interval: str
-    interval_count: int
-    amount: int
-    currency: str
-    cancel_at_period_end: bool
-    current_period_end: datetime | None
-    ended_at: datetime | None
 
     @property
-    def past_due(self) -> bool:
-        """True while Stripe retries a failed payment (the card needs fixing)."""
+    def payment_failed(self) -> bool:
+        """True when a payment failed and the card needs fixing (past_due or unpaid)."""
         return self.status in (SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID)
 
 
@@ -43,20 +44,13 @@ def memberships_of(user_id: int) -> list[MembershipView]:
         .where(Membership.user_id == user_id)
         .order_by(Membership.is_member.desc(), Membership.created_at.desc())
     )
-    return [
-        MembershipView(
-            status=m.status,
-            is_member=m.is_member,
-            interval=m.interval,
-            interval_count=m.interval_count,
-            amount=m.amount,
-            currency=m.currency,
-            cancel_at_period_end=m.cancel_at_period_end,
-            current_period_end=m.current_period_end,
-            ended_at=m.ended_at,
-        )
-        for m in rows
-    ]
+    return [MembershipView(**stored(m), is_member=m.is_member) for m in rows]
+
+
+def member_since(memberships: list[MembershipView]) -> datetime | None:
+    """When the person's current membership started (the earliest of those that count)."""
+    starts = [m.started_at for m in memberships if m.is_member and m.started_at is not None]
+    return min(starts, default=None)
 
 
 def donations_of(user_id: int, limit: int = 100) -> list[Donation]:

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import calendar
 import logging
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from donations.extensions import db
+from donations.facts.subscription_state import SubscriptionState, footprint_fields
 from donations.membership import totals
 from donations.membership.progress import move_counter
-from donations.membership.services import has_active_membership
+from donations.membership.services import members_among
 from donations.models import (
     MemberChange,
     Membership,
+    NoEffect,
     SubscriptionStatus,
     User,
     utcnow,
@@ -33,44 +36,21 @@ from donations.models import (
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class MembershipState:
+@dataclass(frozen=True, kw_only=True)
+class MembershipState(SubscriptionState):
     """Everything a subscription fact says about a membership."""
 
     status: SubscriptionStatus
     interval: str
-    amount: int
-    currency: str
-    cancel_at_period_end: bool
-    current_period_end: datetime | None
-    started_at: datetime | None
-    ended_at: datetime | None
     source_article: str | None = None
-    interval_count: int = 1
-    current_period_start: datetime | None = None
-    # What it brings in per period (None: a discount we can't read; what we had stands).
-    recurring_amount: int | None = None
     # The state just before, when the fact's event had previous_attributes (`*.updated`).
     before: MembershipState | None = None
 
 
-# What a subscription fact says about a membership, compared to order facts of one second.
-_TRACKED = (
-    "status",
-    "interval",
-    "interval_count",
-    "amount",
-    "currency",
-    "cancel_at_period_end",
-    "current_period_end",
-    "ended_at",
-)
-
-
 def footprint(record: Membership | MembershipState) -> str:
-    """A membership's (or a fact's) state as one comparable string."""
+    """A membership's (or a fact's) state as one comparable string (stored: fact_before)."""
     parts = []
-    for name in _TRACKED:
+    for name in footprint_fields():
         value = getattr(record, name)
         if isinstance(value, datetime):
             value = int(value.timestamp())
@@ -111,44 +91,37 @@ def _told_order(membership: Membership, state: MembershipState) -> bool | None:
     return follows if follows != precedes else None
 
 
-def apply_state(membership: Membership, state: MembershipState, at: datetime) -> bool:
-    """Apply a fact observed at `at` to a locked membership; return whether it changed it.
+def apply_state(membership: Membership, state: MembershipState, at: datetime) -> NoEffect | None:
+    """Apply a fact observed at `at` to a locked membership; why it changed nothing, if so.
 
     The caller has locked the person (lock_person) and the membership row.
     """
-    if not takes_effect(membership, state, at):
-        return False
-    with counted_change(membership, at):
-        assign_state(membership, state, at)
-    return True
+    no_effect = why_no_effect(membership, state, at)
+    if no_effect is None:
+        with counted_change(membership, at):
+            assign_state(membership, state, at)
+    return no_effect
 
 
-def takes_effect(membership: Membership, state: MembershipState, at: datetime) -> bool:
-    """Whether a fact observed at `at` changes the membership: terminal sticks, newest wins."""
+def why_no_effect(membership: Membership, state: MembershipState, at: datetime) -> NoEffect | None:
+    """Why a fact observed at `at` leaves the membership alone: terminal sticks, newest wins.
+
+    None when it takes effect.
+    """
     ended = SubscriptionStatus(membership.status).is_terminal and membership.fact_at is not None
     if ended and state.status != membership.status:
         log.info("ignoring %s for %s: it already ended", state.status, membership)
-        return False
+        return NoEffect.TERMINAL
     if not _is_newer(membership, state, at):
         log.info("ignoring an older fact (%s) for %s", at.isoformat(), membership)
-        return False
-    return True
+        return NoEffect.OLDER
+    return None
 
 
 def assign_state(membership: Membership, state: MembershipState, at: datetime) -> None:
     """Write a fact that takes effect into the membership; the caller counts the change."""
     since = _past_due_since(membership, state, at)
-    membership.status = state.status
-    membership.interval = state.interval
-    membership.interval_count = state.interval_count
-    membership.amount = state.amount
-    if state.recurring_amount is not None:
-        membership.recurring_amount = state.recurring_amount
-    membership.currency = state.currency
-    membership.cancel_at_period_end = state.cancel_at_period_end
-    membership.current_period_end = state.current_period_end
-    membership.started_at = state.started_at
-    membership.ended_at = state.ended_at
+    state.write_to(membership)
     if state.source_article:
         membership.source_article = state.source_article
     membership.past_due_since = since
@@ -206,20 +179,59 @@ def grace_window(
     return ends, ends <= now
 
 
+class CountedChanges:
+    """The memberships changed inside one counted_changes block, as they were before."""
+
+    def __init__(self, members_before: set[int]) -> None:
+        self.members_before = members_before
+        self.changed: list[tuple[Membership, datetime, totals.Key | None]] = []
+
+    def note(self, membership: Membership, at: datetime) -> None:
+        """Say that this membership is about to change, by a fact observed at `at`."""
+        self.changed.append((membership, at, totals.billing_key(membership)))
+
+
+@contextmanager
+def counted_changes(people: Iterable[int]) -> Iterator[CountedChanges]:
+    """Change locked memberships of these people inside; the counter, history and totals follow.
+
+    The one counting rule, for one membership (counted_change) and for a batch alike: each
+    membership noted before it changes moves the recurring totals, and each person who starts
+    or stops being a member moves the counter and gets a dated MemberChange. The caller has
+    locked the people (lock_person) and the membership rows; a person has one change here.
+    """
+    changes = CountedChanges(members_among(set(people)))
+    yield changes
+    if not changes.changed:
+        return
+    db.session.flush()
+    moved: Counter[totals.Key] = Counter()
+    for membership, _, before in changes.changed:
+        moved.update(totals.moves(before, totals.billing_key(membership)))
+    totals.move_all(moved)
+    members_after = members_among({m.user_id for m, _, _ in changes.changed})
+    rows = [
+        {
+            "user_id": membership.user_id,
+            "membership_id": membership.id,
+            "delta": +1 if membership.user_id in members_after else -1,
+            "occurred_at": at,
+        }
+        for membership, at, _ in changes.changed
+        if (membership.user_id in changes.members_before) != (membership.user_id in members_after)
+    ]
+    if rows:
+        # One executemany (the ORM would insert them one at a time to read back their ids).
+        db.session.execute(insert(MemberChange), rows)
+        move_counter(sum(row["delta"] for row in rows))
+
+
 @contextmanager
 def counted_change(membership: Membership, at: datetime) -> Iterator[None]:
-    """Change a locked membership inside; the counter, history and totals follow it.
-
-    The caller has locked the person (lock_person) and the membership row.
-    """
-    was_member = has_active_membership(membership.user_id)
-    billed_before = totals.billing_key(membership)
-    yield
-    db.session.flush()
-    totals.move(billed_before, totals.billing_key(membership))
-    now_member = has_active_membership(membership.user_id)
-    if was_member != now_member:
-        record_member_change(membership.user_id, membership.id, +1 if now_member else -1, at)
+    """Change one locked membership inside; the counter, history and totals follow it."""
+    with counted_changes([membership.user_id]) as changes:
+        changes.note(membership, at)
+        yield
 
 
 def record_member_change(user_id: int, membership_id: int | None, delta: int, at: datetime) -> None:

@@ -3,9 +3,9 @@
 from donations.models.articles import Article
 from donations.models.balance import BalanceTransaction
 from donations.models.base import Base, UTCDateTime, utcnow
-from donations.models.events import EVENT_STATUSES, StripeEvent, WebhookWorker
+from donations.models.events import EVENT_STATUSES, NoEffect, StripeEvent, WebhookWorker
 from donations.models.memberships import (
-    INTERVALS,
+    MEMBERSHIP_INTERVALS,
     MemberChange,
     MemberCounter,
     Membership,
@@ -39,7 +39,7 @@ __all__ = [
     "CLOSED_DISPUTE_STATUSES",
     "EVENT_STATUSES",
     "FOREIGN_KINDS",
-    "INTERVALS",
+    "MEMBERSHIP_INTERVALS",
     "MEMBER_STATUSES",
     "SUBSCRIPTION_STATUSES",
     "TERMINAL_STATUSES",
@@ -57,6 +57,7 @@ __all__ = [
     "MemberChange",
     "MemberCounter",
     "Membership",
+    "NoEffect",
     "OutboxMail",
     "PaymentAdjustment",
     "PendingDispute",

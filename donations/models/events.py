@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -14,6 +15,26 @@ from donations.models.base import Base, sql_in, utcnow
 EVENT_STATUSES = ("received", "processed", "ignored", "failed", "foreign")
 
 
+class NoEffect(StrEnum):
+    """Why a processed event changed nothing (design: name the moves you ignore)."""
+
+    OLDER = "older"  # a newer fact about the same subscription was applied before it
+    TERMINAL = "terminal"  # the membership had ended, and an ended one stays ended
+    NOT_MEMBERSHIP = "not_membership"  # a subscription billed by another interval
+
+    @property
+    def meaning(self) -> str:
+        """The reason in words, for staff."""
+        return _MEANINGS[self]
+
+
+_MEANINGS = {
+    NoEffect.OLDER: "older than a fact already applied to the same subscription",
+    NoEffect.TERMINAL: "the membership had already ended (ended memberships stay ended)",
+    NoEffect.NOT_MEMBERSHIP: "a subscription of another interval than month or year: no membership",
+}
+
+
 class StripeEvent(Base):
     """One Stripe event as received; unique by Stripe's id so a duplicate has no effect."""
 
@@ -21,6 +42,7 @@ class StripeEvent(Base):
     __table_args__ = (
         CheckConstraint(sql_in("status", EVENT_STATUSES), name="status_known"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        CheckConstraint(sql_in("no_effect", NoEffect), name="no_effect_known"),
         Index("ix_stripe_events_status_received_at", "status", "received_at"),
         Index("ix_stripe_events_type_received_at", "type", "received_at"),
         # The dashboard's check for events shaped in another API version reads only this.
@@ -45,6 +67,13 @@ class StripeEvent(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
+    # Processed, but it changed nothing: why (NoEffect). None when it changed something.
+    no_effect: Mapped[str | None] = mapped_column(String(16))
+
+    @property
+    def no_effect_meaning(self) -> str:
+        """Why the event changed nothing, in words ("" when it changed something)."""
+        return NoEffect(self.no_effect).meaning if self.no_effect else ""
 
     def __repr__(self) -> str:
         return f"<StripeEvent {self.stripe_event_id} {self.type} {self.status}>"

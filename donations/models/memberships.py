@@ -22,7 +22,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from donations.models.base import Base, sql_in, utcnow
 from donations.models.statuses import MEMBER_STATUSES, SUBSCRIPTION_STATUSES
 
-INTERVALS = ("month", "year")
+# A membership bills by the month or the year (the choices of the support form add "once").
+MEMBERSHIP_INTERVALS = ("month", "year")
 
 
 class Membership(Base):
@@ -31,7 +32,7 @@ class Membership(Base):
     __tablename__ = "memberships"
     __table_args__ = (
         CheckConstraint(sql_in("status", SUBSCRIPTION_STATUSES), name="status_known"),
-        CheckConstraint(sql_in("interval", INTERVALS), name="interval_known"),
+        CheckConstraint(sql_in("interval", MEMBERSHIP_INTERVALS), name="interval_known"),
         CheckConstraint("interval_count >= 1", name="interval_count_positive"),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
         CheckConstraint("length(currency) = 3 AND currency = lower(currency)", name="currency_iso"),
@@ -169,7 +170,7 @@ class RecurringTotal(Base):
     __tablename__ = "recurring_totals"
     __table_args__ = (
         CheckConstraint("memberships >= 0", name="memberships_not_negative"),
-        CheckConstraint(sql_in("interval", INTERVALS), name="interval_known"),
+        CheckConstraint(sql_in("interval", MEMBERSHIP_INTERVALS), name="interval_known"),
         CheckConstraint("interval_count >= 1", name="interval_count_positive"),
     )
 

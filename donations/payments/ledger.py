@@ -16,7 +16,7 @@ from donations.facts.facts import EventFact
 from donations.facts.metadata import site_of
 from donations.membership import adjustments, batch, invoices, pending, records
 from donations.membership.locking import insert_if_absent, locked
-from donations.models import StripeEvent, utcnow
+from donations.models import NoEffect, StripeEvent, utcnow
 from donations.payments import ownership
 from donations.payments.event_locks import lock_events
 from donations.payments.ownership import Owner
@@ -29,11 +29,11 @@ HANDLERS = {
     "checkout.session.async_payment_succeeded": records.apply_checkout,
     "checkout.session.async_payment_failed": records.apply_checkout_failed,
     "checkout.session.expired": records.apply_checkout,
-    "customer.subscription.created": records.apply_subscription,
-    "customer.subscription.updated": records.apply_subscription,
-    "customer.subscription.deleted": records.apply_subscription,
-    "customer.subscription.paused": records.apply_subscription,
-    "customer.subscription.resumed": records.apply_subscription,
+    "customer.subscription.created": records.apply_subscription_event,
+    "customer.subscription.updated": records.apply_subscription_event,
+    "customer.subscription.deleted": records.apply_subscription_event,
+    "customer.subscription.paused": records.apply_subscription_event,
+    "customer.subscription.resumed": records.apply_subscription_event,
     "invoice.paid": invoices.apply_invoice_paid,
     "invoice.payment_failed": invoices.apply_invoice_failed,
     "invoice_payment.paid": invoices.apply_invoice_payment,
@@ -58,12 +58,13 @@ SAVEPOINT_TRIES = 3
 
 
 @dataclass(frozen=True)
-class Outcome:
+class EventOutcome:
     """What happened to one delivery: the ledger status, and whether it was a repeat."""
 
     status: str
     duplicate: bool = False
     error: str | None = None
+    no_effect: NoEffect | None = None  # processed, but changed nothing: why
 
 
 def record(fact: EventFact) -> bool:
@@ -85,7 +86,9 @@ def record(fact: EventFact) -> bool:
     )
 
 
-def apply_stored(row: StripeEvent, fact: EventFact, livemode: bool, installation: str) -> Outcome:
+def apply_stored(
+    row: StripeEvent, fact: EventFact, livemode: bool, installation: str
+) -> EventOutcome:
     """Run the handler inside a savepoint: its effects go, the ledger row stays.
 
     On a shared account, an object that becomes ours brings its held foreign events with it.
@@ -98,7 +101,7 @@ def apply_stored(row: StripeEvent, fact: EventFact, livemode: bool, installation
 
 def _apply(
     row: StripeEvent, fact: EventFact, livemode: bool, installation: str
-) -> tuple[Outcome, Any]:
+) -> tuple[EventOutcome, Any]:
     row.attempts += 1
     handler = HANDLERS.get(fact.type)
     if fact.livemode != livemode:
@@ -130,7 +133,7 @@ def _apply(
         ownership.note_foreign(obj, fact.created)
         return _finish(row, "foreign", "not made by this site (STRIPE_ACCOUNT_SHARED=1)"), obj
     try:
-        _run(handler, obj, fact)
+        result = _run(handler, obj, fact)
     except Exception as exc:
         if dberrors.is_infrastructure(exc):
             # The database went away, or a race was lost: not this event's fault, and not an
@@ -140,7 +143,9 @@ def _apply(
         # PostgreSQL text can't hold a NUL, and the error may quote one from the payload.
         error = f"{type(exc).__name__}: {exc}".replace("\x00", "\\x00")
         return _finish(row, "failed", error), obj
-    return _finish(row, "processed"), obj
+    # A handler may say why the event changed nothing (membership.records): kept in the row.
+    no_effect = result if isinstance(result, NoEffect) else None
+    return _finish(row, "processed", no_effect=no_effect), obj
 
 
 def release(ids: Iterable[str], livemode: bool, installation: str) -> int:
@@ -174,7 +179,7 @@ def release(ids: Iterable[str], livemode: bool, installation: str) -> int:
     return applied
 
 
-def _run(handler, obj, fact: EventFact) -> None:
+def _run(handler, obj, fact: EventFact) -> Any:
     """The handler in its own savepoint; a lost race (deadlock) is tried again at once.
 
     Rolling back to the savepoint frees what it locked, so the other side goes on; a short
@@ -183,8 +188,8 @@ def _run(handler, obj, fact: EventFact) -> None:
     for attempt in range(1, SAVEPOINT_TRIES + 1):
         try:
             with pending.nested(), db.session.begin_nested():
-                handler(obj, fact.created)
-            return
+                result = handler(obj, fact.created)
+            return result
         except Exception as exc:
             if attempt == SAVEPOINT_TRIES or dberrors.classify(exc) != dberrors.RETRY:
                 raise
@@ -197,24 +202,30 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _finish(
-    row: StripeEvent, status: str, error: str | None = None, *, flush: bool = True
-) -> Outcome:
+    row: StripeEvent,
+    status: str,
+    error: str | None = None,
+    *,
+    no_effect: NoEffect | None = None,
+    flush: bool = True,
+) -> EventOutcome:
     row.status = status
     row.error = error
+    row.no_effect = no_effect
     row.processed_at = utcnow()
     if flush:
         db.session.flush()
-    return Outcome(status=status, error=error)
+    return EventOutcome(status=status, error=error, no_effect=no_effect)
 
 
 SUBSCRIPTION_EVENTS = frozenset(
-    t for t, handler in HANDLERS.items() if handler is records.apply_subscription
+    t for t, handler in HANDLERS.items() if handler is records.apply_subscription_event
 )
 
 
 def apply_stored_many(
     stored: list[tuple[StripeEvent, EventFact]], livemode: bool, installation: str
-) -> list[Outcome]:
+) -> list[EventOutcome]:
     """apply_stored for each, with subscription facts that can go together applied at once.
 
     The batch runs in one savepoint: if it fails (a deadlock, a bug), it leaves nothing and
@@ -244,7 +255,7 @@ def apply_stored_many(
                 exc_info=dberrors.classify(exc) is None,
             )
             applied = []
-    done = {id(item.ref) for item in applied}
+    done = {id(item.ref): item for item in applied}
     if applied and ownership.account_shared():
         linked = set().union(*(ownership.keys_of(item.fact).all() for item in applied))
         release(linked, livemode, installation)
@@ -252,14 +263,15 @@ def apply_stored_many(
     for row, fact in stored:
         if id(row) in done:
             row.attempts += 1
-            outcomes.append(_finish(row, "processed", flush=False))
+            no_effect = done[id(row)].no_effect
+            outcomes.append(_finish(row, "processed", no_effect=no_effect, flush=False))
         else:
             outcomes.append(apply_stored(row, fact, livemode, installation))
     db.session.flush()
     return outcomes
 
 
-def receive(fact: EventFact, *, livemode: bool, installation: str) -> Outcome:
+def receive(fact: EventFact, *, livemode: bool, installation: str) -> EventOutcome:
     """Store a verified event (once) and process it unless it was already done.
 
     `installation` is our tag (payments.gateway.key_namespace): an event about an object
@@ -270,11 +282,11 @@ def receive(fact: EventFact, *, livemode: bool, installation: str) -> Outcome:
     row = locked(StripeEvent, StripeEvent.stripe_event_id, fact.id)
     assert row is not None
     if row.status in ("processed", "ignored", "foreign"):
-        return Outcome(status=row.status, duplicate=True)
+        return EventOutcome(status=row.status, duplicate=True)
     return apply_stored(row, fact, livemode, installation)
 
 
-def replay(stripe_event_id: str, *, livemode: bool, installation: str) -> Outcome:
+def replay(stripe_event_id: str, *, livemode: bool, installation: str) -> EventOutcome:
     """Process a stored event again from its stored payload (for failed ones)."""
     row = locked(StripeEvent, StripeEvent.stripe_event_id, stripe_event_id)
     if row is None:

@@ -24,7 +24,7 @@ from donations.facts.facts import EventFact
 from donations.membership.deferred import deferred_counts
 from donations.models import StripeEvent, utcnow
 from donations.payments.backlog import webhook_backlog
-from donations.payments.ledger import Outcome, apply_stored_many, record
+from donations.payments.ledger import EventOutcome, apply_stored_many, record
 from donations.payments.worker_loop import WorkerLoop
 
 __all__ = ["enqueue", "webhook_backlog", "work", "work_batch"]
@@ -34,17 +34,17 @@ MAX_ATTEMPTS = 5  # a failed event is retried this many times in all, RETRY_AFTE
 RETRY_AFTER = timedelta(seconds=60)
 
 
-def enqueue(fact: EventFact) -> Outcome:
+def enqueue(fact: EventFact) -> EventOutcome:
     """Store a verified event for the worker; a copy we already hold changes nothing."""
     if record(fact):
-        return Outcome(status="queued")
+        return EventOutcome(status="queued")
     # Stripe redelivers what it thinks failed: a failed event goes back in the queue.
     requeued = db.session.execute(
         update(StripeEvent)
         .where(StripeEvent.stripe_event_id == fact.id, StripeEvent.status == "failed")
         .values(status="received")
     ).rowcount
-    return Outcome(status="queued", duplicate=not requeued)
+    return EventOutcome(status="queued", duplicate=not requeued)
 
 
 def _claim(where, limit: int) -> list[StripeEvent]:
@@ -73,7 +73,7 @@ def claim(limit: int) -> list[StripeEvent]:
     return rows
 
 
-def apply_claimed(rows: list[StripeEvent], livemode: bool, installation: str) -> list[Outcome]:
+def apply_claimed(rows: list[StripeEvent], livemode: bool, installation: str) -> list[EventOutcome]:
     """Apply claimed events; their count changes are written last, in one order."""
     stored = [
         (row, EventFact.from_payload(json.loads(row.payload), raw=row.payload)) for row in rows
@@ -82,7 +82,7 @@ def apply_claimed(rows: list[StripeEvent], livemode: bool, installation: str) ->
         return apply_stored_many(stored, livemode, installation)
 
 
-def work_batch(*, livemode: bool, installation: str, limit: int = BATCH) -> list[Outcome]:
+def work_batch(*, livemode: bool, installation: str, limit: int = BATCH) -> list[EventOutcome]:
     """Take up to `limit` waiting events no other worker holds, and apply them; caller commits."""
     return apply_claimed(claim(limit), livemode, installation)
 

@@ -19,10 +19,11 @@ from donations.facts.facts import (
     SubscriptionFact,
 )
 from donations.facts.metadata import CustomerMetadata
+from donations.facts.subscription_state import stored
 from donations.membership import adjustments, balance, invoices, records
 from donations.membership.supporters import supporter_for
 from donations.models import (
-    INTERVALS,
+    MEMBERSHIP_INTERVALS,
     CheckoutAttempt,
     Donation,
     Membership,
@@ -54,34 +55,13 @@ def sync_customer(obj: dict[str, Any], now: datetime) -> list[Change]:
     return [("supporters_created", f"supporter {user.id} created for customer {customer_id}")]
 
 
-def _membership_state(m: Membership | None) -> tuple[Any, ...] | None:
-    if m is None:
+def _kept(record: Membership | SubscriptionFact | None) -> dict[str, Any] | None:
+    """What the row keeps of a subscription (facts.subscription_state), start date aside."""
+    if record is None:
         return None
-    return (
-        m.status,
-        m.interval,
-        m.interval_count,
-        m.amount,
-        m.recurring_amount,
-        m.currency,
-        m.cancel_at_period_end,
-        m.current_period_end,
-        m.ended_at,
-    )
-
-
-def _fact_state(fact: SubscriptionFact) -> tuple[Any, ...]:
-    return (
-        fact.status,
-        fact.interval,
-        fact.interval_count,
-        fact.amount,
-        fact.recurring_amount,
-        fact.currency,
-        fact.cancel_at_period_end,
-        fact.current_period_end,
-        fact.ended_at,
-    )
+    state = stored(record)
+    del state["started_at"]
+    return state
 
 
 def sync_subscription(fact: SubscriptionFact, now: datetime) -> list[Change]:
@@ -89,17 +69,19 @@ def sync_subscription(fact: SubscriptionFact, now: datetime) -> list[Change]:
     current = db.session.scalar(
         select(Membership).where(Membership.stripe_subscription_id == fact.id)
     )
-    before = _membership_state(current)
-    if before == _fact_state(fact) or fact.interval not in INTERVALS:
+    before = _kept(current)
+    if before == _kept(fact) or fact.interval not in MEMBERSHIP_INTERVALS:
         return []
     # The API gives the state as of now, newer than any event we may have missed.
     membership = records.apply_subscription(fact, now)
-    after = _membership_state(membership)
+    after = _kept(membership)
     if membership is None or after == before:
         return []
     if before is None:
         return [("memberships_created", f"membership {fact.id} created ({fact.status})")]
-    return [("memberships_updated", f"membership {fact.id}: {before[0]} -> {after[0]}")]
+    return [
+        ("memberships_updated", f"membership {fact.id}: {before['status']} -> {after['status']}")
+    ]
 
 
 def sync_invoice(fact: InvoiceFact, now: datetime) -> list[Change]:

@@ -29,7 +29,7 @@ from donations.core import dberrors, mail_sender
 from donations.extensions import db
 from donations.models import StripeEvent, utcnow
 from donations.payments.heartbeat import Heartbeat
-from donations.payments.ledger import Outcome
+from donations.payments.ledger import EventOutcome
 
 log = logging.getLogger("donations.payments.queue")
 
@@ -50,7 +50,7 @@ class WorkerLoop:
         self,
         *,
         claim: Callable[[int], list[StripeEvent]],
-        apply: Callable[[list[StripeEvent]], list[Outcome]],
+        apply: Callable[[list[StripeEvent]], list[EventOutcome]],
         batch: int,
     ) -> None:
         self.claim, self.apply, self.batch = claim, apply, batch
@@ -62,7 +62,7 @@ class WorkerLoop:
         self.held: list[int] = []  # the events claimed in this transaction
         self.mailed_at = float("-inf")  # when the outbox was last looked at (monotonic)
 
-    def step(self) -> list[Outcome] | None:
+    def step(self) -> list[EventOutcome] | None:
         """Beat, claim a batch, apply it and commit; None when it was put back."""
         self.held = []
         try:

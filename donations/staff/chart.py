@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from donations.core.templating import human_date
 from donations.staff.stats import DayPoint
 
 WIDTH, HEIGHT = 720, 280
@@ -63,15 +64,15 @@ def build_chart(points: list[DayPoint], goal: int) -> Chart:
     line = " ".join(f"{x},{y(p.members)}" for x, p in zip(xs, points, strict=True))
     area = f"{xs[0]},{bottom} {line} {xs[-1]},{bottom}" if points else ""
     every = max(1, len(points) // 6)
-    x_ticks = [Tick(xs[i], f"{points[i].day:%-d %b}") for i in range(0, len(points), every)]
+    x_ticks = [Tick(xs[i], human_date(points[i].day, "%b")) for i in range(0, len(points), every)]
     y_ticks = [
         Tick(y(top_value * k // Y_TICKS), f"{top_value * k // Y_TICKS:,}")
         for k in range(Y_TICKS + 1)
     ]
     first, last = (points[0], points[-1]) if points else (None, None)
     description = (
-        f"From {first.members:,} members on {first.day:%-d %B %Y} to {last.members:,} on "
-        f"{last.day:%-d %B %Y}; the goal is {goal:,}."
+        f"From {first.members:,} members on {human_date(first.day)} to {last.members:,} on "
+        f"{human_date(last.day)}; the goal is {goal:,}."
         if first and last
         else "No data."
     )

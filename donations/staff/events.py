@@ -15,7 +15,7 @@ from donations.core.inputs import choice_arg
 from donations.extensions import db
 from donations.models import EVENT_STATUSES, StripeEvent
 from donations.pagination import paginate
-from donations.payments.ledger import Outcome, replay
+from donations.payments.ledger import EventOutcome, replay
 
 PER_PAGE = 50
 VERSION_WINDOW_DAYS = 7
@@ -81,7 +81,7 @@ def pretty_payload(event: StripeEvent) -> str:
         return event.payload
 
 
-def replay_failed(stripe_event_id: str, *, livemode: bool) -> Outcome:
+def replay_failed(stripe_event_id: str, *, livemode: bool) -> EventOutcome:
     """Process a failed event again through the ledger; the caller commits."""
     event = get_event(stripe_event_id)
     if event is None:

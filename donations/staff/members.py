@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from donations.core.inputs import InvalidInput, choice_arg
 from donations.extensions import db
 from donations.models import (
-    INTERVALS,
+    MEMBERSHIP_INTERVALS,
     SUBSCRIPTION_STATUSES,
     Donation,
     FailedPayment,
@@ -50,7 +50,7 @@ class MemberFilters:
         return cls(
             q=args.get("q", "").strip()[:200],
             status=choice_arg(args, "status", STATUS_FILTERS),
-            interval=choice_arg(args, "interval", INTERVALS),
+            interval=choice_arg(args, "interval", MEMBERSHIP_INTERVALS),
             currency=code,
         )
 

@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from donations.core.inputs import choice_arg
 from donations.extensions import db
-from donations.models import INTERVALS, utcnow
+from donations.models import MEMBERSHIP_INTERVALS, utcnow
 from donations.pagination import page_number
 from donations.payments.foreign import (
     NotForeign,
@@ -99,7 +99,7 @@ def members():
         filters=filters,
         listing=listing,
         statuses=STATUS_FILTERS,
-        intervals=INTERVALS,
+        intervals=MEMBERSHIP_INTERVALS,
     )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from donations.extensions import db
 from donations.membership.totals import maintained_totals
-from donations.models import INTERVALS, Donation, PaymentAdjustment
+from donations.models import MEMBERSHIP_INTERVALS, Donation, PaymentAdjustment
 
 MONTHS_PER_YEAR = 12
 
@@ -84,7 +84,7 @@ def recurring_revenue() -> Revenue:
         per_interval[interval] = per_interval.get(interval, 0) + count
     return Revenue(
         mrr=[CurrencyRevenue(c, m, n) for c, (m, n) in sorted(per_currency.items())],
-        by_interval=[IntervalCount(i, per_interval.get(i, 0)) for i in INTERVALS],
+        by_interval=[IntervalCount(i, per_interval.get(i, 0)) for i in MEMBERSHIP_INTERVALS],
     )
 
 

@@ -8,7 +8,7 @@ import re
 from werkzeug.datastructures import ResponseCacheControl
 from werkzeug.http import parse_cache_control_header
 
-from tests.factories import start_checkout
+from tests.factories import pay_membership
 
 
 def _cache_control(response) -> ResponseCacheControl:
@@ -17,9 +17,7 @@ def _cache_control(response) -> ResponseCacheControl:
 
 
 def test_the_thanks_page_showing_the_payers_email_is_never_stored(client, db, emulator):
-    session_id = start_checkout(client, interval="month", amount="8")
-    emulator.pay_checkout(session_id, "4242424242424242", email="payer@example.org")
-    emulator.deliver_pending()
+    session_id = pay_membership(client, emulator, email="payer@example.org")
     response = client.get(f"/support/thanks?session_id={session_id}")
     assert response.status_code == 200 and "payer@example.org" in response.get_data(True)
     assert _cache_control(response).no_store, response.headers.get("Cache-Control")

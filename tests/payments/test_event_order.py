@@ -11,33 +11,28 @@ the code's, so a wrong rule in the code shows up as a count that disagrees.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from donations.extensions import db
 from donations.facts.facts import EventFact
-from donations.membership import totals
-from donations.membership.progress import get_progress
-from donations.models import Membership, User, utcnow
+from donations.models import User, utcnow
 from donations.payments.ledger import receive, record
 from donations.payments.queue import work_batch
 from tests.factories import make_user
+from tests.payments.design_rule import (
+    GRACE,
+    PERIOD,
+    assert_counted_by_the_design,
+    members_by_the_design,
+)
 from tests.payments.records_snapshot import reset_records, snapshot_records
 from tests.payments.stripe_events import PERIOD_END, World
 
-# Design notes §2, copied: a member has a membership in one of these statuses.
-MEMBER_STATUSES_BY_THE_DESIGN = ("active", "trialing", "past_due")
-# Design notes §2 and §4: past_due counts until MEMBER_GRACE_DAYS (21 by default) after the
-# end of its last paid period, even if Stripe leaves the subscription past due. Stripe opens
-# a period before it charges for it, so a past_due subscription's current period is the unpaid
-# one: the paid one ended a period before Stripe's period end (the World's periods are 30 days).
-GRACE = timedelta(days=21)
-PERIOD = timedelta(days=30)
 LONG_AGO = 1_780_000_000  # a period that ended months before any run of this suite
 
 # What can happen to a membership after sign-up, as steps of a script.
@@ -281,48 +276,13 @@ def _history(world: World, person: Person, user_id: int | None) -> list[dict]:
     return out
 
 
-def _members_by_the_design() -> list[Membership]:
-    """Memberships that make a member by the design's rule, written out here (not the code's).
-
-    A status in MEMBER_STATUSES_BY_THE_DESIGN; a past_due one only until GRACE after its
-    last paid period ended: a PERIOD before the (unpaid) current period's end, or the fact
-    when Stripe named no period.
-    """
-    now = utcnow()
-    return [
-        m
-        for m in db.session.scalars(
-            select(Membership).where(Membership.status.in_(MEMBER_STATUSES_BY_THE_DESIGN))
-        )
-        if m.status != "past_due"
-        or ((m.current_period_end - PERIOD) if m.current_period_end else m.fact_at) + GRACE > now
-    ]
-
-
-def recount_members() -> int:
-    """Members counted from the memberships by the design's rule, not the code's."""
-    return len({m.user_id for m in _members_by_the_design()})
-
-
-def recount_totals() -> dict[tuple[str, str, int, int], int]:
-    """Member memberships per (currency, interval, count, amount), by the design's rule: a
-    trial brings in nothing (issue 19), so it counts at 0."""
-    return dict(
-        Counter(
-            (m.currency, m.interval, m.interval_count, 0 if m.status == "trialing" else m.amount)
-            for m in _members_by_the_design()
-        )
-    )
-
-
 def _apply(events: list[dict]) -> None:
     for event in events:
         payload = json.dumps(event)
         receive(EventFact.from_payload(event, raw=payload), livemode=False, installation="dours")
         db.session.commit()
         # The maintained count and revenue totals equal a recount after every single event.
-        assert get_progress().members == recount_members()
-        assert totals.maintained_totals() == recount_totals()
+        assert_counted_by_the_design()
 
 
 def _apply_queued(events: list[dict], batch: int) -> None:
@@ -331,8 +291,7 @@ def _apply_queued(events: list[dict], batch: int) -> None:
     db.session.commit()
     while work_batch(livemode=False, installation="dours", limit=batch):
         db.session.commit()
-        assert get_progress().members == recount_members()
-        assert totals.maintained_totals() == recount_totals()
+        assert_counted_by_the_design()
 
 
 # max_examples and deadline come from the suite's Hypothesis profile (tests/conftest.py).
@@ -351,7 +310,7 @@ def test_any_order_and_repetition_gives_the_same_records(app, db, cast, data):
 
     _apply(events)
     expected = snapshot_records()
-    assert expected["members"] == expected["history_sum"] == recount_members()
+    assert expected["members"] == expected["history_sum"] == members_by_the_design()
 
     # Newest first is the hardest order; then a random one with repeats.
     reset_records()

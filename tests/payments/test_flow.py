@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from donations.membership.progress import get_progress, recount_members
 from donations.models import CheckoutAttempt, Donation, Membership, StripeEvent, User
-from tests.factories import CHAOS_SEEDS, chaos, login, make_user, start_checkout
+from tests.factories import CHAOS_SEEDS, chaos, login, make_user, pay_membership, start_checkout
 
 
 @pytest.fixture(params=CHAOS_SEEDS, ids=lambda seed: f"chaos-{seed}")
@@ -132,9 +132,7 @@ def test_a_refunded_membership_payment_shows_its_net_to_staff(client, db, emulat
     payloads = _delivered_payloads(emulator)
     member = make_user(email="refunded.member@example.org")
     login(client, member)
-    session_id = start_checkout(client, interval="month", amount="8")
-    emulator.pay_checkout(session_id, "4242424242424242")
-    emulator.deliver_pending()
+    pay_membership(client, emulator)
     # One client: the app context the fixture holds keeps Flask-Login's user in `g`.
     client.post("/logout")
     staff = client

@@ -13,7 +13,7 @@ from donations.membership.progress import recount_members
 from donations.models import Donation, Membership, StripeEvent, User
 from donations.payments.gateway import get_gateway
 from donations.payments.sync import run_sync
-from tests.factories import login, make_user, start_checkout
+from tests.factories import login, make_user, pay_membership
 
 DEV = "http://dev.example.org"
 STAGING = "http://staging.example.org"
@@ -46,10 +46,7 @@ def _dev_member_pays(apps: dict[str, Any]) -> str:
     with dev.app_context():
         client = dev.test_client()
         login(client, _db.session.get(User, 1))
-        session_id = start_checkout(client, interval="month", amount="8")
-        emulator = dev.extensions["stripe_emulator"]
-        emulator.pay_checkout(session_id, "4242424242424242")
-        emulator.deliver_pending()
+        pay_membership(client, dev.extensions["stripe_emulator"])
         return _db.session.get(User, 1).stripe_customer_id
 
 

@@ -11,17 +11,16 @@ from sqlalchemy import func, select, text
 from donations.membership.progress import get_progress, recount_members
 from donations.models import Donation, MemberChange, MemberCounter, Membership, User
 from tests.conftest import mails
-from tests.factories import DEFAULT_PASSWORD, login, make_membership, make_user, start_checkout
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    login,
+    make_membership,
+    make_user,
+    pay_membership,
+)
 
 LINK = re.compile(r"http://localhost(/account/claim/\S+)")
 PASSWORD = "paper lanterns over the river"
-
-
-def _pay_anonymously(client, emulator, email: str, **form: str) -> str:
-    session_id = start_checkout(client, interval="month", amount="8", **form)
-    emulator.pay_checkout(session_id, "4242424242424242", email=email)
-    emulator.deliver_pending()
-    return session_id
 
 
 def _mails_to(mail_log, to: str, count: int = 1) -> list[str]:
@@ -42,7 +41,7 @@ def _claim_path(mail_log, to: str) -> str:
 
 
 def test_anonymous_member_gets_a_link_that_makes_the_account(client, db, emulator, mail_log):
-    session_id = _pay_anonymously(client, emulator, "Pay.First@example.org")
+    session_id = pay_membership(client, emulator, email="Pay.First@example.org")
     supporter = db.session.scalar(select(User))
     assert (supporter.email, supporter.billing_email) == (None, "Pay.First@example.org")
     assert get_progress().members == 1
@@ -80,7 +79,7 @@ def test_link_attaches_the_membership_to_the_existing_account_of_that_address(
             MemberCounter.__table__.update().values(members=1)  # the factory skips the counter
         )
         db.session.commit()
-    _pay_anonymously(client, emulator, "owner@example.org")
+    pay_membership(client, emulator, email="owner@example.org")
     # Nothing is linked by email alone: the payment sits with a Stripe-only supporter.
     assert db.session.scalar(select(func.count()).select_from(User)) == 2
     path = _claim_path(mail_log, "owner@example.org")
@@ -113,7 +112,7 @@ def _login_form(user, next_url: str) -> dict[str, str]:
 
 
 def test_a_tampered_or_foreign_link_claims_nothing(client, db, emulator, mail_log):
-    _pay_anonymously(client, emulator, "reader@example.org")
+    pay_membership(client, emulator, email="reader@example.org")
     path = _claim_path(mail_log, "reader@example.org")
     assert client.get(path[:-3] + "abc").status_code == 400
     assert client.post(path[:-3] + "abc", data={"password": PASSWORD}).status_code == 400
@@ -122,14 +121,12 @@ def test_a_tampered_or_foreign_link_claims_nothing(client, db, emulator, mail_lo
 
 def test_a_logged_in_member_gets_no_claim_link(client, db, emulator, mail_log):
     login(client, make_user(email="known@example.org"))
-    session_id = start_checkout(client, interval="month", amount="8")
-    emulator.pay_checkout(session_id, "4242424242424242")
-    emulator.deliver_pending()
+    pay_membership(client, emulator)
     assert not [m for m in mails(mail_log) if "/account/claim/" in m]
 
 
 def test_the_thanks_page_sends_the_link_again(client, db, emulator, mail_log):
-    session_id = _pay_anonymously(client, emulator, "again@example.org")
+    session_id = pay_membership(client, emulator, email="again@example.org")
     response = client.post("/support/thanks/link", data={"session_id": session_id})
     assert response.status_code == 303
     response.close()
@@ -146,7 +143,7 @@ def test_renewals_and_the_portal_follow_the_membership_to_the_account(
     client, db, emulator, mail_log
 ):
     owner = make_user(email="renews@example.org")
-    _pay_anonymously(client, emulator, "renews@example.org")
+    pay_membership(client, emulator, email="renews@example.org")
     login(client, owner)
     assert client.post(_claim_path(mail_log, "renews@example.org")).status_code == 302
     (subscription,) = emulator.list_objects("subscription")
@@ -168,7 +165,7 @@ def test_an_account_paying_through_another_customer_gets_the_membership_once(
     client, db, emulator, mail_log
 ):
     owner = make_user(email="two@example.org", stripe_customer_id="cus_owner_gift")
-    _pay_anonymously(client, emulator, "two@example.org")
+    pay_membership(client, emulator, email="two@example.org")
     path = _claim_path(mail_log, "two@example.org")
     login(client, owner)
     assert client.post(path).headers["Location"] == "/account"
@@ -200,7 +197,7 @@ def test_with_the_webhook_queue_the_worker_sends_the_link(make_app, mail_log):
             return response.status_code
 
         emulator.deliverer.transport = transport
-        _pay_anonymously(client, emulator, "queued@example.org")
+        pay_membership(client, emulator, email="queued@example.org")
         assert not [m for m in mails(mail_log) if "queued@example.org" in m]  # stored only
         config = app.config
         work(
@@ -225,7 +222,7 @@ def test_the_thanks_page_counts_the_new_member_though_a_racing_read_cached_the_o
         emulator.deliverer.transport = lambda url, body, headers, timeout: (
             webhook_client.post("/stripe/webhook", data=body, headers=headers).status_code
         )
-        session_id = _pay_anonymously(client, emulator, "raced@example.org")
+        session_id = pay_membership(client, emulator, email="raced@example.org")
         assert get_progress().members == 1  # now cached for an hour
         # The cache now holds an older number than the counter, as after such a race.
         db.session.execute(text("UPDATE member_counter SET members = 2"))
@@ -238,7 +235,7 @@ def test_the_thanks_page_counts_the_new_member_though_a_racing_read_cached_the_o
 
 
 def test_the_thanks_page_offers_share_links_without_third_party_scripts(client, db, emulator):
-    session_id = _pay_anonymously(client, emulator, "sharer@example.org")
+    session_id = pay_membership(client, emulator, email="sharer@example.org")
     html = client.get(f"/support/thanks?session_id={session_id}").get_data(as_text=True)
     share = re.search(r'<ul class="share".*?</ul>', html, re.S).group(0)
     tags = re.findall(r'<a href="([^"]+)"([^>]*)>(\w+)', share)

@@ -15,7 +15,7 @@ import time_machine
 from donations.extensions import db as _db
 from donations.membership.progress import get_progress, move_counter, recount_members
 from tests.conftest import REDIS_TEST_URL
-from tests.factories import login, make_user, start_checkout
+from tests.factories import login, make_user, pay_membership
 from tests.payments.stripe_events import post_event
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -86,9 +86,7 @@ def test_stripe_sync_that_repairs_a_member_moves_the_cached_count_at_once(
 ):
     login(client, make_user())
     emulator.set_drop_deliveries(True)
-    session_id = start_checkout(client, interval="month", amount="8")
-    emulator.pay_checkout(session_id, "4242424242424242")
-    emulator.deliver_pending()
+    pay_membership(client, emulator)
     assert _members() == 0
     result = runner.invoke(args=["stripe", "sync"])
     assert result.exit_code == 0, result.output

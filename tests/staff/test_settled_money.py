@@ -14,7 +14,7 @@ from donations.membership.demo import seed_members
 from donations.membership.donations import record_gift
 from donations.models import BalanceTransaction, Donation, PaymentAdjustment, utcnow
 from donations.money import format_money
-from tests.factories import login, start_checkout
+from tests.factories import login, pay_membership, start_checkout
 
 CATEGORIES = {
     "charge": "gross",
@@ -58,9 +58,7 @@ def _mixed_history(client, emulator) -> None:
     disputed = _gift(client, emulator, "40", "usd", "attempt-token-disputed-gift")
     _gift(client, emulator, "30", "eur", "attempt-token-euro-gift")
     # Pay first (no account yet): the member is the Stripe customer.
-    session = start_checkout(client, interval="month", amount="8", attempt="attempt-token-member")
-    emulator.pay_checkout(session, "4242424242424242", email="member@example.org")
-    emulator.deliver_pending()
+    pay_membership(client, emulator, attempt="attempt-token-member", email="member@example.org")
     [sub] = emulator.list_objects("subscription")
     emulator.renew(sub["id"])
     emulator.renew(sub["id"])

@@ -21,7 +21,7 @@ from donations.models import (
 )
 from donations.payments.account import WEBHOOK_EVENTS
 from donations.payments.cli import SyncProgress
-from tests.factories import login, make_user, start_checkout
+from tests.factories import login, make_user, pay_membership, start_checkout
 
 
 def count(model) -> int:
@@ -51,9 +51,7 @@ def test_sync_repairs_a_membership_whose_webhooks_were_lost(app, client, runner,
     user = make_user(email="lost.webhooks@example.org")
     login(client, user)
     emulator.set_drop_deliveries(True)
-    session_id = start_checkout(client, interval="month", amount="8", article="kalvesk")
-    emulator.pay_checkout(session_id, "4242424242424242")
-    emulator.deliver_pending()
+    pay_membership(client, emulator, article="kalvesk")
     assert count(Membership) == 0 and get_progress().members == 0
 
     result = runner.invoke(args=["stripe", "sync"])
