@@ -207,13 +207,13 @@ def test_rate_limits_are_shared_through_redis_when_redis_url_is_set(make_app, re
     clients = []
     try:
         first = make_app(REDIS_URL=url).test_client()
-        clients.append(limiter.storage.primary.storage)
-        assert type(limiter.storage.primary).__name__ == "RedisStorage"
+        clients.append(limiter.storage.storage)
+        assert type(limiter.storage).__name__ == "RedisStorage"
         for _ in range(5):
             assert first.post("/login", data=data).status_code == 400
         # A second app (another worker process, in production) sees the same counts.
         second = make_app(REDIS_URL=url).test_client()
-        clients.append(limiter.storage.primary.storage)
+        clients.append(limiter.storage.storage)
         assert second.post("/login", data=data).status_code == 429
     finally:
         for client in clients:

@@ -30,6 +30,8 @@ from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from donations.extensions import db
+
 log = logging.getLogger(__name__)
 
 PENDING = "cache_invalidate"  # Session.info key: cache keys to drop when the commit lands
@@ -152,11 +154,12 @@ def _after_commit(session: Session) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Give the app its cache (Redis-backed when REDIS_URL is set) and the commit hooks."""
+    """Give the app its cache (Redis-backed when REDIS_URL is set) and the commit hook on our
+    db session (its sessionmaker: no other Session in the process is listened to)."""
     app.extensions["cache"] = Cache(
         app.config["CACHE_SECONDS"], app.config["REDIS_URL"], app.config["CACHE_KEY_PREFIX"]
     )
-    if not event.contains(Session, "after_commit", _after_commit):
+    if not event.contains(db.session, "after_commit", _after_commit):
         # No rollback hook: keys left pending by a rolled-back change are dropped at the next
         # commit, which costs one reload and is always safe.
-        event.listen(Session, "after_commit", _after_commit)
+        event.listen(db.session, "after_commit", _after_commit)
