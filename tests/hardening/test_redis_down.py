@@ -111,6 +111,7 @@ def test_when_redis_goes_away_each_route_keeps_its_own_limits_in_process(
             pool = limiter.storage.storage.connection_pool
             pool.connection_kwargs["port"] = _closed_port()
             pool.disconnect()
+            pool.reset()  # and forgets them: a new one uses connection_kwargs
             with caplog.at_level(logging.WARNING):
                 # Counted again from zero, in this process (the request that finds Redis gone
                 # may count twice: Flask-Limiter evaluates it again on the fallback).
