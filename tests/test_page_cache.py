@@ -289,6 +289,20 @@ def test_a_kept_page_expires_after_cache_seconds(make_app):
         assert len(reached) == 2
 
 
+def test_a_kept_page_expires_after_its_max_age(make_app):
+    app = make_app(CACHE_SECONDS=3600)  # the count stays current: only max-age ends the copy
+    reached = _count_flask_requests(app)
+    client = app.test_client()
+    with time_machine.travel(T0, tick=False) as clock:
+        max_age = int(client.get("/api/progress").headers["Cache-Control"].split("max-age=")[1][:2])
+        clock.move_to(T0 + timedelta(seconds=max_age - 0.1))
+        client.get("/api/progress")
+        assert len(reached) == 1
+        clock.move_to(T0 + timedelta(seconds=max_age + 0.1))
+        client.get("/api/progress")
+        assert len(reached) == 2
+
+
 def test_a_page_is_kept_no_longer_than_the_numbers_it_shows(make_app):
     app = make_app(CACHE_SECONDS=5)
     reached = _count_flask_requests(app)

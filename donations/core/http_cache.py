@@ -4,7 +4,8 @@ Who is anonymous: no `session` and no `remember_token` cookie (core/sessions.py,
 as nginx's micro-cache). Such a reader gets from `public_page` a `public` answer with a
 max-age and a strong ETag naming everything the page shows (304 for a matching If-None-Match,
 compared weakly: nginx's gzip hands the browser W/"…"). Anyone else gets `private, no-cache`,
-and so does a page whose making wrote to the session (a form's CSRF token).
+and so does a page whose making wrote to the session (a form's CSRF token): the guard
+`never_public_with_a_session`, the first after-request hook of the pipeline.
 
 `PageCache`, a WSGI layer in front of Flask (FRONT_CACHE, on by default), keeps such an answer
 and gives it again without entering Flask: only a plain anonymous GET or HEAD (no query
@@ -87,10 +88,9 @@ def public_page(
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:
-        page = render()
-        if session.modified:  # the page wrote to the session: it is this reader's own
-            return _private(page, mimetype)
-        response = Response(page, mimetype=mimetype)
+        # A page that writes to the session (a form's CSRF token) is this reader's own: the
+        # after-request guard below makes it private, and the page cache keeps no Set-Cookie.
+        response = Response(render(), mimetype=mimetype)
         rule = request.url_rule  # the page cache may keep this answer (see _fill)
         request.environ[SHAREABLE] = (rule.rule if rule is not None else None, request.path)
     response.set_etag(etag)
