@@ -231,7 +231,6 @@ def test_any_session_or_remember_cookie_makes_a_reader_we_may_know(client, story
         client.set_cookie(name, value)
         answer = client.get(url)
         assert "private" in answer.headers["Cache-Control"], value
-        assert "Vary" in answer.headers or name != "session"
     assert len(reached) == 3  # neither answered from the kept copy
 
 

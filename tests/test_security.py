@@ -67,6 +67,10 @@ def test_https_site_gets_hsts_and_secure_cookies(make_app):
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
     assert "; Secure" in cookie and "; HttpOnly" in cookie and "; SameSite=Lax" in cookie
+    # An anonymous reader's form token lives in anon_session, with the same protections.
+    form = app.test_client().get("/login")
+    cookie = next(c for c in form.headers.getlist("Set-Cookie") if c.startswith("anon_session="))
+    assert "; Secure" in cookie and "; HttpOnly" in cookie and "; SameSite=Lax" in cookie
 
 
 def test_http_site_session_cookie_is_httponly_lax_but_not_secure(client, db):
