@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                 "STRIPE_SECRET_KEY": "", "STRIPE_EMULATOR": "1", "REDIS_URL": ""}  # fmt: skip
     app = create_app(settings)
     flask_only = create_app({**settings, "FRONT_CACHE": "0"})
-    front = app.extensions["front_cache"]
+    front = app.extensions["page_cache"]
 
     def missing(environ, start_response):
         front.clear()  # a dict clear: nothing next to a request through Flask
