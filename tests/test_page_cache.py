@@ -1,4 +1,4 @@
-"""The front cache (donations/core/front_cache.py): anonymous public pages answered before
+"""The page cache (donations/core/http_cache.py): anonymous public pages answered before
 Flask, exactly as Flask answers them, and never a page that is personal or out of date."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def story(db):
 
 
 def _count_flask_requests(app) -> list[str]:
-    # Counted where the front cache hands a request on (or, without it, at Flask's door):
+    # Counted where the page cache hands a request on (or, without it, at Flask's door):
     # a request refused by a before-request hook reached Flask too.
     reached: list[str] = []
     front = app.extensions.get("page_cache")
@@ -360,7 +360,7 @@ def test_an_error_or_a_private_answer_is_never_kept(make_app):
     assert len(reached) == 10 and len(app.extensions["page_cache"]) == 0
 
 
-def test_with_the_front_cache_off_every_request_reaches_flask(make_app):
+def test_with_the_page_cache_off_every_request_reaches_flask(make_app):
     app = make_app(FRONT_CACHE="0")
     reached = _count_flask_requests(app)
     client = app.test_client()
@@ -371,7 +371,7 @@ def test_with_the_front_cache_off_every_request_reaches_flask(make_app):
 
 def test_a_hit_cannot_skip_a_check_that_would_refuse_the_request(app, client, story, reached):
     # The body limits and the input guard look at bodies, query arguments and the path: a
-    # body or a query string bypasses the front cache, and a refused path is never kept.
+    # body or a query string bypasses the page cache, and a refused path is never kept.
     url = f"/articles/{story.slug}"
     assert client.get(url).status_code == 200
     assert client.get(url + "?q=" + "x" * 300).status_code == 400

@@ -12,7 +12,7 @@ show the member just counted, reads fresh: `get_progress(fresh=True)`).
 
 What is built from these values follows them: `generation` moves with every drop, and
 `watch()` / `watched_until()` tell when the values a request read stop being current, so the
-front cache (core/front_cache.py) keeps no page longer than the numbers it shows.
+page cache (core/http_cache.py) keeps no page longer than the numbers it shows.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class Cache:
         self._local: dict[str, tuple[float, Any]] = {}
         # How many times each key was dropped: a read that a drop overtook must not be kept.
         self._drops: dict[str, int] = {}
-        # Bumped by every drop: whatever was built from this cache's values (the front cache's
+        # Bumped by every drop: whatever was built from this cache's values (the page cache's
         # stored pages) is out of date once it moves.
         self.generation = 0
         # Per thread: the earliest time a value read since watch() stops being current.

@@ -123,7 +123,7 @@ def log_access(
     remote_addr: str | None,
     request_id: str | None = None,
 ) -> None:
-    """Write the access line of one answer: Flask's, or the front cache's (with request_id)."""
+    """Write the access line of one answer: Flask's, or the page cache's (with request_id)."""
     extra = {
         "method": method,
         "path": redact_path(path),

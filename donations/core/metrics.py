@@ -106,7 +106,7 @@ class Metrics:
         )
 
     def observe(self, route: str, method: str, status: int, seconds: float | None) -> None:
-        """Count one answer and its time: Flask's, or the front cache's."""
+        """Count one answer and its time: Flask's, or the page cache's."""
         # The method is the client's text: any word would make a new series for ever.
         method = method if method in KNOWN_METHODS else "other"
         self.requests.labels(route=route, method=method, status=str(status)).inc()
