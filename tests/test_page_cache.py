@@ -482,3 +482,16 @@ def test_a_cookie_set_after_the_private_guard_is_neither_kept_nor_given_to_other
     second = app.test_client().get("/api/progress")
     assert len(reached) == 2 and len(app.extensions["page_cache"]) == 0
     assert "someone's own" in second.headers["Set-Cookie"]  # made afresh, not replayed
+
+
+def test_a_session_cookie_that_names_no_reader_moves_to_anon_session(app, client, story):
+    # E.g. one written before anon_session existed: its form token is kept, under the name
+    # that lets the reader's next pages come from the caches.
+    kept = {"csrf_token": "abc", "_fresh": False}  # as Flask-Login leaves it: nothing changes
+    signed = app.session_interface.get_signing_serializer(app).dumps(kept)
+    client.set_cookie("session", signed)
+    client.get(f"/articles/{story.slug}")
+    assert client.get_cookie("session") is None
+    moved = client.get_cookie("anon_session")
+    assert moved is not None
+    assert app.session_interface.get_signing_serializer(app).loads(moved.value) == kept

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 SESSION_COOKIE = "session"
@@ -60,8 +60,6 @@ class ReaderSessions(SecureCookieSessionInterface):
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
         """Write the session under the name its keys call for; delete the other name."""
-        from flask import request
-
         known = names_a_reader(session)
         keep, other = (self, self.anonymous) if known else (self.anonymous, self)
         if other.get_cookie_name(app) in request.cookies:
