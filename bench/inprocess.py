@@ -2,9 +2,9 @@
 
 No server and no network: each target is called through WSGI directly, so the numbers
 are far less sensitive to a busy machine than wrk's. Each target is measured three ways: a
-front cache hit (as most anonymous readers are served), a front cache miss (the stored copy is
+page cache hit (as most anonymous readers are served), a page cache miss (the stored copy is
 forgotten before every request, so each one goes through Flask and is stored again), and
-with FRONT_CACHE=0 (Flask alone, as before the front cache). Run by hand:
+with FRONT_CACHE=0 (Flask alone, no page cache). Run by hand:
 
     .venv/bin/python bench/inprocess.py [--database-url URL] [--members N]
     .venv/bin/python bench/inprocess.py --profile article [--front hit|miss|off]
@@ -35,7 +35,7 @@ def _environ(path: str, headers: dict[str, str] | None = None) -> dict:
 
 
 FRONT_MODES = ("hit", "miss", "off")
-HEADINGS = {"hit": "front cache hit", "miss": "front cache miss", "off": "FRONT_CACHE=0"}
+HEADINGS = {"hit": "page cache hit", "miss": "page cache miss", "off": "FRONT_CACHE=0"}
 
 
 def per_request_ms(app, path: str, n: int, headers: dict[str, str] | None = None) -> float:
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                 "STRIPE_SECRET_KEY": "", "STRIPE_EMULATOR": "1", "REDIS_URL": ""}  # fmt: skip
     app = create_app(settings)
     flask_only = create_app({**settings, "FRONT_CACHE": "0"})
-    front = app.extensions["front_cache"]
+    front = app.extensions["page_cache"]
 
     def missing(environ, start_response):
         front.clear()  # a dict clear: nothing next to a request through Flask

@@ -43,7 +43,11 @@ def _request(
 def _keep(cookies: dict[str, str], set_cookies: list[str]) -> None:
     for line in set_cookies:
         name, _, value = line.split(";", 1)[0].partition("=")
-        cookies[name.strip()] = value.strip()
+        if "expires=thu, 01 jan 1970" in line.lower():  # deleted, as a browser drops it
+            # (logging in moves the form token's anon_session into the session cookie)
+            cookies.pop(name.strip(), None)
+        else:
+            cookies[name.strip()] = value.strip()
 
 
 def log_in(base_url: str, email: str) -> str:

@@ -37,18 +37,53 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _configure_logging(app)
     register_extensions(app)
     register_providers(app)
-    register_request_guards(app)
     register_operations(app)
     register_payments(app)
     register_blueprints(app)
     register_caching(app)
     register_template_helpers(app)
     register_commands(app)
-    # WSGI layers around Flask, innermost first: the front cache sees the client's address
+    register_pipeline(app)
+    # WSGI layers around Flask, innermost first: the page cache sees the client's address
     # and scheme as ProxyFix fixed them.
-    register_front_cache(app)
+    register_page_cache(app)
     register_proxies(app)
     return app
+
+
+def register_pipeline(app: Flask) -> None:
+    """Every app-wide request hook, in one list, in the order it runs (README: The request
+    pipeline; tests/test_pipeline.py asserts it).
+
+    No module of ours registers an app-wide hook: what is registered when this runs came from
+    the extensions' init_app (Flask-WTF's CSRF check, Flask-Limiter's limits and headers,
+    Flask-Login's remember cookie), in their order, and goes where this list puts it.
+    """
+    from donations.core.http_cache import never_public_with_a_session
+    from donations.core.inputs import guard_request
+    from donations.core.limits import cap_streamed_body
+    from donations.core.logs import log_request, start_request
+    from donations.core.metrics import observe_request, start_timer
+    from donations.security import security_headers_hook
+
+    by_extensions_before = app.before_request_funcs.pop(None, [])
+    by_extensions_after = app.after_request_funcs.pop(None, [])  # Flask runs these last first
+    before = [
+        start_request,  # the request id and start time, for every line logged from here on
+        start_timer,
+        cap_streamed_body,  # a chunked body is cut at its limit before anything reads it
+        guard_request,  # NUL bytes and oversize values: 400 before any rate-limit key reads them
+        *by_extensions_before,  # the CSRF check, then the rate limits
+    ]
+    after = [
+        never_public_with_a_session,  # first: what follows sees the final Cache-Control
+        security_headers_hook(app),
+        log_request,  # the X-Request-ID header and the access line
+        observe_request,
+        *reversed(by_extensions_after),  # rate-limit headers, then the remember-me cookie
+    ]
+    app.before_request_funcs[None] = before
+    app.after_request_funcs[None] = after[::-1]  # Flask calls after-request hooks in reverse
 
 
 def _configure_logging(app: Flask) -> None:
@@ -71,29 +106,20 @@ def register_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
-def register_front_cache(app: Flask) -> None:
+def register_page_cache(app: Flask) -> None:
     """Answer anonymous public pages from a per-process copy, before Flask (FRONT_CACHE)."""
-    from donations.core import front_cache
+    from donations.core import http_cache
 
-    front_cache.init_app(app)
-
-
-def register_request_guards(app: Flask) -> None:
-    """Body size limits, then the input guard: first of all before-request hooks."""
-    from donations.core.inputs import register_input_guard
-    from donations.core.limits import register_body_limits
-
-    register_body_limits(app)
-    register_input_guard(app)
+    http_cache.init_app(app)
 
 
 def register_operations(app: Flask) -> None:
-    """Request ids, access logs and metrics: from the very first before-request hook."""
-    from donations.core.logs import register_request_logging
+    """The metrics registry and GET /metrics; bounded `<int:…>` ids in routes."""
+    from donations.core.inputs import register_int_converter
     from donations.core.metrics import register_metrics
 
     register_metrics(app)
-    register_request_logging(app)
+    register_int_converter(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -173,7 +199,7 @@ def register_blueprints(app: Flask) -> None:
     from donations.core.errors import register_error_handlers
     from donations.core.routes import bp as core_bp
     from donations.payments.webhooks import bp as webhooks_bp
-    from donations.security import register_security
+    from donations.security import register_csrf_error_page
     from donations.staff.routes import bp as staff_bp
     from donations.support.routes import bp as support_bp
 
@@ -185,16 +211,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(api_bp)
     register_error_handlers(app)
-    register_security(app)
+    register_csrf_error_page(app)
 
 
 def register_caching(app: Flask) -> None:
-    """Content-hashed static file names, and HTTP caching of the public pages."""
-    from donations.core import hotpath, http_cache, static
+    """Content-hashed static file names (and the build id of ETags), and the two session
+    cookies that keep anonymous readers anonymous (core/sessions.py)."""
+    from donations.core import sessions, static
 
     static.init_app(app)
-    http_cache.init_app(app)
-    hotpath.trim_reads(app)
+    sessions.init_app(app)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -259,12 +259,12 @@ def _site_url(raw: str) -> str:
 
 
 def _ratelimit_storage(redis_url: str) -> str:
-    """Redis through the fallback wrapper (donations.ratelimit), else process memory."""
+    """Redis (with Flask-Limiter's in-memory fallback, see ratelimit.py), else process memory."""
     if not redis_url:
         return "memory://"
     if not redis_url.startswith(("redis://", "rediss://", "redis+unix://")):
         raise ConfigError(f"REDIS_URL must be a redis:// or rediss:// URL, got {redis_url!r}")
-    return "fallback+" + redis_url
+    return redis_url
 
 
 def load_settings(
@@ -337,8 +337,9 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
-        # Flask-Login's own default, named here: has_session() (and the front cache) look for
-        # it in every anonymous request's cookies, so it must be a setting that exists.
+        # Flask's and Flask-Login's own defaults, named here: who is anonymous is decided by
+        # these names, in the app (core/sessions.py) and in deploy/nginx alike.
+        SESSION_COOKIE_NAME="session",
         REMEMBER_COOKIE_NAME="remember_token",
         # 30 days, as accounts.sessions promises (Flask-Login's own default is 365), for any
         # remember-me cookie set without an explicit duration.
@@ -350,6 +351,10 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         RATELIMIT_STORAGE_URI=_ratelimit_storage(settings["REDIS_URL"]),
         RATELIMIT_HEADERS_ENABLED=True,
+        # While Redis is unreachable, every route's own limits are counted in this process.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        # A dead Redis must not cost every request a long connection timeout.
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
     )
     return settings

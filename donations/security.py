@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest
@@ -38,8 +40,8 @@ def content_security_policy(embeddable: bool = False, site_url: str = "") -> str
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
-def register_security(app: Flask) -> None:
-    """Add the security headers to every response and the CSRF error page."""
+def security_headers_hook(app: Flask) -> Callable[[Response], Response]:
+    """The after-request hook adding the security headers (a view's own are kept)."""
     https = app.config["SITE_URL"].startswith("https://")
     site = app.config["SITE_URL"]
     page_csp = content_security_policy(site_url=site)
@@ -55,7 +57,6 @@ def register_security(app: Flask) -> None:
     page_headers = [("Content-Security-Policy", page_csp), ("X-Frame-Options", "DENY"), *common]
     embed_headers = [("Content-Security-Policy", embed_csp), *common]
 
-    @app.after_request
     def security_headers(response: Response) -> Response:
         embeddable = request.path.startswith(EMBED_PREFIX)
         present = {name.lower() for name, _ in response.headers}
@@ -63,6 +64,12 @@ def register_security(app: Flask) -> None:
             if name.lower() not in present:  # a view may set its own (e.g. a stricter CSP)
                 response.headers.add(name, value)
         return response
+
+    return security_headers
+
+
+def register_csrf_error_page(app: Flask) -> None:
+    """A readable page when a CSRF check fails."""
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError):

@@ -86,10 +86,10 @@ MUTATIONS = [
         "a Checkout with nothing to pay (a trial) is never complete",
     ),
     Mutation(
-        "donations/core/front_cache.py",
+        "donations/core/http_cache.py",
         '            if lower == "set-cookie":\n                return None\n',
         "",
-        ("tests/test_front_cache.py",),
+        ("tests/test_page_cache.py",),
         "an answer with a cookie set after the private guard is kept and given to everyone",
     ),
     Mutation(

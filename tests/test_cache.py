@@ -71,3 +71,20 @@ def test_a_value_shared_through_redis_is_kept_no_longer_than_its_read_time_allow
     writer._redis.delete(prefix + "members")  # what Redis's own expiry does at 10 seconds
     with time_machine.travel(start + timedelta(seconds=11), tick=False):
         assert reader.get("members", lambda: 2) == 2  # 11 seconds: read again
+
+
+def test_only_commits_of_our_db_session_drop_cached_values(app, db):
+    # The commit hook listens on the app's db session, not on every Session in the process.
+    from sqlalchemy.orm import Session
+
+    from donations.core.cache import get_cache, invalidate_on_commit
+
+    cache = get_cache()
+    assert cache.get("scoped", lambda: 1) == 1
+    with Session(db.engine) as other:
+        invalidate_on_commit(other, "scoped")
+        other.commit()
+    assert cache.get("scoped", lambda: 2) == 1
+    invalidate_on_commit(db.session(), "scoped")
+    db.session.commit()
+    assert cache.get("scoped", lambda: 3) == 3

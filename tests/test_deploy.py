@@ -109,6 +109,20 @@ def test_nginx_serves_hashed_static_files_and_micro_caches_anonymous_readers(liv
         assert (first, second) == ("MISS", "HIT")
         personal = _get(front + "/api/progress", Cookie="session=abc")[1]["X-Cache"]
         assert personal == "BYPASS"
+        # A reader who opened a form carries anon_session: anonymous for nginx as for the app.
+        anonymous = _get(front + "/api/progress", Cookie="anon_session=abc")[1]["X-Cache"]
+        assert anonymous == "HIT"
+
+
+def test_nginx_and_the_app_draw_the_anonymity_line_with_the_same_regex():
+    from donations.core.sessions import ANONYMOUS_RULE, is_anonymous
+
+    rules = re.findall(r'"~\*(.+)" 1;', SITE.read_text())
+    assert rules == [ANONYMOUS_RULE]
+    personal = ["session=x", "a=1; session=x", "remember_token=y", "a=1;session=x"]
+    assert not any(is_anonymous(cookie) for cookie in personal)
+    anonymous = [None, "", "anon_session=x", "xsession=y", "other=1; my_session=2"]
+    assert all(is_anonymous(cookie) for cookie in anonymous)
 
 
 def test_the_gunicorn_config_loads_and_sizes_workers_from_the_cpus():

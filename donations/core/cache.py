@@ -12,7 +12,7 @@ show the member just counted, reads fresh: `get_progress(fresh=True)`).
 
 What is built from these values follows them: `generation` moves with every drop, and
 `watch()` / `watched_until()` tell when the values a request read stop being current, so the
-front cache (core/front_cache.py) keeps no page longer than the numbers it shows.
+page cache (core/http_cache.py) keeps no page longer than the numbers it shows.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from donations.extensions import db
+
 log = logging.getLogger(__name__)
 
 PENDING = "cache_invalidate"  # Session.info key: cache keys to drop when the commit lands
@@ -45,7 +47,7 @@ class Cache:
         self._local: dict[str, tuple[float, Any]] = {}
         # How many times each key was dropped: a read that a drop overtook must not be kept.
         self._drops: dict[str, int] = {}
-        # Bumped by every drop: whatever was built from this cache's values (the front cache's
+        # Bumped by every drop: whatever was built from this cache's values (the page cache's
         # stored pages) is out of date once it moves.
         self.generation = 0
         # Per thread: the earliest time a value read since watch() stops being current.
@@ -152,11 +154,12 @@ def _after_commit(session: Session) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Give the app its cache (Redis-backed when REDIS_URL is set) and the commit hooks."""
+    """Give the app its cache (Redis-backed when REDIS_URL is set) and the commit hook on our
+    db session (its sessionmaker: no other Session in the process is listened to)."""
     app.extensions["cache"] = Cache(
         app.config["CACHE_SECONDS"], app.config["REDIS_URL"], app.config["CACHE_KEY_PREFIX"]
     )
-    if not event.contains(Session, "after_commit", _after_commit):
+    if not event.contains(db.session, "after_commit", _after_commit):
         # No rollback hook: keys left pending by a rolled-back change are dropped at the next
         # commit, which costs one reload and is always safe.
-        event.listen(Session, "after_commit", _after_commit)
+        event.listen(db.session, "after_commit", _after_commit)

@@ -12,7 +12,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from donations.core.providers import live_workers, mail_backlog, webhook_backlog
 from donations.extensions import db, limiter
-from donations.ratelimit import FallbackRedisStorage
 
 OK, DEGRADED, DOWN = "ok", "degraded", "down"
 
@@ -37,10 +36,11 @@ def check_database() -> Check:
 
 def check_redis() -> Check:
     """Redis, which holds shared rate limits: degraded (limits per process) when unreachable."""
-    storage = limiter.storage
-    if not isinstance(storage, FallbackRedisStorage):
+    if not current_app.config["REDIS_URL"]:
         return Check(OK, {"configured": False, "rate_limits": "in process"})
-    if storage.check():
+    # Public API only: the storage's own ping, and whether Flask-Limiter's strategy in use
+    # counts in that storage or in its in-memory fallback.
+    if limiter.storage.check() and limiter.limiter.storage is limiter.storage:
         return Check(OK, {"configured": True, "rate_limits": "redis"})
     return Check(DEGRADED, {"configured": True, "rate_limits": "in process (Redis unreachable)"})
 

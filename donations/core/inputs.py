@@ -85,8 +85,6 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max)
 
 
-def register_input_guard(app: Flask) -> None:
-    """Bound `<int:…>` route ids; check every request's parameters after its body was capped."""
+def register_int_converter(app: Flask) -> None:
+    """Bound `<int:…>` route ids (guard_request is a hook of the factory's pipeline)."""
     app.url_map.converters["int"] = BoundedIntConverter
-    hooks = app.before_request_funcs.setdefault(None, [])
-    hooks.insert(1 if hooks else 0, guard_request)

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, request
+from flask import current_app, request
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
@@ -60,12 +60,9 @@ def read_capped_body(limit: int | None = None) -> bytes:
     return data
 
 
-def _cap_streamed_body() -> None:
+def cap_streamed_body() -> None:
+    """Before-request hook: a streamed (chunked) body is read to its limit before anything
+    else looks at it (rate-limit keys read the form)."""
     streamed = request.content_length is None and "wsgi.input_terminated" in request.environ
     if streamed and request.method in BODY_METHODS:
         read_capped_body()
-
-
-def register_body_limits(app: Flask) -> None:
-    """Read streamed bodies to the limit before any other before-request hook looks at them."""
-    app.before_request_funcs.setdefault(None, []).insert(0, _cap_streamed_body)

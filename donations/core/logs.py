@@ -90,7 +90,8 @@ def configure_logging(app: Flask) -> None:
             handler.addFilter(RequestIdFilter())
 
 
-def _start() -> None:
+def start_request() -> None:
+    """Before-request hook (first of all): the request's id and its start time."""
     g.log_started = time.perf_counter()
     request_id()
 
@@ -122,7 +123,7 @@ def log_access(
     remote_addr: str | None,
     request_id: str | None = None,
 ) -> None:
-    """Write the access line of one answer: Flask's, or the front cache's (with request_id)."""
+    """Write the access line of one answer: Flask's, or the page cache's (with request_id)."""
     extra = {
         "method": method,
         "path": redact_path(path),
@@ -136,7 +137,8 @@ def log_access(
     access_log.info("%s %s %s", method, _printable(redact_path(path)), status, extra=extra)
 
 
-def _access(response: Response) -> Response:
+def log_request(response: Response) -> Response:
+    """After-request hook: the X-Request-ID header and the access line."""
     response.headers["X-Request-ID"] = request_id()
     route = request.url_rule.rule if request.url_rule is not None else None
     started = g.get("log_started")
@@ -144,9 +146,3 @@ def _access(response: Response) -> Response:
         request.method, request.path, route, response.status_code, started, request.remote_addr
     )
     return response
-
-
-def register_request_logging(app: Flask) -> None:
-    """Give each request an id (first of all hooks) and log one access line per response."""
-    app.before_request_funcs.setdefault(None, []).insert(0, _start)
-    app.after_request(_access)

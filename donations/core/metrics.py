@@ -123,7 +123,7 @@ class Metrics:
         )
 
     def observe(self, route: str, method: str, status: int, seconds: float | None) -> None:
-        """Count one answer and its time: Flask's, or the front cache's."""
+        """Count one answer and its time: Flask's, or the page cache's."""
         # The method is the client's text: any word would make a new series for ever.
         method = method if method in KNOWN_METHODS else "other"
         self.requests.labels(route=route, method=method, status=str(status)).inc()
@@ -158,11 +158,13 @@ def _route() -> str:
     return request.url_rule.rule if request.url_rule is not None else "unmatched"
 
 
-def _start_timer() -> None:
+def start_timer() -> None:
+    """Before-request hook: when this request started, for the latency histogram."""
     g.metrics_started = time.perf_counter()
 
 
-def _observe(response: Response) -> Response:
+def observe_request(response: Response) -> Response:
+    """After-request hook: count the answer and its time."""
     started = g.get("metrics_started")
     seconds = time.perf_counter() - started if started is not None else None
     metrics().observe(_route(), request.method, response.status_code, seconds)
@@ -187,8 +189,6 @@ def scrape():
 
 
 def register_metrics(app: Flask) -> None:
-    """Create the app's metrics, time every request, and serve GET /metrics."""
+    """Create the app's metrics and serve GET /metrics (its hooks: the factory's pipeline)."""
     app.extensions["metrics"] = Metrics(app.config["PROMETHEUS_MULTIPROC_DIR"])
-    app.before_request_funcs.setdefault(None, []).insert(0, _start_timer)
-    app.after_request(_observe)
     app.register_blueprint(bp)

@@ -34,8 +34,21 @@ def _manifest(folder: Path) -> dict[str, str]:
     }
 
 
+def build_id(app: Flask) -> str:
+    """A digest of the templates and static files: a deploy that changes a page changes every
+    ETag (core/http_cache.py)."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    for path in sorted(Path(app.template_folder or "").rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    digest.update(str(sorted(app.extensions.get("static_hashes", {}).items())).encode())
+    return digest.hexdigest()[:12]
+
+
 def init_app(app: Flask) -> None:
-    """Hash every static file once at start-up; url_for and the static view use the names."""
+    """Hash every static file once at start-up; url_for and the static view use the names;
+    the build id that public pages' ETags start with."""
     folder = Path(app.static_folder or "")
     names = _manifest(folder) if folder.is_dir() else {}
     originals = {hashed: name for name, hashed in names.items()}
@@ -57,5 +70,6 @@ def init_app(app: Flask) -> None:
         response.cache_control.immutable = True
         return response
 
+    app.extensions["build_id"] = build_id(app)
     app.url_defaults(hashed_url)
     app.view_functions["static"] = static

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import uuid
 
 import pytest
 
@@ -22,7 +23,10 @@ def dead_redis_client(make_app):
     app = make_app(REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/15")
     with app.app_context():
         yield app.test_client()
-        limiter.storage.close()
+        limiter.storage.storage.close()
+    # Flask-Limiter keeps "storage down" on the one shared limiter until its next back-off
+    # check (seconds away); the next test's app must start with its storage believed up.
+    limiter._storage_dead = False
 
 
 def test_login_sign_up_and_checkout_work_while_redis_is_down(dead_redis_client, caplog):
@@ -67,7 +71,7 @@ def test_healthz_says_ok_with_a_live_redis(make_app, redis_url):
         try:
             response = app.test_client().get("/healthz")
         finally:
-            limiter.storage.close()
+            limiter.storage.storage.close()
     assert response.json["redis"] == "ok"
     assert response.json["status"] == "ok"
 
@@ -80,10 +84,51 @@ def test_rate_limit_keys_in_redis_carry_no_raw_email_and_have_a_fixed_size(make_
     with app.app_context():
         try:
             app.test_client().post("/login", data={"email": email, "password": "wrong guess"})
-            keys = [k.decode() for k in limiter.storage.primary.storage.keys(f"*{prefix}*")]
-            limiter.storage.primary.storage.delete(*keys)
+            keys = [k.decode() for k in limiter.storage.storage.keys(f"*{prefix}*")]
+            limiter.storage.storage.delete(*keys)
         finally:
-            limiter.storage.close()
+            limiter.storage.storage.close()
     assert keys
     assert not [k for k in keys if "example.org" in k or "identifiable" in k]
     assert max(len(k) for k in keys) < 200
+
+
+def test_when_redis_goes_away_each_route_keeps_its_own_limits_in_process(
+    make_app, redis_url, caplog
+):
+    from donations.accounts.limits import FORGOT_PER_EMAIL, LOGIN_PER_EMAIL
+
+    app = make_app(REDIS_URL=redis_url)
+    client = app.test_client()
+    email = f"target-{uuid.uuid4().hex}@example.org"  # Redis db keeps counts across runs
+    login = {"email": email, "password": "wrong password guess"}
+    per_login = int(LOGIN_PER_EMAIL.split()[0])
+    with app.app_context():
+        try:
+            assert client.post("/login", data=login).status_code == 400  # counted in Redis
+            assert limiter.limiter.storage is limiter.storage
+            # Redis goes away: its connections close and new ones find nothing listening.
+            pool = limiter.storage.storage.connection_pool
+            pool.connection_kwargs["port"] = _closed_port()
+            pool.disconnect()
+            pool.reset()  # and forgets them: a new one uses connection_kwargs
+            with caplog.at_level(logging.WARNING):
+                # Counted again from zero, in this process (the request that finds Redis gone
+                # may count twice: Flask-Limiter evaluates it again on the fallback).
+                codes = [client.post("/login", data=login).status_code for _ in range(per_login)]
+                codes.append(client.post("/login", data=login).status_code)
+                assert codes[0] == 400 and codes[-1] == 429, codes
+                # Another route's own limit, not login's and not one global list.
+                forgot = {"email": email}
+                per_forgot = int(FORGOT_PER_EMAIL.split()[0])
+                codes = [
+                    client.post("/password/forgot", data=forgot).status_code
+                    for _ in range(per_forgot + 1)
+                ]
+                assert 429 not in codes[:-2] and codes[-1] == 429, codes
+            assert limiter.limiter.storage is not limiter.storage  # the in-memory fallback
+            assert client.get("/healthz").json["redis"] == "degraded"
+            assert any("unreachable" in r.getMessage() for r in caplog.records)
+        finally:
+            limiter.storage.storage.close()
+            limiter._storage_dead = False  # as dead_redis_client: the next app starts afresh
