@@ -13,11 +13,11 @@ requests: every request reads the database.
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, bindparam, create_engine, exists, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import bindparam, create_engine, exists, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.instrumentation import manager_of_class
@@ -26,12 +26,13 @@ from sqlalchemy.pool import NullPool
 from donations.models import LoginSession, Membership, User
 from donations.models.statuses import MEMBER_STATUSES
 
-ENGINE_KEY = "login_read_engine"
+READER_KEY = "login_read"
 _lock = threading.Lock()
 
 _USER_COLUMNS = tuple(User.__table__.columns)
 _USER_KEYS = tuple(User.__mapper__.get_property_by_column(c).key for c in _USER_COLUMNS)
 _USER_MANAGER = manager_of_class(User)
+_PASSWORD = _USER_KEYS.index("password_hash")
 # Built once: SQLAlchemy keeps its compiled form, so a request pays for neither.
 LOGIN_READ = (
     select(
@@ -56,52 +57,87 @@ LOGIN_READ = (
 )
 
 
-def _engine(app: Flask) -> Engine:
-    """This process's engine for the read: the app's database, autocommit, no pre-ping."""
-    engine = app.extensions.get(ENGINE_KEY)
-    if engine is None:
+class _Reader:
+    """The read's engine and, on PostgreSQL, its statement compiled for the driver itself."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        url = config["SQLALCHEMY_DATABASE_URI"]
+        if url.startswith("sqlite"):
+            # A file on this machine (tests): opening it is cheap; nothing outlives a request.
+            self.engine = create_engine(url, poolclass=NullPool)
+            self.sql = None
+            return
+        self.engine = create_engine(
+            url,
+            isolation_level="AUTOCOMMIT",
+            pool_pre_ping=False,
+            pool_size=2,  # a sync worker needs one; a thread of gthread another
+            max_overflow=8,
+        )
+        # On PostgreSQL the statement goes to psycopg as text: what SQLAlchemy adds around an
+        # execution (its cache lookup, an execution context, a result object) cost more than
+        # the query. psycopg prepares it on the server after a few runs.
+        compiled = LOGIN_READ.compile(dialect=self.engine.dialect)
+        self.sql = str(compiled)
+        self.defaults = dict(compiled.params)
+        dialect = self.engine.dialect
+        self.processors = [
+            c.type.result_processor(dialect, None) or (lambda value: value) for c in _USER_COLUMNS
+        ]
+
+    def read(self, params: dict[str, Any]) -> tuple | None:
+        if self.sql is None:
+            with self.engine.connect() as conn:
+                row = conn.execute(LOGIN_READ, params).first()
+            return tuple(row) if row is not None else None
+        for attempt in (1, 2):
+            raw = self.engine.raw_connection()
+            try:
+                found = raw.driver_connection.execute(self.sql, {**self.defaults, **params})
+                row = found.fetchone()
+            except self.engine.dialect.loaded_dbapi.OperationalError:
+                # A connection that died while pooled (a PostgreSQL restart): drop it and every
+                # other pooled one, and try once more on a new connection.
+                raw.invalidate()
+                self.engine.dispose()
+                if attempt == 2:
+                    raise
+                continue
+            finally:
+                raw.close()
+            if row is None:
+                return None
+            users = tuple(p(v) for p, v in zip(self.processors, row, strict=False))
+            return users + tuple(row[len(users) :])
+        return None  # pragma: no cover - the loop returns or raises
+
+
+def _reader(app: Flask) -> _Reader:
+    reader = app.extensions.get(READER_KEY)
+    if reader is None:
         with _lock:
-            engine = app.extensions.get(ENGINE_KEY)
-            if engine is None:
-                engine = app.extensions[ENGINE_KEY] = _make_engine(app.config)
-    return engine
-
-
-def _make_engine(config: dict[str, Any]) -> Engine:
-    url = config["SQLALCHEMY_DATABASE_URI"]
-    if url.startswith("sqlite"):
-        # A file on this machine: opening it is cheap, and no connection outlives a request.
-        return create_engine(url, poolclass=NullPool)
-    return create_engine(
-        url,
-        isolation_level="AUTOCOMMIT",
-        pool_pre_ping=False,
-        pool_size=config.get("LOGIN_READ_POOL_SIZE", 2),
-        max_overflow=8,
-    )
+            reader = app.extensions.get(READER_KEY)
+            if reader is None:
+                reader = app.extensions[READER_KEY] = _Reader(app.config)
+    return reader
 
 
 def dispose(app: Flask) -> None:
-    """Close this app's connections for the read (tests, and a process that forks)."""
-    engine = app.extensions.pop(ENGINE_KEY, None)
-    if engine is not None:
-        engine.dispose()
+    """Close this app's connections for the read (tests)."""
+    reader = app.extensions.pop(READER_KEY, None)
+    if reader is not None:
+        reader.engine.dispose()
 
 
-def read_login(user_id: int, key_hash: str, now: Any) -> Any:
-    """The row of a live session's person with its member flags, or None; tried twice."""
-    engine = _engine(current_app._get_current_object())  # type: ignore[attr-defined]
-    params = {"user_id": user_id, "key_hash": key_hash, "now": now}
-    for attempt in (1, 2):
-        try:
-            with engine.connect() as conn:
-                return conn.execute(LOGIN_READ, params).first()
-        except DBAPIError as exc:
-            # A connection that died in the pool: SQLAlchemy invalidated it and every one made
-            # before it, so the second try connects afresh. Anything else is raised.
-            if attempt == 2 or not exc.connection_invalidated:
-                raise
-    return None  # pragma: no cover - the loop returns or raises
+def read_login(user_id: int, key_hash: str, now: datetime) -> tuple | None:
+    """The row of a live session's person and their member flags, or None."""
+    reader = _reader(current_app._get_current_object())  # type: ignore[attr-defined]
+    return reader.read({"user_id": user_id, "key_hash": key_hash, "now": now})
+
+
+def password_hash_of(row: tuple) -> str | None:
+    """The person's password hash in a read's row (None: a supporter without a login)."""
+    return row[_PASSWORD]
 
 
 def user_from_row(row: Any) -> User:
@@ -111,6 +147,7 @@ def user_from_row(row: Any) -> User:
         set_committed_value(user, key, value)
     make_transient_to_detached(user)
     # Read with the login, in the same statement: the navigation and the support box use it
-    # while the request has not touched the database otherwise (support.routes).
-    user.membership_state = "member" if row.is_member else "lapsed" if row.had_membership else None
+    # while the request has not touched the database otherwise (membership.view).
+    is_member, had_membership = row[len(_USER_KEYS) :]
+    user.membership_state = "member" if is_member else "lapsed" if had_membership else None
     return user

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, inspect, update
 
-from donations.accounts.login_read import read_login, user_from_row
+from donations.accounts.login_read import password_hash_of, read_login, user_from_row
 from donations.extensions import db
 from donations.models import LoginSession, User, utcnow
 
@@ -62,14 +62,15 @@ def user_for_session(session_id: str | None) -> User | None:
         return None
     user_id, key = parts
     row = read_login(user_id, _hash(key), utcnow())
-    if row is None or row.password_hash is None:  # a supporter without a login
+    if row is None or password_hash_of(row) is None:  # a supporter without a login
         return None
     user = user_from_row(row)
     # Another object for this person already in this request's session (a test, or a view
     # that loaded them first) would clash with this one: use that one.
-    known = db.session.identity_map.get(inspect(user).key)
-    if known is not None:
-        user = known
+    if db.session.registry.has():  # only then may it hold anyone
+        known = db.session.identity_map.get(inspect(user).key)
+        if known is not None:
+            user = known
     user.session_id = session_id
     return user
 
