@@ -76,6 +76,21 @@ def _slug(app) -> str:
         return db.session.scalar(select(Article.slug).where(Article.published).limit(1))
 
 
+def _hello_cpu_ms(n: int) -> float:
+    """CPU per request of bench/hello.py called the same way: the floor of any Flask page."""
+    from hello import app
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path="/").get_environ()
+    times = []
+    for _ in range(5):
+        cpu = time.process_time()
+        for _ in range(n):
+            b"".join(app(dict(environ), lambda *a: None))
+        times.append((time.process_time() - cpu) * 1000 / n)
+    return sorted(times)[2]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Time (and optionally profile) the member's article page in process."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -109,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             body.close()
         return data
 
+    hello_ms = _hello_cpu_ms(args.n)
     page = once().decode()
     if "Thank you for being a member" not in page or "Log out" not in page:
         raise SystemExit(f"not the member's page ({statuses[-1]}):\n{page[:500]}")
@@ -125,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     wall, cpu = sorted(times)[2]
     print(f"member article: {wall:.3f} ms per request ({cpu:.3f} ms CPU), median of 5 x {args.n}")
+    print(f"hello world:    {hello_ms:.3f} ms CPU per request (bench/hello.py, in process)")
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()
