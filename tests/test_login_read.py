@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import g, has_app_context
@@ -13,6 +17,8 @@ from donations.models import LoginSession, Membership, User
 from tests.factories import login, make_membership, make_user
 from tests.pgcluster import Cluster, binaries, reap_stale
 from tests.pgserver import MISSING, REQUIRE
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -173,3 +179,33 @@ def test_a_postgresql_restart_costs_a_logged_in_reader_no_failed_request(make_ap
     # The pooled connection is dead: the read notices, drops the pool and reads again.
     assert "Thank you for being a member" in _page(client, "/")
     assert "Thank you for being a member" in _page(client, "/")
+
+
+def test_a_new_workers_first_request_can_be_a_logged_in_one(app, tmp_path):
+    """In a fresh process nothing has set the ORM mappers up yet (a gunicorn worker whose first
+    request is a logged-in reader's): the read must build its User all the same."""
+    from donations.accounts.sessions import open_session
+
+    session_id = open_session(make_user("first@example.org"))
+    db.session.commit()
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from donations import create_app\n"
+        "from tests.conftest import base_config\n"
+        "config = {**base_config(Path(sys.argv[1])), 'DATABASE_URL': sys.argv[2]}\n"
+        "app = create_app(config)\n"
+        "with app.test_request_context():\n"
+        "    from donations.accounts.sessions import user_for_session\n"
+        "    print(user_for_session(sys.argv[3]).email)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path), app.config["DATABASE_URL"], session_id],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "INSTANCE_PATH": str(tmp_path / "instance")},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "first@example.org"

@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import bindparam, create_engine, exists, select
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.pool import NullPool
@@ -142,6 +142,9 @@ def password_hash_of(row: tuple) -> str | None:
 
 def user_from_row(row: Any) -> User:
     """A User object from the read's row, with no query (loaded, not in any session yet)."""
+    # A worker's first request may come before any query has set the mappers up; building an
+    # instance by hand does not do it for us (it is a no-op once done).
+    configure_mappers()
     user = _USER_MANAGER.new_instance()
     for key, value in zip(_USER_KEYS, row, strict=False):
         set_committed_value(user, key, value)
