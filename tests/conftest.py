@@ -35,6 +35,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 import donations.models  # noqa: F401  (every table on the metadata, for schema_template)
 from donations import create_app
+from donations.accounts import login_read
 from donations.core.mail_sender import SendReport, send_all_due
 from donations.extensions import db as _db
 from tests.factories import login, make_user
@@ -298,6 +299,7 @@ def make_app(
             if ON_POSTGRES and app.config["DATABASE_URL"] == TEST_DATABASE_URL:
                 _empty_all(app)
             _db.engine.dispose()
+        login_read.dispose(app)  # the logged-in read's own connections
 
 
 # A spare Redis database number, never an app's. CI sets TEST_REDIS_URL (and starts Redis), so

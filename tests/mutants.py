@@ -35,8 +35,8 @@ class Mutation:
 
 MUTATIONS = [
     Mutation(
-        "donations/accounts/sessions.py",
-        "            LoginSession.expires_at > utcnow(),\n",
+        "donations/accounts/login_read.py",
+        '        LoginSession.expires_at > bindparam("now", type_=LoginSession.expires_at.type),\n',
         "",
         ("tests/hardening/test_sessions.py",),
         "an expired login session still logs its cookie in",

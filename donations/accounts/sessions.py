@@ -14,8 +14,9 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, inspect, update
 
+from donations.accounts.login_read import password_hash_of, read_login, user_from_row
 from donations.extensions import db
 from donations.models import LoginSession, User, utcnow
 
@@ -52,22 +53,24 @@ def open_session(user: User) -> str:
 
 
 def user_for_session(session_id: str | None) -> User | None:
-    """The user whose live session this is (one query), or None when it ended or expired."""
+    """The user whose live session this is (one query), or None when it ended or expired.
+
+    The same statement reads whether they are a member (`user.membership_state`).
+    """
     parts = _split(session_id)
     if parts is None:
         return None
     user_id, key = parts
-    user = db.session.scalar(
-        select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(
-            User.id == user_id,
-            LoginSession.key_hash == _hash(key),
-            LoginSession.expires_at > utcnow(),
-        )
-    )
-    if user is None or user.password_hash is None:  # a supporter without a login
+    row = read_login(user_id, _hash(key), utcnow())
+    if row is None or password_hash_of(row) is None:  # a supporter without a login
         return None
+    user = user_from_row(row)
+    # Another object for this person already in this request's session (a test, or a view
+    # that loaded them first) would clash with this one: use that one.
+    if db.session.registry.has():  # only then may it hold anyone
+        known = db.session.identity_map.get(inspect(user).key)
+        if known is not None:
+            user = known
     user.session_id = session_id
     return user
 

@@ -32,7 +32,7 @@ def article(slug: str):
     progress = get_progress()
 
     def render() -> str:
-        found = services.get_published(slug)
+        found = services.published_view(slug)
         if found is None:
             abort(404)
         return render_template("articles/article.html", article=found, progress=progress)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import defer
 
 from donations.articles.rendering import render_markdown
@@ -53,9 +56,56 @@ def latest_published(page: int, per_page: int) -> Pagination:
     )
 
 
-def get_published(slug: str) -> Article | None:
-    """Return the published article with this slug, or None."""
-    return db.session.scalar(_published().where(Article.slug == slug))
+@dataclass(frozen=True)
+class ArticleView:
+    """A published article as its page shows it (no ORM object: it outlives the request)."""
+
+    slug: str
+    title: str
+    summary: str
+    author: str
+    body_html: str
+    published_at: datetime | None
+
+
+_PAGE_COLUMNS = (
+    Article.slug,
+    Article.title,
+    Article.summary,
+    Article.author,
+    Article.body_html,
+    Article.published_at,
+)
+_BY_SLUG = select(*_PAGE_COLUMNS).where(
+    Article.published.is_(True), Article.slug == bindparam("slug")
+)
+VIEWS_KEPT = 256
+_views_lock = threading.Lock()
+
+
+def published_view(slug: str) -> ArticleView | None:
+    """The published article with this slug as of `content_version()`, or None.
+
+    Kept per process under the version: an article changes only through `save_article`,
+    which moves the version, so a kept one is the row as it is now. Read on a connection of
+    its own, like the version: the request's session stays unused (membership.view).
+    """
+    key = (slug, content_version())
+    views: OrderedDict[tuple[str, str], ArticleView | None] = current_app.extensions.setdefault(
+        "article_views", OrderedDict()
+    )
+    with _views_lock:
+        if key in views:
+            views.move_to_end(key)
+            return views[key]
+    with db.engine.connect() as conn:
+        row = conn.execute(_BY_SLUG, {"slug": slug}).first()
+    view = ArticleView(*row) if row is not None else None
+    with _views_lock:
+        views[key] = view
+        while len(views) > VIEWS_KEPT:
+            views.popitem(last=False)
+    return view
 
 
 def feed_articles(limit: int = 30) -> list[Article]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from donations.currencies import currency
@@ -38,8 +39,11 @@ class Ask:
     button_label: str  # for the default choice; the page's script follows changes
 
 
+@functools.lru_cache(maxsize=32)
 def build_ask(code: str) -> Ask:
     """The box's choices: monthly, yearly or once, three amounts each, in currency `code`."""
+    # Kept per currency: the same for every reader and every request (nothing here reads
+    # a setting or the database), and formatting nine amounts is most of a page's work.
     groups = []
     for interval, name in ASK_INTERVALS:
         # The three smallest presets: the box is a quick ask; /support offers the rest.

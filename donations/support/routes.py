@@ -22,6 +22,7 @@ from donations.core.mail_sender import deliver_after_response
 from donations.extensions import csrf, db, limiter
 from donations.membership.progress import get_progress
 from donations.membership.services import membership_state
+from donations.membership.view import reader_membership_state
 from donations.payments.types import PaymentError, PaymentUnavailable
 from donations.support import page
 from donations.support.ask import build_ask
@@ -51,7 +52,7 @@ def _supporter_context() -> dict:
     # ask everyone else in place (the box's choices cost no query).
     logged_in = has_request_context() and current_user.is_authenticated
     return {
-        "membership_state": membership_state(current_user.id) if logged_in else None,
+        "membership_state": reader_membership_state() if logged_in else None,
         "ask": build_ask(current_app.config["DONATION_CURRENCIES"][0]),
     }
 
