@@ -1,0 +1,54 @@
+"""Pages say one thing to the reader in front of them: no ask to staff or to someone just
+thanked, no contradiction between sign-up and the support box, and a contact that answers."""
+
+from __future__ import annotations
+
+from donations import create_app
+from donations.models import CheckoutAttempt
+from tests.conftest import base_config
+from tests.factories import login, make_membership, make_user
+
+
+def test_staff_are_not_asked_to_become_members(client, db):
+    login(client, make_user(email="editor@example.org", is_staff=True))
+    assert "Become a member" not in client.get("/").get_data(as_text=True)
+
+
+def test_the_thanks_page_does_not_ask_the_reader_it_thanks(client, db):
+    db.session.add(
+        CheckoutAttempt(
+            stripe_session_id="cs_gift", interval="once", amount=2500, currency="usd",
+            status="complete",
+        )
+    )  # fmt: skip
+    db.session.commit()
+    page = client.get("/support/thanks?session_id=cs_gift").get_data(as_text=True)
+    assert "Thank you!" in page and "Become a member" not in page
+
+
+def test_supports_title_does_not_ask_a_member_to_become_one(client, db):
+    user = make_user()
+    make_membership(user)
+    login(client, user)
+    page = client.get("/support").get_data(as_text=True)
+    assert "<title>Your membership" in page and "<title>Become a member" not in page
+
+
+def test_sign_up_says_no_account_is_needed_to_give(client, db):
+    page = client.get("/signup").get_data(as_text=True)
+    assert (
+        "lets you become a member" not in page and "You don't need one to give or to join" in page
+    )
+
+
+def test_the_test_mode_banner_is_a_labelled_landmark(client, db):
+    page = client.get("/").get_data(as_text=True)
+    assert '<div class="test-banner" role="region" aria-label="Test mode">' in page
+
+
+def test_readers_write_to_a_mailbox_not_the_no_reply_sender(tmp_path):
+    app = create_app({**base_config(tmp_path), "SITE_URL": "https://news.example.org"})
+    assert app.config["MAIL_FROM"].endswith("<no-reply@news.example.org>")
+    assert app.config["CONTACT_EMAIL"] == "support@news.example.org"
+    named = create_app({**base_config(tmp_path), "MAIL_FROM": "Desk <desk@news.example.org>"})
+    assert named.config["CONTACT_EMAIL"] == "desk@news.example.org"
