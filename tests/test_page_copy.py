@@ -3,10 +3,12 @@ thanked, no contradiction between sign-up and the support box, and a contact tha
 
 from __future__ import annotations
 
+import re
+
 from donations import create_app
 from donations.models import CheckoutAttempt
 from tests.conftest import base_config
-from tests.factories import login, make_membership, make_user
+from tests.factories import login, make_article, make_membership, make_user
 
 
 def test_staff_are_not_asked_to_become_members(client, db):
@@ -52,3 +54,31 @@ def test_readers_write_to_a_mailbox_not_the_no_reply_sender(tmp_path):
     assert app.config["CONTACT_EMAIL"] == "support@news.example.org"
     named = create_app({**base_config(tmp_path), "MAIL_FROM": "Desk <desk@news.example.org>"})
     assert named.config["CONTACT_EMAIL"] == "desk@news.example.org"
+
+
+def test_a_frequency_tab_keeps_the_typed_amount_without_javascript(client, db):
+    page = client.get("/support?interval=once").get_data(as_text=True)
+    assert 'name="switch" value="month"' in page
+    switched = client.post(
+        "/support/checkout",
+        data={"interval": "once", "currency": "usd", "amount": "custom", "custom_amount": "40",
+              "attempt": "attempt-token-0123456789", "switch": "month", "cover_fee": "1"},
+    )  # fmt: skip
+    assert switched.status_code == 303
+    again = client.get(switched.headers["Location"]).get_data(as_text=True)
+    assert 'value="40"' in again and 'aria-pressed="true">Monthly' in again
+    assert "Join for $41.51 / month" in again  # (4000 + 30) / 0.971, the fee kept too
+
+
+def test_the_box_and_support_offer_the_same_amounts_in_the_same_order(client, db):
+    make_article(slug="night-trains")
+    box = (
+        client.get("/articles/night-trains").get_data(as_text=True).split('class="support-box"')[1]
+    )
+    support = client.get("/support?interval=month").get_data(as_text=True)
+    box_month = re.findall(r'name="preset_month" value="([^"]+)"', box)
+    page_month = re.findall(r'name="amount" value="([^"]+)"', support)[:-1]  # without "custom"
+    assert box_month == page_month == ["5", "8", "15"]
+    tabs = re.findall(r'name="switch" value="(\w+)"', support)
+    box_tabs = re.findall(r'name="interval" value="(\w+)"', box)
+    assert tabs == box_tabs == ["month", "year", "once"]

@@ -101,6 +101,9 @@ def checkout():
     """Validate the choice and send the reader to Checkout (303), or show the form again."""
     check_token_or_origin()
     form = SupportForm()
+    switch = request.form.get("switch", "")
+    if switch:  # a frequency tab (without JavaScript): the same page, the typed amount kept
+        return redirect(url_for("support.index", **page.switch_query(form, switch)), 303)
     if not form.validate_on_submit():
         return _render(form, 400)
     choice = form.choice()
