@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from donations.extensions import db
 from donations.models import CheckoutAttempt, StripeEvent, utcnow
 from tests.browser.test_pay_first_browser import _pay
 from tests.factories import DEFAULT_PASSWORD, make_article, make_user
-from tests.staff.factories import subscription_event
+from tests.staff.factories import make_gift, subscription_event
 
 pytestmark = pytest.mark.browser
 
@@ -169,3 +170,42 @@ def test_the_editor_preview_shows_where_the_editor_looks(live_server, page):
     expect(preview).to_be_focused()
     top = preview.evaluate("e => e.getBoundingClientRect().top")
     assert 0 <= top < page.viewport_size["height"] - 100  # in view, not 2,000 px below
+
+
+# Every word of the account's payments table whose rendering spans two lines ("€35,0|69").
+BROKEN_CELLS = """() => [...document.querySelectorAll(".history th, .history td")].flatMap((c) => {
+  const broken = [];
+  const walker = document.createTreeWalker(c, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const m of node.data.matchAll(/\\S+/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      if (new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1) {
+        broken.push(m[0]);
+      }
+    }
+  }
+  return broken;
+})"""
+
+
+def test_the_account_payments_table_never_splits_an_amount_on_a_phone(live_server, browser):
+    with live_server.app.app_context():
+        member = make_user(email="reader@example.org")
+        paid = utcnow() - timedelta(days=2)
+        make_gift(member, 3_506_900, "eur", paid, refunded=1_000_050, kind="membership_first")
+        make_gift(member, 12_345_678, "usd", paid)
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/login")
+        page.get_by_label("Email address").fill("reader@example.org")
+        page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.goto(live_server.url + "/account")
+        expect(page.get_by_role("region", name="Table: Your payments")).to_be_visible()
+        assert page.evaluate(BROKEN_CELLS) == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    finally:
+        context.close()
