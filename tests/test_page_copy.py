@@ -43,6 +43,12 @@ def test_sign_up_says_no_account_is_needed_to_give(client, db):
     )
 
 
+def test_sign_up_sent_says_each_case_plainly(client, db):
+    page = client.get("/signup/sent").get_data(as_text=True)
+    assert "<li>New to us? Your account is ready and you're logged in.</li>" in page
+    assert "If the address is new to us" not in page
+
+
 def test_the_test_mode_banner_is_a_labelled_landmark(client, db):
     page = client.get("/").get_data(as_text=True)
     assert '<div class="test-banner" role="region" aria-label="Test mode">' in page

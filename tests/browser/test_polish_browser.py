@@ -190,7 +190,7 @@ BROKEN_CELLS = """() => [...document.querySelectorAll(".history th, .history td"
 })"""
 
 
-def test_the_account_payments_table_never_splits_an_amount_on_a_phone(live_server, browser):
+def test_the_account_page_on_a_phone_splits_no_amount_and_styles_its_buttons(live_server, browser):
     with live_server.app.app_context():
         member = make_user(email="reader@example.org")
         paid = utcnow() - timedelta(days=2)
@@ -207,5 +207,11 @@ def test_the_account_payments_table_never_splits_an_amount_on_a_phone(live_serve
         expect(page.get_by_role("region", name="Table: Your payments")).to_be_visible()
         assert page.evaluate(BROKEN_CELLS) == []
         assert page.evaluate("document.documentElement.scrollWidth") <= 320
+        # "Log out everywhere else" looks like the site's other buttons, not a native one.
+        styled = page.get_by_role("button", name="Log out everywhere else").evaluate(
+            "b => { const s = getComputedStyle(b);"
+            " return [s.fontWeight, s.borderRadius, s.backgroundColor]; }"
+        )
+        assert styled == ["700", "4px", "rgb(255, 255, 255)"]
     finally:
         context.close()
