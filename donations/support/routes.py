@@ -132,7 +132,7 @@ def thanks():
     session_id = request.args.get("session_id", "")[:255]
     status = thanks_status(session_id)
     reloads = request.args.get("n", "0")
-    reloads = int(reloads) if reloads.isdigit() and len(reloads) < 4 else 0
+    reloads = int(reloads) if reloads.isascii() and reloads.isdigit() and len(reloads) < 4 else 0
     waiting = status.known and not status.confirmed and not status.ended
     site = current_app.config
     shared = site["SITE_URL"] + (f"/articles/{status.article}" if status.article else "/support")

@@ -49,6 +49,9 @@ def test_without_javascript_the_page_reloads_a_bounded_number_of_times(client, d
     assert re.search(r'http-equiv="refresh" content="2;url=/support/thanks\?[^"]*n=1', first)
     later = client.get("/support/thanks?session_id=cs_lost&n=20").get_data(as_text=True)
     assert 'content="10;url=' in later
+    for junk in ("\u00b2", "-1", "99999", "x"):  # read as 0, never a 500
+        again = client.get(f"/support/thanks?session_id=cs_lost&n={junk}")
+        assert 'content="2;url=' in again.get_data(as_text=True)
     last = client.get("/support/thanks?session_id=cs_lost&n=24").get_data(as_text=True)
     assert 'http-equiv="refresh"' not in last and "data-thanks-poll" not in last
     assert "you don't need to pay again" in last and "mailto:" in last
