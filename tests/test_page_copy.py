@@ -88,3 +88,5 @@ def test_the_box_and_support_offer_the_same_amounts_in_the_same_order(client, db
     tabs = re.findall(r'name="switch" value="(\w+)"', support)
     box_tabs = re.findall(r'name="interval" value="(\w+)"', box)
     assert tabs == box_tabs == ["month", "year", "once"]
+    names = re.findall(r'name="switch" value="\w+"[^>]*>(\w+)<', support)
+    assert names == ["Monthly", "Yearly", "Once"] and all(f"> {n}</label>" in box for n in names)

@@ -6,11 +6,17 @@ from dataclasses import dataclass
 
 from donations.currencies import currency
 from donations.money import exponent, symbol_prefix
-from donations.support.options import INTERVALS, Preset, action_label, presets, suggested
+from donations.support.options import (
+    INTERVAL_NAMES,
+    INTERVALS,
+    Preset,
+    action_label,
+    presets,
+    suggested,
+)
 from donations.support.page import major
 
-ASK_NAMES = {"month": "Monthly", "year": "Yearly", "once": "Once"}
-ASK_INTERVALS = tuple((interval, ASK_NAMES[interval]) for interval in INTERVALS)
+ASK_INTERVALS = tuple((interval, INTERVAL_NAMES[interval]) for interval in INTERVALS)
 
 
 @dataclass(frozen=True)

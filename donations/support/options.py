@@ -13,6 +13,7 @@ from donations.money import exponent, format_money, normalise
 # In the order every ask shows them (the support box and /support alike): monthly first, as
 # it is what sustains the newsroom and what readers elsewhere see first.
 INTERVALS = ("month", "year", "once")
+INTERVAL_NAMES = {"month": "Monthly", "year": "Yearly", "once": "Once"}  # the tabs' words
 CUSTOM = "custom"  # the "Another amount" choice: the amount is in the custom_amount field
 
 # Preset amounts in "dollar-like" major units, with the suggested one second; each currency

@@ -9,6 +9,7 @@ from donations.fees import fee_for, fee_rule
 from donations.money import MoneyError, exponent, format_money, major, symbol_prefix
 from donations.support.options import (
     CUSTOM,
+    INTERVAL_NAMES,
     INTERVALS,
     Preset,
     action_label,
@@ -21,8 +22,6 @@ from donations.support.services import choice_query, to_amount
 
 if TYPE_CHECKING:
     from donations.support.forms import SupportForm
-
-INTERVAL_NAMES = {"once": "Give once", "month": "Monthly", "year": "Yearly"}
 
 
 @dataclass(frozen=True)
