@@ -31,8 +31,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# A new .env says where this site is served (`make run PORT=5111` writes :5111), so the flask
+# commands you type later agree with the server and `make run` has nothing to warn about.
 .env:
-	cp .env.example .env
+	sed 's|^SITE_URL=.*|SITE_URL=$(SITE_URL)|' .env.example > .env
 
 # The Stripe account (here the emulator) is set up exactly as in production: `stripe setup`.
 # `--local`: this machine. With the emulator, its endpoint here; with a real test key, none

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -70,6 +71,15 @@ DEFAULTS: dict[str, Any] = {
 
 # The largest request body the site reads at all; forms are far smaller (article bodies too).
 MAX_CONTENT_LENGTH = 1024 * 1024
+
+
+def _contact_email(mail_from: str, site_url: str) -> str:
+    # Where readers write to, when unset: MAIL_FROM's address, unless nobody reads that one
+    # ("no-reply@…"): a reader who answers "write to us" must not write into the void.
+    address = parseaddr(mail_from)[1]
+    if re.fullmatch(r"(do-?)?not?-?reply", address.partition("@")[0], re.IGNORECASE):
+        return f"support@{urlsplit(site_url).hostname}"
+    return address
 
 
 class ConfigError(RuntimeError):
@@ -330,8 +340,8 @@ def validate(raw: dict[str, Any], instance_path: str) -> dict[str, Any]:
         settings["MAIL_FROM"] = (
             f"{settings['SITE_NAME']} <no-reply@{urlsplit(settings['SITE_URL']).hostname}>"
         )
-    if not settings["CONTACT_EMAIL"]:  # where readers write to: else MAIL_FROM's address
-        settings["CONTACT_EMAIL"] = parseaddr(settings["MAIL_FROM"])[1]
+    if not settings["CONTACT_EMAIL"]:
+        settings["CONTACT_EMAIL"] = _contact_email(settings["MAIL_FROM"], settings["SITE_URL"])
     secure = settings["SITE_URL"].startswith("https://")
     settings.update(
         SESSION_COOKIE_HTTPONLY=True,

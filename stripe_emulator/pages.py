@@ -164,7 +164,13 @@ def portal(bps_id: str) -> Any:
     allowed = _allowed_actions(bps)
     error = None
     if request.method == "POST":
-        error = _portal_action(bps, allowed)
+        action, sub = _portal_target(bps, allowed)
+        if action != "resume" and request.form.get("confirm") != "1":
+            # Stripe's portal cancels only from a second page that says what cancelling does
+            # ("Cancel subscription" there; docs.stripe.com/customer-management/portal-deep-links,
+            # flow type subscription_cancel): the first click only asks.
+            return _portal_page(bps, allowed, None, confirm={"action": action, **_portal_row(sub)})
+        error = _portal_action(action, sub)
         if error is None:
             done = request.form.get("action", "")
             return redirect(url_for("emulator.portal", bps_id=bps_id, done=done), code=303)
@@ -172,8 +178,11 @@ def portal(bps_id: str) -> Any:
     return (page, 409) if error else page
 
 
-def _portal_page(bps: dict[str, Any], allowed: set[str], error: str | None) -> str:
-    """The portal page: the customer's subscriptions and the actions the configuration allows."""
+def _portal_page(
+    bps: dict[str, Any], allowed: set[str], error: str | None, confirm: dict | None = None
+) -> str:
+    """The portal page: the customer's subscriptions and the actions the configuration allows
+    (or, with `confirm`, the question before one of them cancels)."""
     emu = get_emulator(current_app)
     return render_template(
         "emulator/portal.html",
@@ -188,18 +197,24 @@ def _portal_page(bps: dict[str, Any], allowed: set[str], error: str | None) -> s
         return_url=bps["return_url"] or emu.site_url,
         done=_DONE.get(request.args.get("done", "")),
         error=error,
+        confirm=confirm,
     )
 
 
-def _portal_action(bps: dict[str, Any], allowed: set[str]) -> str | None:
-    """Apply a posted portal action; its error message, or None when it was done."""
-    emu = get_emulator(current_app)
+def _portal_target(bps: dict[str, Any], allowed: set[str]) -> tuple[str, dict[str, Any]]:
+    """The posted action and its subscription of this customer (400/403 when not offered)."""
     action = request.form.get("action", "")
-    sub = emu.get(request.form.get("subscription", ""))
+    sub = get_emulator(current_app).get(request.form.get("subscription", ""))
     if action not in _PORTAL_ACTIONS or sub is None or sub.get("customer") != bps["customer"]:
         abort(400)
     if action not in allowed:
         abort(403)  # the configuration does not offer it; the page never showed it
+    return action, sub
+
+
+def _portal_action(action: str, sub: dict[str, Any]) -> str | None:
+    """Apply a checked portal action; its error message, or None when it was done."""
+    emu = get_emulator(current_app)
     try:
         if action == "resume":
             emu.resume(sub["id"])

@@ -1,4 +1,4 @@
-"""The ask in place: the support box's frequency, three amounts and "another amount"."""
+"""The ask in place: the support box's frequency, the preset amounts and "another amount"."""
 
 from __future__ import annotations
 
@@ -7,16 +7,22 @@ from dataclasses import dataclass
 
 from donations.currencies import currency
 from donations.money import exponent, symbol_prefix
-from donations.support.options import Preset, action_label, presets, suggested
+from donations.support.options import (
+    INTERVAL_NAMES,
+    INTERVALS,
+    Preset,
+    action_label,
+    presets,
+    suggested,
+)
 from donations.support.page import major
 
-# Monthly first: it is what sustains the newsroom, and what readers elsewhere see first.
-ASK_INTERVALS = (("month", "Monthly"), ("year", "Yearly"), ("once", "Once"))
+ASK_INTERVALS = tuple((interval, INTERVAL_NAMES[interval]) for interval in INTERVALS)
 
 
 @dataclass(frozen=True)
 class AskGroup:
-    """The amounts offered for one frequency (three presets; the suggested one checked)."""
+    """The amounts offered for one frequency (the presets; the suggested one checked)."""
 
     interval: str
     name: str
@@ -46,8 +52,7 @@ def build_ask(code: str) -> Ask:
     # a setting or the database), and formatting nine amounts is most of a page's work.
     groups = []
     for interval, name in ASK_INTERVALS:
-        # The three smallest presets: the box is a quick ask; /support offers the rest.
-        choices = presets(interval, code)[:3]
+        choices = presets(interval, code)
         groups.append(
             AskGroup(interval, name, choices, major(suggested(interval, code).minor, code))
         )

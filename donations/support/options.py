@@ -10,15 +10,19 @@ from donations.currencies import currency
 from donations.fees import Fee
 from donations.money import exponent, format_money, normalise
 
-INTERVALS = ("once", "month", "year")
+# In the order every ask shows them (the support box and /support alike): monthly first, as
+# it is what sustains the newsroom and what readers elsewhere see first.
+INTERVALS = ("month", "year", "once")
+INTERVAL_NAMES = {"month": "Monthly", "year": "Yearly", "once": "Once"}  # the tabs' words
 CUSTOM = "custom"  # the "Another amount" choice: the amount is in the custom_amount field
 
 # Preset amounts in "dollar-like" major units, with the suggested one second; each currency
-# scales them (currencies.Currency.preset_scale) to a familiar round figure.
+# scales them (currencies.Currency.preset_scale) to a familiar round figure. The one list
+# both asks offer: the box and /support never disagree.
 BASE_PRESETS: dict[str, tuple[int, ...]] = {
-    "once": (10, 25, 50, 100),
-    "month": (5, 8, 15, 25),
-    "year": (50, 80, 150, 250),
+    "month": (5, 8, 15),
+    "year": (50, 80, 150),
+    "once": (10, 25, 50),
 }
 SUGGESTED_INDEX = 1
 

@@ -9,6 +9,7 @@ from donations.fees import fee_for, fee_rule
 from donations.money import MoneyError, exponent, format_money, major, symbol_prefix
 from donations.support.options import (
     CUSTOM,
+    INTERVAL_NAMES,
     INTERVALS,
     Preset,
     action_label,
@@ -21,8 +22,6 @@ from donations.support.services import choice_query, to_amount
 
 if TYPE_CHECKING:
     from donations.support.forms import SupportForm
-
-INTERVAL_NAMES = {"once": "Give once", "month": "Monthly", "year": "Yearly"}
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ def build(form: SupportForm, *, attempt: str, member: bool = False) -> SupportPa
     """
     currencies = form.currencies
     offered = ("once",) if member else INTERVALS
-    interval = form.interval.data if form.interval.data in offered else offered[0 if member else 1]
+    interval = form.interval.data if form.interval.data in offered else offered[0]
     code = form.currency.data if form.currency.data in currencies else currencies[0]
     choices = presets(interval, code)
     preset_values = {major(p.minor, code) for p in choices}
@@ -112,6 +111,16 @@ def again(form: SupportForm) -> Again:
     """The same choice again, for a reader back from Checkout; form.validate() passed."""
     choice = form.choice()
     return Again(url_query=choice_query(choice), label=choice.label)
+
+
+def switch_query(form: SupportForm, interval: str) -> dict[str, str]:
+    """/support's query for the same choice under another frequency: a typed amount stays,
+    a preset (of the old frequency's list) does not."""
+    query = retry_query(form)
+    query.pop("amount", None)
+    if interval in INTERVALS:
+        query["interval"] = interval
+    return query
 
 
 def retry_query(form: SupportForm) -> dict[str, str]:

@@ -44,6 +44,10 @@ bp = Blueprint("support", __name__)
 FORM_PAGE = "private, no-cache"
 # The thanks page shows the payer's email address: kept nowhere, not even by the browser.
 PERSONAL_PAGE = "no-store"
+# Without JavaScript the "confirming" page reloads itself (every 2 s, then every 10 s) this many
+# times, then stops and says what to do: a lost webhook must not keep a tab busy for good.
+# thanks.js follows the same schedule, give or take its backoff.
+THANKS_RELOADS = 24
 
 
 @bp.app_context_processor
@@ -98,6 +102,9 @@ def checkout():
     """Validate the choice and send the reader to Checkout (303), or show the form again."""
     check_token_or_origin()
     form = SupportForm()
+    switch = request.form.get("switch", "")
+    if switch:  # a frequency tab (without JavaScript): the same page, the typed amount kept
+        return redirect(url_for("support.index", **page.switch_query(form, switch)), 303)
     if not form.validate_on_submit():
         return _render(form, 400)
     choice = form.choice()
@@ -125,6 +132,9 @@ def thanks():
     """Thank-you page; says "confirming…" and looks again until the webhook has arrived."""
     session_id = request.args.get("session_id", "")[:255]
     status = thanks_status(session_id)
+    reloads = request.args.get("n", "0")
+    reloads = int(reloads) if reloads.isascii() and reloads.isdigit() and len(reloads) < 4 else 0
+    waiting = status.known and not status.confirmed and not status.ended
     site = current_app.config
     shared = site["SITE_URL"] + (f"/articles/{status.article}" if status.article else "/support")
     response = make_response(
@@ -134,10 +144,20 @@ def thanks():
             session_id=session_id,
             progress=get_progress(fresh=status.confirmed),
             share=share_links(shared, site["SITE_NAME"]),
+            refresh=_next_reload(session_id, reloads) if waiting else None,
         )
     )
     response.headers["Cache-Control"] = PERSONAL_PAGE
     return response
+
+
+def _next_reload(session_id: str, reloads: int) -> str | None:
+    # The no-JS page's next look: "seconds;url=…" (the count rides in the URL), or None when
+    # it has looked long enough and shows what to do instead.
+    if reloads >= THANKS_RELOADS:
+        return None
+    delay = 2 if reloads < THANKS_RELOADS // 2 else 10
+    return f"{delay};url=" + url_for("support.thanks", session_id=session_id, n=reloads + 1)
 
 
 @bp.post("/support/thanks/link")
@@ -157,11 +177,12 @@ def resend_claim_link():
 
 @bp.get("/support/thanks/status")
 def thanks_status_json():
-    """The thanks page's poll: whether the payment is confirmed, and the member count."""
+    """The thanks page's poll: confirmed, ended since, or not yet; and the member count."""
     status = thanks_status(request.args.get("session_id", "")[:255])
     response = jsonify(
         known=status.known,
         confirmed=status.confirmed,
+        ended=status.ended,
         members=get_progress(fresh=status.confirmed).members,
     )
     response.headers["Cache-Control"] = PERSONAL_PAGE

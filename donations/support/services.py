@@ -13,7 +13,7 @@ from donations.currencies import to_minor
 from donations.extensions import db
 from donations.fees import Fee, fee_for
 from donations.membership.services import has_active_membership
-from donations.models import CheckoutAttempt, Membership, User, utcnow
+from donations.models import TERMINAL_STATUSES, CheckoutAttempt, Membership, User, utcnow
 from donations.money import format_money, major
 from donations.payments.gateway import get_gateway
 from donations.payments.types import CheckoutRequest, CheckoutSession, PaymentError
@@ -173,6 +173,8 @@ class ThanksStatus:
     article: str | None = None
     # Paid without an account: the address Checkout collected, where the claim link went.
     claim_email: str | None = None
+    # The membership this session started has ended since: no confirmation will ever come.
+    ended: bool = False
 
 
 def thanks_status(session_id: str) -> ThanksStatus:
@@ -188,6 +190,7 @@ def thanks_status(session_id: str) -> ThanksStatus:
         # The session completes before Stripe says the subscription is active: thank the
         # member once they are counted, so the tracker shows them.
         confirmed = has_active_membership(payer.id)
+    ended = not confirmed and _session_membership_ended(session_id)
     return ThanksStatus(
         confirmed=confirmed,
         known=True,
@@ -195,6 +198,21 @@ def thanks_status(session_id: str) -> ThanksStatus:
         amount_label=format_money(attempt.amount, attempt.currency),
         article=attempt.source_article,
         claim_email=payer.billing_email if payer is not None and not payer.has_login else None,
+        ended=ended,
+    )
+
+
+def _session_membership_ended(session_id: str) -> bool:
+    # Only this session's own membership counts: an older, ended one says nothing about it.
+    return bool(
+        db.session.scalar(
+            select(Membership.id)
+            .where(
+                Membership.stripe_checkout_session_id == session_id,
+                Membership.status.in_(TERMINAL_STATUSES),
+            )
+            .limit(1)
+        )
     )
 
 

@@ -87,6 +87,21 @@
       update();
     });
     form.addEventListener("input", update);
+    // /support's frequency tabs: go straight to the page for that frequency, the typed amount
+    // (and the fee choice) kept. Without this, the tab posts the form and the server does it.
+    var switchUrl = form.dataset.switchUrl;
+    form.addEventListener("click", function (event) {
+      var tab = event.target.closest ? event.target.closest("button[name=switch]") : null;
+      if (!tab || !switchUrl) return;
+      event.preventDefault();
+      var query = new URLSearchParams({ interval: tab.value });
+      ["currency", "custom_amount", "article"].forEach(function (name) {
+        var field = form.querySelector("input[name=" + name + "]");
+        if (field && field.value.trim()) query.set(name, field.value.trim());
+      });
+      if (cover && cover.checked) query.set("cover_fee", "1");
+      window.location.assign(switchUrl + "?" + query.toString());
+    });
     update();
   }
 

@@ -54,7 +54,7 @@ def test_logged_in_reader_pays_monthly_from_support_and_is_thanked(live_server, 
     page.goto(base + "/signup")
     _sign_up(page, "monthly.reader@example.org")
     page.goto(base + "/support")
-    page.get_by_role("link", name="Monthly").click()
+    page.get_by_role("button", name="Monthly").click()
     expect(page.get_by_role("button", name="Join for $8 / month")).to_be_visible()
     page.get_by_label("$15 / month").check()
     page.get_by_label("Add").check()  # cover the card fee
@@ -151,6 +151,7 @@ def test_new_member_is_counted_everywhere_until_their_cancellation_takes_effect(
     page.get_by_role("button", name="Manage membership and card").click()
     page.wait_for_url(re.compile(r"/_emulator/portal/"))
     page.get_by_role("button", name="Cancel at period end").click()
+    page.get_by_role("button", name="Cancel subscription").click()  # Stripe asks first
     expect(page.get_by_text("cancels at period end", exact=False)).to_be_visible()
     page.goto(base + "/account")
     _reload_until_visible(page, page.get_by_text("Cancels at the end of the period"))

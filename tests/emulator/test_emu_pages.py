@@ -127,10 +127,13 @@ def test_portal_cancel_at_period_end_and_resume(emu_app: Flask, emu_inbox: Inbox
     assert f'href="{SITE}/account"' in page
     emu.deliver_pending(timeout=2)
     emu_inbox.received.clear()
-    answer = client.post(
-        f"/_emulator/portal/{portal.id}",
-        data={"action": "cancel_at_period_end", "subscription": paid.subscription},
-    )
+    cancel = {"action": "cancel_at_period_end", "subscription": paid.subscription}
+    # As Stripe's portal: the first click asks, and says what cancelling does.
+    asked = client.post(f"/_emulator/portal/{portal.id}", data=cancel)
+    assert asked.status_code == 200 and "Confirm cancellation" in asked.get_data(as_text=True)
+    assert "still available until the end of your billing period" in asked.get_data(True)
+    assert sdk.v1.subscriptions.retrieve(paid.subscription).cancel_at_period_end is False
+    answer = client.post(f"/_emulator/portal/{portal.id}", data={**cancel, "confirm": "1"})
     assert answer.status_code == 303
     after = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert "Cancels at period end" in after
