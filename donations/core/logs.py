@@ -14,13 +14,16 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask, Response, g, request
+from flask.globals import _cv_request
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 # Extra fields a log call may pass (extra={...}) that the JSON line keeps.
 EXTRA_FIELDS = ("method", "path", "route", "status", "duration_ms", "remote_addr")
 
 access_log = logging.getLogger("donations.access")
+REQUEST_ID_KEY = "donations.request_id"  # in the WSGI environ: one dict lookup away
+_JSON = json.JSONEncoder(default=str)  # json.dumps(..., default=str) builds one per call
 
 
 def new_request_id(given: str, trusted_proxies: int) -> str:
@@ -31,12 +34,15 @@ def new_request_id(given: str, trusted_proxies: int) -> str:
 
 def request_id() -> str:
     """This request's id (made on first use); "-" outside a request."""
-    if not has_request_context():
+    ctx = _cv_request.get(None)
+    if ctx is None:
         return "-"
-    if "request_id" not in g:
-        given = request.headers.get("X-Request-ID", "")
-        g.request_id = new_request_id(given, current_app.config["TRUSTED_PROXIES"])
-    return g.request_id
+    environ = ctx.request.environ
+    found = environ.get(REQUEST_ID_KEY)
+    if found is None:
+        given = environ.get("HTTP_X_REQUEST_ID", "")
+        found = environ[REQUEST_ID_KEY] = new_request_id(given, ctx.app.config["TRUSTED_PROXIES"])
+    return found
 
 
 class RequestIdFilter(logging.Filter):
@@ -68,7 +74,7 @@ class JsonFormatter(logging.Formatter):
                 line[name] = getattr(record, name)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        return _JSON.encode(line)
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
@@ -124,25 +130,29 @@ def log_access(
     request_id: str | None = None,
 ) -> None:
     """Write the access line of one answer: Flask's, or the page cache's (with request_id)."""
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    path = redact_path(path)
     extra = {
         "method": method,
-        "path": redact_path(path),
+        "path": path,
         "route": route,
         "status": status,
         "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
         "remote_addr": remote_addr,
     }
-    if request_id is not None:  # no request context to take it from
+    if request_id is not None:  # the request's own: RequestIdFilter need not look it up
         extra["request_id"] = request_id
-    access_log.info("%s %s %s", method, _printable(redact_path(path)), status, extra=extra)
+    access_log.info("%s %s %s", method, _printable(path), status, extra=extra)
 
 
 def log_request(response: Response) -> Response:
     """After-request hook: the X-Request-ID header and the access line."""
-    response.headers["X-Request-ID"] = request_id()
-    route = request.url_rule.rule if request.url_rule is not None else None
+    this = request._get_current_object()  # type: ignore[attr-defined]
+    given = request_id()
+    response.headers["X-Request-ID"] = given
+    route = this.url_rule.rule if this.url_rule is not None else None
     started = g.get("log_started")
-    log_access(
-        request.method, request.path, route, response.status_code, started, request.remote_addr
-    )
+    status = response.status_code
+    log_access(this.method, this.path, route, status, started, this.remote_addr, given)
     return response
