@@ -49,7 +49,8 @@ def memo_url_for(app: Flask) -> Callable[..., str]:
             key = (
                 endpoint,
                 *values.items(),
-                ctx.request.blueprint,
+                # Only a relative endpoint (".page") depends on the request's blueprint.
+                ctx.request.blueprint if endpoint[:1] == "." else None,
                 adapter.server_name,
                 adapter.script_name,
                 adapter.url_scheme,
