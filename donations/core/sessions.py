@@ -114,6 +114,12 @@ class ReaderSessions(SecureCookieSessionInterface):
             if session.accessed and "public" not in response.headers.get("Cache-Control", ""):
                 response.vary.add("Cookie")
             return
+        if session and not keep.should_set_cookie(app, session):
+            # What Flask's save_session does then (a logged-in reader's every page), without
+            # first reading the six cookie settings it would not use.
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
         SecureCookieSessionInterface.save_session(keep, app, session, response)
 
 
