@@ -24,9 +24,35 @@ def _shipped(name: str) -> Path:
     return inside if inside.is_dir() else ROOT / name
 
 
+class App(Flask):
+    """Flask, with `ensure_sync`'s answer kept per function: Flask asks it for every hook,
+    context processor and view of every request (~20 times), and a function's kind (async
+    or not) never changes (Flask's documented place to change how functions are run)."""
+
+    _SYNC_KEPT = 1024
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Any, Any] = {}
+
+    def ensure_sync(self, func: Any) -> Any:
+        """Flask's ensure_sync, once per function."""
+        try:
+            return self._sync[func]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable: no memo
+            return super().ensure_sync(func)
+        wrapped = super().ensure_sync(func)
+        if len(self._sync) >= self._SYNC_KEPT:
+            self._sync.clear()
+        self._sync[func] = wrapped
+        return wrapped
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, error pages and commands."""
-    app = Flask(
+    app = App(
         __name__,
         template_folder=str(_shipped("templates")),
         static_folder=str(_shipped("static")),

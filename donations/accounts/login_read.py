@@ -19,7 +19,6 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import bindparam, create_engine, exists, select
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.pool import NullPool
 
@@ -146,8 +145,9 @@ def user_from_row(row: Any) -> User:
     # instance by hand does not do it for us (it is a no-op once done).
     configure_mappers()
     user = _USER_MANAGER.new_instance()
-    for key, value in zip(_USER_KEYS, row, strict=False):
-        set_committed_value(user, key, value)
+    # Straight into the instance's dict, as the ORM's loader does: make_transient_to_detached
+    # then commits every attribute (none is "changed") and gives the identity key.
+    user.__dict__.update(zip(_USER_KEYS, row, strict=False))
     make_transient_to_detached(user)
     # Read with the login, in the same statement: the navigation and the support box use it
     # while the request has not touched the database otherwise (membership.view).

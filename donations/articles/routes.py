@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request
 
 from donations.articles import services
+from donations.articles.fragments import story_fragments
 from donations.core.http_cache import public_page
 from donations.membership.progress import get_progress
 from donations.pagination import page_number
@@ -30,14 +31,18 @@ def home():
 def article(slug: str):
     """One published article and the support box; 404 for unknown or draft slugs."""
     progress = get_progress()
+    version = services.content_version()
 
     def render() -> str:
         found = services.published_view(slug)
         if found is None:
             abort(404)
-        return render_template("articles/article.html", article=found, progress=progress)
+        fragments = story_fragments(found)
+        return render_template(
+            "articles/article.html", article=found, fragments=fragments, progress=progress
+        )
 
-    shown = ("article", slug, services.content_version(), progress.members, progress.goal)
+    shown = ("article", slug, version, progress.members, progress.goal)
     return public_page(shown, render)
 
 

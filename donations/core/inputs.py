@@ -56,16 +56,19 @@ def _check_values(values: Mapping[str, list[str]] | None) -> None:
 
 def guard_request() -> None:
     """Refuse NUL bytes and oversize values in the path, the query string and form fields."""
-    if "\x00" in request.path:
+    this = request._get_current_object()  # type: ignore[attr-defined]
+    if "\x00" in this.path:
         raise InvalidInput("The address contains a character we can't accept.")
-    _check_values(request.args.to_dict(flat=False))
-    if request.mimetype in FORM_TYPES:
-        _check_values(request.form.to_dict(flat=False))
+    if this.environ.get("QUERY_STRING"):
+        _check_values(this.args.to_dict(flat=False))
+    mimetype = this.mimetype
+    if mimetype in FORM_TYPES:
+        _check_values(this.form.to_dict(flat=False))
     elif (
-        request.mimetype
-        and request.method not in ("GET", "HEAD", "OPTIONS")
-        and request.endpoint not in RAW_BODY_ENDPOINTS
-        and request.blueprint != "emulator"
+        mimetype
+        and this.method not in ("GET", "HEAD", "OPTIONS")
+        and this.endpoint not in RAW_BODY_ENDPOINTS
+        and this.blueprint != "emulator"
     ):
         raise UnsupportedMediaType("Send this form as a web form, not as JSON or another type.")
 

@@ -63,6 +63,7 @@ def read_capped_body(limit: int | None = None) -> bytes:
 def cap_streamed_body() -> None:
     """Before-request hook: a streamed (chunked) body is read to its limit before anything
     else looks at it (rate-limit keys read the form)."""
-    streamed = request.content_length is None and "wsgi.input_terminated" in request.environ
-    if streamed and request.method in BODY_METHODS:
+    this = request._get_current_object()  # type: ignore[attr-defined]
+    streamed = this.content_length is None and "wsgi.input_terminated" in this.environ
+    if streamed and this.method in BODY_METHODS:
         read_capped_body()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from prometheus_client import (
@@ -121,14 +122,24 @@ class Metrics:
             ["route"],
             registry=self.registry,
         )
+        self._bound: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, route: str, method: str, status: int, seconds: float | None) -> None:
         """Count one answer and its time: Flask's, or the page cache's."""
         # The method is the client's text: any word would make a new series for ever.
         method = method if method in KNOWN_METHODS else "other"
-        self.requests.labels(route=route, method=method, status=str(status)).inc()
+        key = (route, method, status)
+        bound = self._bound.get(key)
+        if bound is None:
+            # A label lookup costs a lock and a few dicts: done once per series (routes,
+            # methods and statuses are few), the children kept.
+            bound = self._bound[key] = (
+                self.requests.labels(route=route, method=method, status=str(status)),
+                self.latency.labels(route=route),
+            )
+        bound[0].inc()
         if seconds is not None:
-            self.latency.labels(route=route).observe(seconds)
+            bound[1].observe(seconds)
         if status == 429:
             self.rate_limited.labels(route=route).inc()
 
@@ -153,9 +164,9 @@ def count_webhook(event_type: str, outcome: str) -> None:
     metrics().webhook_events.labels(type=event_type[:100], outcome=outcome).inc()
 
 
-def _route() -> str:
+def _route(rule: Any) -> str:
     # The rule, not the path: /articles/<slug> is one series, not one per article.
-    return request.url_rule.rule if request.url_rule is not None else "unmatched"
+    return rule.rule if rule is not None else "unmatched"
 
 
 def start_timer() -> None:
@@ -167,7 +178,8 @@ def observe_request(response: Response) -> Response:
     """After-request hook: count the answer and its time."""
     started = g.get("metrics_started")
     seconds = time.perf_counter() - started if started is not None else None
-    metrics().observe(_route(), request.method, response.status_code, seconds)
+    this = request._get_current_object()  # type: ignore[attr-defined]
+    metrics().observe(_route(this.url_rule), this.method, response.status_code, seconds)
     return response
 
 
