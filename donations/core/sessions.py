@@ -27,8 +27,10 @@ ANONYMOUS_COOKIE = "anon_session"
 ANONYMOUS_RULE = r"(^|;\s*)(session|remember_token)="
 _KNOWN = re.compile(ANONYMOUS_RULE, re.IGNORECASE)
 # What an anonymous reader's session may hold: a form's CSRF token, the key that makes a
-# support payment idempotent, and what Flask-Login leaves after logging out.
-ANONYMOUS_SESSION_KEYS = frozenset(("csrf_token", "visitor", "_fresh", "_permanent"))
+# support payment idempotent, the Checkout Sessions this browser started (only it may see
+# the payer's address and have the claim link sent again), and what Flask-Login leaves
+# after logging out.
+ANONYMOUS_SESSION_KEYS = frozenset(("csrf_token", "visitor", "checkouts", "_fresh", "_permanent"))
 VERIFIED_KEPT = 4096  # verified cookies per process (one per reader seen lately)
 _SCALARS = (str, int, float, bool, type(None))
 

@@ -124,14 +124,30 @@ def checkout():
         form.form_errors.append(str(exc))
         return _render(form, 503 if isinstance(exc, PaymentUnavailable) else 400)
     db.session.commit()
+    _remember_checkout(checkout_session.id)
     return redirect(checkout_session.url, 303)
+
+
+CHECKOUTS_KEPT = 5
+
+
+def _remember_checkout(session_id: str) -> None:
+    # One flat string (the session cookie's memo keeps flat values only), newest first.
+    kept = [session_id, *session.get("checkouts", "").split()]
+    session["checkouts"] = " ".join(list(dict.fromkeys(kept))[:CHECKOUTS_KEPT])
+
+
+def _started_here(session_id: str) -> bool:
+    # A Checkout Session id travels in the thanks URL and the browser's history: only the
+    # browser that started it may see the payer's address or have the link sent again.
+    return bool(session_id) and session_id in session.get("checkouts", "").split()
 
 
 @bp.get("/support/thanks")
 def thanks():
     """Thank-you page; says "confirming…" and looks again until the webhook has arrived."""
     session_id = request.args.get("session_id", "")[:255]
-    status = thanks_status(session_id)
+    status = thanks_status(session_id, started_here=_started_here(session_id))
     reloads = request.args.get("n", "0")
     reloads = int(reloads) if reloads.isascii() and reloads.isdigit() and len(reloads) < 4 else 0
     waiting = status.known and not status.confirmed and not status.ended
@@ -165,7 +181,7 @@ def _next_reload(session_id: str, reloads: int) -> str | None:
 def resend_claim_link():
     """Mail the account link again to the address Checkout collected (pay first)."""
     session_id = request.form.get("session_id", "")[:255]
-    resent = resend_claim_mail(session_id)
+    resent = resend_claim_mail(session_id) if _started_here(session_id) else None
     back = redirect(url_for("support.thanks", session_id=session_id), 303)
     if resent is None:
         flash("There is no account link to send for this payment.", "info")

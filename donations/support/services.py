@@ -177,8 +177,9 @@ class ThanksStatus:
     ended: bool = False
 
 
-def thanks_status(session_id: str) -> ThanksStatus:
-    """Whether the webhook has recorded this session's payment yet."""
+def thanks_status(session_id: str, *, started_here: bool = False) -> ThanksStatus:
+    """Whether the webhook has recorded this session's payment yet; the payer's address only
+    for the browser that started the session (`started_here`)."""
     attempt = db.session.scalar(
         select(CheckoutAttempt).where(CheckoutAttempt.stripe_session_id == session_id)
     )
@@ -197,7 +198,11 @@ def thanks_status(session_id: str) -> ThanksStatus:
         interval=attempt.interval,
         amount_label=format_money(attempt.amount, attempt.currency),
         article=attempt.source_article,
-        claim_email=payer.billing_email if payer is not None and not payer.has_login else None,
+        claim_email=(
+            payer.billing_email
+            if started_here and payer is not None and not payer.has_login
+            else None
+        ),
         ended=ended,
     )
 

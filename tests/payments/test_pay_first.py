@@ -9,7 +9,14 @@ import pytest
 from sqlalchemy import func, select, text
 
 from donations.membership.progress import get_progress, recount_members
-from donations.models import Donation, MemberChange, MemberCounter, Membership, User
+from donations.models import (
+    Donation,
+    MemberChange,
+    MemberCounter,
+    Membership,
+    OutboxMail,
+    User,
+)
 from tests.conftest import mails
 from tests.factories import (
     DEFAULT_PASSWORD,
@@ -137,6 +144,24 @@ def test_the_thanks_page_sends_the_link_again(client, db, emulator, mail_log):
     ).get_data(as_text=True)
     nothing = client.post("/support/thanks/link", data={"session_id": "cs_unknown"})
     assert nothing.status_code == 303
+
+
+def test_only_the_paying_browser_sees_the_address_or_has_the_link_sent_again(
+    app, client, db, emulator, mail_log
+):
+    session_id = pay_membership(client, emulator, email="private@example.org")
+    thanks = f"/support/thanks?session_id={session_id}"
+    assert "private@example.org" in client.get(thanks).get_data(as_text=True)
+    # The id travels in the thanks URL and the browser's history; another browser has it.
+    stranger = app.test_client()
+    assert "private@example.org" not in stranger.get(thanks).get_data(as_text=True)
+    response = stranger.post("/support/thanks/link", data={"session_id": session_id})
+    assert response.status_code == 303
+    page = stranger.get(response.headers["Location"]).get_data(as_text=True)
+    assert "private@example.org" not in page
+    assert "no account link to send" in page
+    written = db.session.scalars(select(OutboxMail.recipient)).all()
+    assert written.count("private@example.org") == 1  # the claim mail of the payment alone
 
 
 def test_renewals_and_the_portal_follow_the_membership_to_the_account(
