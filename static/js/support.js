@@ -16,9 +16,14 @@
     var feeOut = form.querySelector("[data-fee]");
     var labelOut = form.querySelector("[data-label]");
 
+    // The server's rule (donations/money.py parse_major): commas only between groups of
+    // three digits ("1,250"); "12,50" is a decimal comma, which the server refuses, so no
+    // price is shown for it (a label of €1,250 would be 100 times what the reader meant).
+    var GROUPED = /^(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$/;
     function toMinor(text) {
-      text = String(text || "").trim().replace(/,/g, "");
-      if (!/^\d+(\.\d+)?$/.test(text)) return null;
+      text = String(text || "").trim();
+      if (!GROUPED.test(text)) return null;
+      text = text.replace(/,/g, "");
       var parts = text.split(".");
       var decimals = parts[1] || "";
       if (decimals.length > exponent) return null;

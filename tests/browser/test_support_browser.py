@@ -81,6 +81,16 @@ def test_the_page_asks_the_currencys_own_card_fee_as_the_reader_types(live_serve
     expect(page.get_by_role("button", name="Give €20.56 once")).to_be_visible()
 
 
+def test_a_decimal_comma_shows_no_price_a_hundred_times_too_high(live_server, page):
+    page.goto(live_server.url + "/support?interval=once&currency=eur")
+    amount = page.get_by_label("Your amount in EUR")
+    amount.fill("12,50")  # the server refuses it (use a point), so the label names no price
+    expect(page.get_by_role("button", name="Enter an amount to give")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("1,250"))).to_have_count(0)
+    amount.fill("1,250")  # grouped thousands stay what they are
+    expect(page.get_by_role("button", name="Give €1,250 once")).to_be_visible()
+
+
 def test_declined_card_shows_the_decline_and_a_retry_succeeds(live_server, page):
     base = live_server.url
     page.goto(base + "/support?interval=once")
