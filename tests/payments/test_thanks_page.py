@@ -64,3 +64,11 @@ def test_thanks_leads_back_to_the_story_the_reader_came_from(client, db):
     page = client.get("/support/thanks?session_id=cs_story").get_data(as_text=True)
     assert 'href="/articles/night-trains">Back to the story' in page
     assert "Back to the news" not in page
+
+
+def test_a_confirmed_gift_promises_no_receipt_the_app_does_not_send(client, db):
+    # No receipt mail exists yet (issue 21 point 3) and Checkout asks Stripe for none.
+    _attempt(db, "cs_gift", interval="once")
+    page = client.get("/support/thanks?session_id=cs_gift").get_data(as_text=True)
+    assert "is confirmed" in page
+    assert "receipt" not in page.lower()
