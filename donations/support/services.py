@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
 from sqlalchemy import select
 
+from donations.articles.services import published_view
 from donations.currencies import to_minor
 from donations.extensions import db
 from donations.fees import Fee, fee_for
@@ -110,6 +111,10 @@ def start_checkout(
     """Create (once) the Checkout Session for a choice and record the attempt."""
     if choice.is_membership and user is not None and has_active_membership(user.id):
         raise AlreadyMember()
+    if choice.article and published_view(choice.article) is None:
+        # A draft's or a deleted story's slug would lead "back to the story" to a 404 and
+        # credit the payment to a page nobody can read.
+        choice = replace(choice, article=None)
     gateway = get_gateway()
     key = _idempotency_key(choice, _customer_key(user) if user else f"visitor-{visitor}")
     customer_id = None

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from donations.models import CheckoutAttempt, Membership
-from tests.factories import login, make_membership, make_user
+from tests.factories import login, make_article, make_membership, make_user
 
 ATTEMPT = "attempt-token-0123456789"
 
@@ -144,6 +144,7 @@ def test_invalid_custom_amount_keeps_what_was_typed(client, db, emulator):
 
 @pytest.mark.parametrize("interval", ["month", "year"])
 def test_anonymous_membership_goes_straight_to_checkout(client, db, emulator, interval):
+    make_article(slug="flood-walls")
     response = client.post(
         "/support/checkout",
         data=_form(interval=interval, amount="9", cover_fee="1", article="flood-walls"),
@@ -159,6 +160,14 @@ def test_anonymous_membership_goes_straight_to_checkout(client, db, emulator, in
         None,
         "flood-walls",
     )
+
+
+def test_a_drafts_slug_is_not_taken_as_the_story_the_reader_came_from(client, db, emulator):
+    make_article(slug="winter-reserve", published=False)
+    response = client.post("/support/checkout", data=_form(article="winter-reserve"))
+    session = emulator.get(_session_id(response))
+    assert "winter-reserve" not in str(session["metadata"]) + session["cancel_url"]
+    assert db.session.scalar(select(CheckoutAttempt.source_article)) is None
 
 
 def test_second_membership_is_refused_and_sent_to_the_account(client, db, emulator):

@@ -11,7 +11,15 @@ from sqlalchemy import func, select
 
 from donations.membership.progress import get_progress, recount_members
 from donations.models import CheckoutAttempt, Donation, Membership, StripeEvent, User
-from tests.factories import CHAOS_SEEDS, chaos, login, make_user, pay_membership, start_checkout
+from tests.factories import (
+    CHAOS_SEEDS,
+    chaos,
+    login,
+    make_article,
+    make_user,
+    pay_membership,
+    start_checkout,
+)
 
 
 @pytest.fixture(params=CHAOS_SEEDS, ids=lambda seed: f"chaos-{seed}")
@@ -21,6 +29,7 @@ def delivery(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 def test_membership_is_recorded_counted_and_confirmed(client, db, emulator, delivery):
+    make_article(slug="kalvesk")
     assert (emulator.deliverer.mode, emulator.deliverer.seed) == (
         "chaos",
         delivery["STRIPE_EMULATOR_SEED"],
@@ -74,6 +83,7 @@ def test_membership_is_recorded_counted_and_confirmed(client, db, emulator, deli
 
 
 def test_anonymous_gift_is_recorded_without_inventing_a_supporter(client, db, emulator):
+    make_article(slug="school-profile")
     session_id = start_checkout(client, amount="25", article="school-profile")
     emulator.pay_checkout(session_id, "4242424242424242", email="giver@example.org")
     emulator.deliver_pending()

@@ -8,7 +8,7 @@ import pytest
 import stripe
 
 from donations.payments.gateway import Gateway, build_client
-from tests.factories import login, make_membership, make_user
+from tests.factories import login, make_article, make_membership, make_user
 
 
 class Recorder(stripe.HTTPClient):
@@ -47,6 +47,7 @@ def recorder(app, emulator):
 
 
 def test_gift_request_has_the_exact_parameters(client, db, recorder):
+    make_article(slug="flood-walls")
     client.post(
         "/support/checkout",
         data={

@@ -151,6 +151,7 @@ def test_an_article_that_is_not_a_slug_is_dropped_not_stored(client, db, emulato
 
 
 def test_a_padded_article_slug_is_kept(client, db, emulator):
+    make_article(slug="flood-walls")
     client.post("/support/checkout", data=_form(article=" flood-walls "))
     assert db.session.scalar(select(CheckoutAttempt)).source_article == "flood-walls"
 
