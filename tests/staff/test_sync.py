@@ -21,7 +21,7 @@ from donations.models import (
 )
 from donations.payments.account import WEBHOOK_EVENTS
 from donations.payments.cli import SyncProgress
-from tests.factories import login, make_user, pay_membership, start_checkout
+from tests.factories import login, make_article, make_user, pay_membership, start_checkout
 
 
 def count(model) -> int:
@@ -51,6 +51,7 @@ def test_sync_repairs_a_membership_whose_webhooks_were_lost(app, client, runner,
     user = make_user(email="lost.webhooks@example.org")
     login(client, user)
     emulator.set_drop_deliveries(True)
+    make_article(slug="kalvesk")
     pay_membership(client, emulator, article="kalvesk")
     assert count(Membership) == 0 and get_progress().members == 0
 
@@ -104,6 +105,7 @@ def test_dry_run_reports_but_changes_nothing(app, client, runner, db, emulator):
 
 
 def test_sync_records_a_lost_gift_and_a_lost_refund(app, client, runner, db, emulator):
+    make_article(slug="school-profile")
     session_id = start_checkout(client, amount="25", article="school-profile")
     emulator.pay_checkout(session_id, "4242424242424242", email="giver@example.org")
     emulator.deliver_pending()
