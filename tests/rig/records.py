@@ -25,8 +25,10 @@ OUR_CLOCK = {
     "started_at",
     "adopted_at",
 }
-# token_secret: random per account by design (accounts.tokens).
-NOT_COMPARED = {"id", "attempts", "error", "payload", "token_secret", *OUR_CLOCK}
+# token_secret: random per account by design (accounts.tokens). no_effect: why an event
+# changed nothing ("older" when a newer fact of its subscription was applied first) depends
+# on the order events were applied, which differs between two runs of one storm by nature.
+NOT_COMPARED = {"id", "attempts", "error", "payload", "token_secret", "no_effect", *OUR_CLOCK}
 NATURAL = {
     "user_id": "(SELECT coalesce(u.stripe_customer_id, u.email) FROM users u WHERE u.id = {col})",
     "membership_id": "(SELECT m.stripe_subscription_id FROM memberships m WHERE m.id = {col})",
@@ -41,6 +43,12 @@ NET_HISTORY = (
     f"SELECT {NATURAL['user_id'].format(col='t.user_id')} AS person, "
     f"{NATURAL['membership_id'].format(col='t.membership_id')} AS subscription, t.delta "
     "FROM member_changes t) h GROUP BY person, subscription"
+)
+# The mails the storm caused, each once: who, what and why. The cause's key names a row id
+# (`claim:<attempt id>`) and whether a mail went out yet depends on when the sender ran, so
+# the kind of cause stands in for the key and the sending state is left out.
+OUTBOX = (
+    "SELECT recipient, subject, template, split_part(dedup_key, ':', 1) AS cause FROM outbox_mails"
 )
 # Not records of the storm: accounts' logins, sync runs, articles, the workers' heartbeats.
 SKIPPED_TABLES = {"alembic_version", "login_sessions", "sync_runs", "articles", "webhook_workers"}
@@ -80,6 +88,7 @@ def snapshot(conninfo: str) -> dict[str, Counter[tuple[Any, ...]]]:
         ]
         found = {t: Counter(conn.execute(_select(conn, t)).fetchall()) for t in tables}
         found["member_changes"] = Counter(conn.execute(NET_HISTORY).fetchall())
+        found["outbox_mails"] = Counter(conn.execute(OUTBOX).fetchall())
         return found
 
 
