@@ -16,7 +16,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from donations.accounts.cli import create_staff
 from donations.articles.importer import import_articles, markdown_files
-from donations.core import mail_sender
+from donations.core import mail_sender, outbox
 from donations.extensions import db
 from donations.membership.demo import seed_members
 from donations.membership.grace import recheck_grace
@@ -100,6 +100,13 @@ def mail_send_command() -> None:
     click.echo(
         f"{report.sent} sent, {report.failed} failed (retried later), {report.skipped} skipped."
     )
+    # A failed mail waits for its next try: "0 sent" alone would read as "nothing to send".
+    left = outbox.mail_backlog(utcnow())
+    if left.pending or left.given_up:
+        click.echo(
+            f"Still unsent: {left.pending} waiting for their next try "
+            f"({left.failing} after a failure), {left.given_up} given up (see /healthz)."
+        )
 
 
 @mail_cli.command("work")

@@ -126,8 +126,22 @@ def test_flask_mail_send_sends_what_is_due(make_app, db, smtp_server):
         db.session.commit()
         result = app.test_cli_runner().invoke(args=["mail", "send"])
     assert result.exit_code == 0, result.output
-    assert "1 sent, 0 failed" in result.output
+    assert "1 sent, 0 failed" in result.output and "Still unsent" not in result.output
     assert len(smtp_server.to("reader@example.org")) == 1
+
+
+def test_flask_mail_send_says_what_still_waits_for_its_next_try(make_app, db, smtp_server):
+    smtp_server.stop()
+    app = make_app(**smtp_server.settings())
+    with app.app_context():
+        enqueue("test:cli-waiting", _message())
+        db.session.commit()
+        runner = app.test_cli_runner()
+        first = runner.invoke(args=["mail", "send"])
+        again = runner.invoke(args=["mail", "send"])  # before the retry is due
+    assert "0 sent, 1 failed" in first.output, first.output
+    assert "0 sent, 0 failed" in again.output
+    assert "Still unsent: 1 waiting for their next try (1 after a failure)" in again.output
 
 
 def test_healthz_and_metrics_show_the_outbox_backlog(make_app, db, smtp_server):

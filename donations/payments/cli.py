@@ -43,7 +43,8 @@ def replay_command(event_id: str) -> None:
     db.session.commit()
     if outcome.status == "failed":
         raise click.ClickException(f"{event_id} failed again: {outcome.error}")
-    click.echo(f"{event_id}: {outcome.status}")
+    why = f" (changed nothing: {outcome.no_effect.meaning})" if outcome.no_effect else ""
+    click.echo(f"{event_id}: {outcome.status}{why}")
     _send_new_mail()
 
 

@@ -101,3 +101,17 @@ def test_staff_see_why_an_event_changed_nothing(app, db, world, client, staff):
     assert "older than a fact already applied to the same subscription" in page
     other = client.get(f"/staff/events/{created['id']}").get_data(as_text=True)
     assert "Changed nothing" not in other
+
+
+def test_flask_stripe_replay_says_why_an_event_changed_nothing(app, db, world, runner):
+    sub = world.subscription
+    created = world.event("customer.subscription.created", sub("sub_r", "cus_r", "active"))
+    older = world.event(
+        "customer.subscription.updated",
+        sub("sub_r", "cus_r", "past_due"),
+        at=created["created"] - 1,
+    )
+    _one_by_one([created, older])
+    result = runner.invoke(args=["stripe", "replay", older["id"]])
+    assert result.exit_code == 0, result.output
+    assert f"{older['id']}: processed (changed nothing: older than a fact" in result.output
