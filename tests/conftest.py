@@ -342,6 +342,23 @@ def smtp_server() -> Iterator[SMTPServer]:
     server.stop()
 
 
+def blink_database_once(monkeypatch, module, name: str) -> list[int]:
+    """Make module.name raise a lost-connection error on its first call only; return the
+    list its calls are counted in (the sender's loops must outlive a database blink)."""
+    from sqlalchemy.exc import OperationalError
+
+    real, calls = getattr(module, name), []
+
+    def blinking(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:  # the database goes away under the first look
+            raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+        return real(**kwargs)
+
+    monkeypatch.setattr(module, name, blinking)
+    return calls
+
+
 def flush_outbox() -> SendReport:
     """Send every mail of the outbox due now through the real sender (inside an app context).
 

@@ -11,7 +11,7 @@ from donations.core import mail_sender
 from donations.core.outbox import enqueue, mail_backlog
 from donations.mail import Message
 from donations.models import OutboxMail, utcnow
-from tests.conftest import flush_outbox
+from tests.conftest import blink_database_once, flush_outbox
 
 
 def _message(to: str = "reader@example.org") -> Message:
@@ -200,17 +200,7 @@ def test_an_unreachable_server_costs_one_connection_per_pass_not_one_per_mail(
 
 
 def test_flask_mail_work_outlives_a_database_blink(make_app, db, smtp_server, monkeypatch):
-    from sqlalchemy.exc import OperationalError
-
-    real, calls = mail_sender.send_due, []
-
-    def blinking(**kwargs):
-        calls.append(1)
-        if len(calls) == 1:  # the database goes away under the first look
-            raise OperationalError("SELECT", {}, Exception("server closed the connection"))
-        return real(**kwargs)
-
-    monkeypatch.setattr(mail_sender, "send_due", blinking)
+    calls = blink_database_once(monkeypatch, mail_sender, "send_due")
     monkeypatch.setattr(mail_sender.dberrors, "backoff", lambda outages: 0.0)
     with _smtp_app(make_app, smtp_server):
         enqueue("test:work", _message())

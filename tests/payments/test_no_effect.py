@@ -33,6 +33,19 @@ def _queued(events: list[dict]) -> None:
         db.session.commit()
 
 
+def _created_then_an_older_update(world, sub_id: str, customer: str) -> tuple[dict, dict]:
+    """A subscription's creation, applied, then an update older than it, applied too."""
+    sub = world.subscription
+    created = world.event("customer.subscription.created", sub(sub_id, customer, "active"))
+    older = world.event(
+        "customer.subscription.updated",
+        sub(sub_id, customer, "past_due"),
+        at=created["created"] - 1,
+    )
+    _one_by_one([created, older])
+    return created, older
+
+
 def _ledger() -> dict[str, tuple[str, str | None]]:
     db.session.expire_all()
     rows = db.session.scalars(select(StripeEvent))
@@ -85,14 +98,7 @@ def test_a_replay_that_changes_something_clears_the_reason(app, db, world):
 
 
 def test_staff_see_why_an_event_changed_nothing(app, db, world, client, staff):
-    sub = world.subscription
-    created = world.event("customer.subscription.created", sub("sub_a", "cus_a", "active"))
-    older = world.event(
-        "customer.subscription.updated",
-        sub("sub_a", "cus_a", "past_due"),
-        at=created["created"] - 1,
-    )
-    _one_by_one([created, older])
+    created, older = _created_then_an_older_update(world, "sub_a", "cus_a")
     login(client, staff)
     listing = client.get("/staff/events").get_data(as_text=True)
     assert listing.count('data-stat="event-no-effect"') == 1
@@ -104,14 +110,7 @@ def test_staff_see_why_an_event_changed_nothing(app, db, world, client, staff):
 
 
 def test_flask_stripe_replay_says_why_an_event_changed_nothing(app, db, world, runner):
-    sub = world.subscription
-    created = world.event("customer.subscription.created", sub("sub_r", "cus_r", "active"))
-    older = world.event(
-        "customer.subscription.updated",
-        sub("sub_r", "cus_r", "past_due"),
-        at=created["created"] - 1,
-    )
-    _one_by_one([created, older])
+    _created, older = _created_then_an_older_update(world, "sub_r", "cus_r")
     result = runner.invoke(args=["stripe", "replay", older["id"]])
     assert result.exit_code == 0, result.output
     assert f"{older['id']}: processed (changed nothing: older than a fact" in result.output

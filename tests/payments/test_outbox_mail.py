@@ -17,7 +17,7 @@ from donations.extensions import db as _db
 from donations.mail import Message
 from donations.models import OutboxMail, StripeEvent, utcnow
 from donations.payments import ledger
-from tests.conftest import flush_outbox
+from tests.conftest import blink_database_once, flush_outbox
 from tests.factories import login, make_user, start_checkout
 
 CLAIM_SUBJECT = "Welcome: your membership receipt and account link"
@@ -128,7 +128,6 @@ def test_stripe_sync_sends_the_claim_mail_a_lost_webhook_should_have_once(
 def test_the_webhook_worker_sends_mail_and_survives_a_failing_sender(
     make_app, smtp_server, monkeypatch
 ):
-    from sqlalchemy.exc import OperationalError
 
     from donations.payments.queue import work
 
@@ -136,15 +135,7 @@ def test_the_webhook_worker_sends_mail_and_survives_a_failing_sender(
     with app.app_context():
         enqueue("test:worker", Message(to="w@example.org", subject="S", body="B"))
         _db.session.commit()
-        real, calls = mail_sender.send_due, []
-
-        def blinking(**kwargs):
-            calls.append(1)
-            if len(calls) == 1:  # the database goes away under the first look
-                raise OperationalError("SELECT", {}, Exception("server closed the connection"))
-            return real(**kwargs)
-
-        monkeypatch.setattr(mail_sender, "send_due", blinking)
+        calls = blink_database_once(monkeypatch, mail_sender, "send_due")
         config = app.config
         stops = iter([False, False, True])
         monkeypatch.setattr("donations.payments.worker_loop.MAIL_EVERY", 0.0)
