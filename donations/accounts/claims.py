@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from donations.accounts.passwords import hash_password, password_problems
 from donations.accounts.services import AccountError, Outcome, email_key, find_user, normalise_email
-from donations.accounts.tokens import CLAIM_MAX_AGE, make_claim_token, read_claim_token
+from donations.accounts.tokens import CLAIM_MAX_AGE, make_claim_token, read_claim_token, spend
 from donations.core import outbox
 from donations.extensions import db
 from donations.mail import Message, compose
@@ -134,7 +134,7 @@ def claim(token: str, password: str = "", name: str = "", signed_in: User | None
         return Outcome(errors={"login": [CLAIM_OTHER_LOGIN.format(email=found.email)]})
     if found.account is None and (problems := _account_problems(found.email, password)):
         return Outcome(errors=problems)  # the form again, the link unspent
-    if not _spend(found.supporter):
+    if not spend(found.supporter):
         return Outcome(errors={"token": [CLAIM_LINK_INVALID]})
     # Read again under the row lock, past the identity map (which holds the row as it was
     # before): what attach and _become_account change is the row as it is now.
@@ -149,23 +149,6 @@ def claim(token: str, password: str = "", name: str = "", signed_in: User | None
     if found.account is not None:
         return Outcome(user=attach(found.account, supporter))
     return _become_account(supporter, found.email, password, name)
-
-
-def _spend(supporter: User) -> bool:
-    """Spend the link in one conditional write, before anything else: exactly one of several
-    racing requests changes the row, on any database (SQLite has no row locks, and a read
-    made before another request's commit would let both through).
-
-    The link was made for the supporter's token generation; spending it moves the generation
-    on, so the one guard is that it is still the one the link was checked against.
-    """
-    spent = db.session.execute(
-        update(User)
-        .where(User.id == supporter.id, User.token_generation == supporter.token_generation)
-        .values(token_generation=User.token_generation + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return spent.rowcount == 1
 
 
 def _account_problems(email: str, password: str) -> dict[str, list[str]]:

@@ -77,3 +77,13 @@ class ClaimForm(AccountForm):
     name = StringField(
         "Name (optional)", [Length(max=200, message="Keep your name under 200 characters.")]
     )
+
+
+class LoginLinkForm(AccountForm):
+    """The address to send a sign-in link to (its own id: it sits beside the login form)."""
+
+    email = StringField("Email address", [EMAIL_REQUIRED, EMAIL_LENGTH], id="link-email")
+
+
+class LoginLinkConfirmForm(AccountForm):
+    """Nothing to fill in: the button that spends a sign-in link (a GET never does)."""

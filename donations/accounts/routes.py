@@ -1,4 +1,4 @@
-"""Sign-up, login, logout, the account page and password reset."""
+"""Sign-up, login (password or emailed link), logout, the account page and password reset."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from donations.accounts import claims, limits, services, sessions
+from donations.accounts import claims, limits, magic, services, sessions
 from donations.accounts.forms import (
     ClaimForm,
     ForgotPasswordForm,
     LoginForm,
+    LoginLinkConfirmForm,
+    LoginLinkForm,
     ResetPasswordForm,
     SignupForm,
 )
@@ -101,7 +103,58 @@ def login():
             return redirect(_next_or("accounts.account"))
         form.add_errors(outcome.errors)
     next_url = safe_next(request.values.get("next"))
-    return render_template("accounts/login.html", form=form, next=next_url), _form_status(form)
+    page = render_template(
+        "accounts/login.html", form=form, link_form=LoginLinkForm(), next=next_url
+    )
+    return page, _form_status(form)
+
+
+@bp.route("/login/link", methods=["GET", "POST"])
+@limits.per_ip(limits.FORGOT_PER_IP)
+@limits.per_email(limits.FORGOT_PER_EMAIL)
+def request_login_link():
+    """Ask for an emailed sign-in link; the answer is the same whether or not the account exists."""
+    link_form = LoginLinkForm()
+    if link_form.validate_on_submit():
+        outcome = magic.request_login_link(link_form.email.data)
+        if not outcome.errors:
+            db.session.commit()
+            flash(magic.LOGIN_LINK_SENT.format(email=link_form.email.data.strip()))
+            sent = redirect(url_for(".login_link_sent"), 303)
+            return deliver_after_response(sent, outcome.mail)
+        link_form.add_errors(outcome.errors)
+    page = render_template("accounts/login_link.html", link_form=link_form)
+    return page, _form_status(link_form)
+
+
+@bp.get("/login/link/sent")
+def login_link_sent():
+    """What to do next after asking for a sign-in link."""
+    return render_template("accounts/login_link_sent.html")
+
+
+@bp.route("/login/link/<token>", methods=["GET", "POST"])
+@limits.per_ip(limits.RESET_PER_IP)
+def login_by_link(token: str):
+    """GET shows a button and spends nothing (mail scanners prefetch links); POST logs in."""
+    if current_user.is_authenticated:
+        flash("You're already logged in; the link was not used.")
+        return redirect(url_for(".account"))
+    form = LoginLinkConfirmForm()
+    if form.validate_on_submit():
+        outcome = magic.log_in_by_link(token)
+        if outcome.user is not None:
+            _start_session(outcome.user)  # commits the spent link with the new session
+            flash("You're logged in.", "success")
+            return redirect(url_for(".account"), 303)
+        return render_template("accounts/login_link_invalid.html"), 400
+    user = magic.login_link_user(token)
+    if user is None:
+        return render_template("accounts/login_link_invalid.html"), 400
+    page = render_template(
+        "accounts/login_link_confirm.html", form=form, token=token, email=user.email
+    )
+    return page, _form_status(form)
 
 
 @bp.post("/logout")

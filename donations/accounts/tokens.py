@@ -1,4 +1,4 @@
-"""Signed, expiring, single-use tokens: password reset, and claiming a paid membership.
+"""Signed, expiring, single-use tokens: password reset, sign-in links, claiming a membership.
 
 A token names a user and their token fingerprint (models.User.token_fingerprint): a digest
 of the person's own random token secret, their token generation and their password hash.
@@ -16,12 +16,15 @@ from dataclasses import dataclass
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import update
 
 from donations.extensions import db
 from donations.models import User
 
 RESET_SALT = "donations.password-reset"
 RESET_MAX_AGE = 60 * 60  # one hour, in seconds
+LOGIN_LINK_SALT = "donations.login-link"
+LOGIN_LINK_MAX_AGE = 15 * 60  # fifteen minutes, in seconds: it logs in without a password
 CLAIM_SALT = "donations.claim-membership"
 CLAIM_MAX_AGE = 14 * 24 * 60 * 60  # two weeks: a receipt email may wait unread for a while
 
@@ -56,6 +59,17 @@ def make_reset_token(user: User) -> str:
 def user_for_reset_token(token: str) -> User | None:
     """The user a token is valid for, or None when it is tampered with, expired or used."""
     loaded = _load(token, RESET_SALT, RESET_MAX_AGE)
+    return loaded[0] if loaded else None
+
+
+def make_login_token(user: User) -> str:
+    """A URL-safe token that logs this user in once within fifteen minutes."""
+    return _serializer(LOGIN_LINK_SALT).dumps({"user": user.id, "fp": user.token_fingerprint()})
+
+
+def user_for_login_token(token: str) -> User | None:
+    """The user a sign-in link logs in, or None when it is tampered with, expired or spent."""
+    loaded = _load(token, LOGIN_LINK_SALT, LOGIN_LINK_MAX_AGE)
     return loaded[0] if loaded else None
 
 
@@ -106,3 +120,21 @@ def read_claim_token(token: str) -> ClaimToken | None:
     if account_id is not None and not isinstance(account_id, int):
         return None
     return ClaimToken(supporter, email, account_id, data.get("account_fp"))
+
+
+def spend(user: User) -> bool:
+    """Spend the link read for `user` in one conditional write, before anything else: exactly
+    one of several racing requests changes the row, on any database (SQLite has no row locks,
+    and a read made before another request's commit would let both through).
+
+    The link was made for the user's token generation; spending it moves the generation on
+    (ending the user's other mailed links too), so the one guard is that it is still the one
+    the link was checked against.
+    """
+    spent = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.token_generation == user.token_generation)
+        .values(token_generation=User.token_generation + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return spent.rowcount == 1
