@@ -56,13 +56,13 @@ MUTATIONS = [
         "a value read from Redis is kept twice the documented bound",
     ),
     Mutation(
-        "donations/accounts/claims.py",
-        # The double-use guard: since the link is spent by one conditional write (SQLite has
+        "donations/accounts/tokens.py",
+        # The double-use guard: since a link is spent by one conditional write (SQLite has
         # no row locks), that write's generation test is what `or supporter.has_login` was.
-        ".where(User.id == supporter.id, User.token_generation == supporter.token_generation)",
-        ".where(User.id == supporter.id)",
-        ("tests/test_claim_links.py",),
-        "a claim link that a racing request spent claims again (a password is lost)",
+        ".where(User.id == user.id, User.token_generation == user.token_generation)",
+        ".where(User.id == user.id)",
+        ("tests/test_claim_links.py", "tests/test_magic_link.py"),
+        "a claim or sign-in link that a racing request spent works again",
     ),
     Mutation(
         "donations/facts/envelope.py",

@@ -41,7 +41,7 @@ def _logged_in(client) -> bool:
 def test_the_login_page_offers_an_emailed_link_in_an_accessible_form(client, db):
     html = client.get("/login").get_data(as_text=True)
     assert 'action="/login/link"' in html
-    assert '<label for="link-email">Email address</label>' in html
+    assert '<label for="link-email">Address for a sign-in link</label>' in html
     assert 'id="link-email" name="email"' in html and 'aria-describedby="link-email-hint"' in html
     assert html.count('id="email"') == 1  # the password form's field keeps its own id
 

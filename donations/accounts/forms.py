@@ -82,7 +82,9 @@ class ClaimForm(AccountForm):
 class LoginLinkForm(AccountForm):
     """The address to send a sign-in link to (its own id: it sits beside the login form)."""
 
-    email = StringField("Email address", [EMAIL_REQUIRED, EMAIL_LENGTH], id="link-email")
+    email = StringField(
+        "Address for a sign-in link", [EMAIL_REQUIRED, EMAIL_LENGTH], id="link-email"
+    )
 
 
 class LoginLinkConfirmForm(AccountForm):
