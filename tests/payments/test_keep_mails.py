@@ -19,7 +19,7 @@ from sqlalchemy import select
 from donations.extensions import db as _db
 from donations.facts.facts import EventFact
 from donations.membership.notices import CANCEL_SUBJECT, ENDED_SUBJECT, PAYMENT_FAILED_SUBJECT
-from donations.models import OutboxMail
+from donations.models import Membership, OutboxMail
 from donations.payments.account import WEBHOOK_EVENTS
 from donations.payments.ledger import record
 from donations.payments.queue import work_batch
@@ -184,4 +184,6 @@ def test_a_supporter_without_an_address_gets_no_keep_mail(app, db, history):
             obj["customer_details"]["email"] = None
         record(EventFact.from_payload(event, raw=json.dumps(event)))
     _work([], 50)
+    statuses = _db.session.scalars(select(Membership.status)).all()
+    assert sorted(statuses) == ["active", "active", "canceled", "canceled", "past_due"]
     assert _keep_mails() == []
