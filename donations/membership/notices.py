@@ -11,7 +11,6 @@ every counted change (transitions.counted_changes, one by one and in batches) as
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -71,7 +70,7 @@ def _failed_payments(membership: Membership, rows: list[FailedPayment] | None = 
             "membership_payment_failed.txt",
             PAYMENT_FAILED_SUBJECT,
             amount=format_money(row.amount, row.currency),
-            grace_ends=_day(membership.grace_ends_at),
+            grace_ends=membership.grace_ends_at,
             grace_expired=membership.grace_expired,
         )
 
@@ -88,7 +87,7 @@ def _cancellation(membership: Membership) -> None:
         "membership_ended.txt" if ended else "membership_cancelled.txt",
         ENDED_SUBJECT if ended else CANCEL_SUBJECT,
         amount=format_money(membership.amount, membership.currency),
-        ends=_day(membership.ended_at if ended else period_end),
+        ends=membership.ended_at if ended else period_end,
     )
 
 
@@ -108,7 +107,3 @@ def _send(membership: Membership, key: str, template: str, subject: str, **conte
         **context,
     )
     outbox.enqueue(key, message)
-
-
-def _day(at: datetime | None) -> str:
-    return at.strftime("%-d %B %Y") if at else ""

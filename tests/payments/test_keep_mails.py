@@ -9,6 +9,7 @@ of everything, and the worker's batches.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -121,7 +122,11 @@ def test_chaotic_and_repeated_events_send_each_keep_mail_once(make_app, seed, ma
         assert "$8" in failed and "still counts until" in failed
         assert "/account" in failed and app.config["SITE_NAME"] in failed
         leaving = next(m for m in sent if "leaving@example.org" in m)
-        assert "ends on" in leaving and "$8 each month" in leaving
+        assert re.search(r"ends on \d{1,2} [A-Z][a-z]+ \d{4};", leaving)
+        assert "$8 each month" in leaving
+        quitting = next(m for m in sent if "quitting@example.org" in m)
+        assert re.search(r"has ended on \d{1,2} [A-Z][a-z]+ \d{4}\.", quitting)
+        assert re.search(r"still counts until \d{1,2} [A-Z][a-z]+ \d{4} while", failed)
 
 
 @pytest.fixture
