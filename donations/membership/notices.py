@@ -38,6 +38,17 @@ def notice_changes(memberships: Iterable[Membership]) -> None:
             _cancellation(membership)
 
 
+def notice_owed(user: User) -> None:
+    """Queue what this person's memberships call for, now that we have their address.
+
+    Stripe's events come in any order, and the worker's batches apply subscription events
+    before `checkout.session.completed`: a membership may have failed or ended before the
+    address it should be told at reached us. The keys keep this from sending anything twice.
+    """
+    if user.contact_email:
+        notice_changes(db.session.scalars(select(Membership).where(Membership.user_id == user.id)))
+
+
 def notice_failed_invoice(row: FailedPayment) -> None:
     """Queue the failed-payment mail for this invoice, if its membership is past_due."""
     membership = db.session.scalar(
