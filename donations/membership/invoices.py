@@ -18,6 +18,7 @@ from donations.extensions import db
 from donations.facts.facts import InvoiceFact, InvoicePaymentFact
 from donations.membership.donations import merge_payment
 from donations.membership.locking import get_or_create_locked, locked
+from donations.membership.notices import notice_failed_invoice
 from donations.membership.supporters import supporter_for
 from donations.models import Donation, FailedPayment, InvoicePayment, Membership, User
 
@@ -150,4 +151,5 @@ def apply_invoice_failed(fact: InvoiceFact, at: datetime) -> FailedPayment | Non
     row.failed_at = max(row.failed_at, at)
     row.attempt_count = max(row.attempt_count, fact.attempt_count)
     db.session.flush()
+    notice_failed_invoice(row)
     return row

@@ -19,6 +19,7 @@ from donations.facts.facts import CheckoutFact, SubscriptionFact
 from donations.facts.metadata import ONCE, parse_user_id
 from donations.membership.donations import record_gift
 from donations.membership.locking import get_or_create_locked, locked
+from donations.membership.notices import notice_owed
 from donations.membership.supporters import supporter_for
 from donations.membership.transitions import MembershipState, apply_state, lock_person
 from donations.models import (
@@ -166,6 +167,8 @@ def apply_checkout(fact: CheckoutFact, at: datetime) -> CheckoutAttempt | None:
             user_id=supporter.id if supporter else None,
         )
         donation.stripe_checkout_session_id = fact.id
+    if supporter is not None:
+        notice_owed(supporter)
     db.session.flush()
     return attempt
 

@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 
 from donations.extensions import db
 from donations.facts.subscription_state import SubscriptionState, footprint_fields
-from donations.membership import totals
+from donations.membership import notices, totals
 from donations.membership.progress import move_counter
 from donations.membership.services import members_among
 from donations.models import (
@@ -199,6 +199,7 @@ def counted_changes(people: Iterable[int]) -> Iterator[CountedChanges]:
     membership noted before it changes moves the recurring totals, and each person who starts
     or stops being a member moves the counter and gets a dated MemberChange. The caller has
     locked the people (lock_person) and the membership rows; a person has one change here.
+    The mails a membership's new state calls for (notices) are queued here too, once for both.
     """
     changes = CountedChanges(members_among(set(people)))
     yield changes
@@ -209,6 +210,7 @@ def counted_changes(people: Iterable[int]) -> Iterator[CountedChanges]:
     for membership, _, before in changes.changed:
         moved.update(totals.moves(before, totals.billing_key(membership)))
     totals.move_all(moved)
+    notices.notice_changes(m for m, _, _ in changes.changed)
     members_after = members_among({m.user_id for m, _, _ in changes.changed})
     rows = [
         {

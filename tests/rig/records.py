@@ -44,12 +44,12 @@ NET_HISTORY = (
     f"{NATURAL['membership_id'].format(col='t.membership_id')} AS subscription, t.delta "
     "FROM member_changes t) h GROUP BY person, subscription"
 )
-# The mails the storm caused, each once: who, what and why. The cause's key names a row id
-# (`claim:<attempt id>`) and whether a mail went out yet depends on when the sender ran, so
-# the kind of cause stands in for the key and the sending state is left out.
-OUTBOX = (
-    "SELECT recipient, subject, template, split_part(dedup_key, ':', 1) AS cause FROM outbox_mails"
-)
+# The mails the storm caused, each once: to whom and why. The cause's key names a row id
+# (`claim:<attempt id>`), whether a mail went out yet depends on when the sender ran, and a
+# cancellation's wording on the order its events were applied ("is cancelled" when the
+# cancellation came first, "has ended" when the end did: one mail either way), so the kind of
+# cause stands for the key and the subject and sending state are left out.
+OUTBOX = "SELECT recipient, split_part(dedup_key, ':', 1) AS cause FROM outbox_mails"
 # Not records of the storm: accounts' logins, sync runs, articles, the workers' heartbeats.
 SKIPPED_TABLES = {"alembic_version", "login_sessions", "sync_runs", "articles", "webhook_workers"}
 
