@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import stripe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -27,35 +26,15 @@ from donations.payments.queue import work_batch
 from stripe_emulator import Emulator
 from tests.factories import CHAOS_SEEDS, chaos
 from tests.payments.design_rule import assert_counted_by_the_design
+from tests.payments.emulated import emulated_member
 from tests.payments.records_snapshot import reset_records
 
 Transport = Callable[[str, bytes, dict[str, str], float], int]
 
 
-def _member(emulator: Emulator, email: str) -> str:
-    """A monthly membership paid through Checkout; its subscription id."""
-    sdk = stripe.StripeClient("sk_test_emulator", http_client=emulator.http_client)
-    price = {
-        "currency": "usd",
-        "unit_amount": 800,
-        "product_data": {"name": "Membership"},
-        "recurring": {"interval": "month"},
-    }
-    checkout = sdk.v1.checkout.sessions.create(
-        params={
-            "mode": "subscription",
-            "line_items": [{"price_data": price, "quantity": 1}],
-            "success_url": "http://localhost/support/thanks?session_id={CHECKOUT_SESSION_ID}",
-            "customer_email": email,
-        }
-    )
-    emulator.pay_checkout(checkout.id, "4242424242424242")
-    return str(emulator.get(checkout.id)["subscription"])  # type: ignore[index]
-
-
 def _dunning(emulator: Emulator) -> dict[str, str]:
     """Every dunning outcome, one member each; the emulator's final status per subscription."""
-    subs = [_member(emulator, f"member{n}@example.org") for n in range(6)]
+    subs = [emulated_member(emulator, f"member{n}@example.org") for n in range(6)]
     emulator.renew(subs[0], fail=True, retries=2, final_status="paused")
     emulator.renew(subs[1], fail=True, retries=1, final_status="unpaid")
     emulator.renew(subs[2], fail=True)

@@ -13,7 +13,6 @@ import re
 from typing import Any
 
 import pytest
-import stripe
 from flask import current_app
 from sqlalchemy import select
 
@@ -27,35 +26,15 @@ from donations.payments.queue import work_batch
 from stripe_emulator import Emulator
 from tests.conftest import flush_outbox, mails
 from tests.factories import CHAOS_SEEDS, chaos
+from tests.payments.emulated import emulated_member
 from tests.payments.records_snapshot import reset_records
-
-
-def _member(emulator: Emulator, email: str) -> str:
-    """A monthly $8 membership paid through Checkout; its subscription id."""
-    sdk = stripe.StripeClient("sk_test_emulator", http_client=emulator.http_client)
-    price = {
-        "currency": "usd",
-        "unit_amount": 800,
-        "product_data": {"name": "Membership"},
-        "recurring": {"interval": "month"},
-    }
-    checkout = sdk.v1.checkout.sessions.create(
-        params={
-            "mode": "subscription",
-            "line_items": [{"price_data": price, "quantity": 1}],
-            "success_url": "http://localhost/support/thanks?session_id={CHECKOUT_SESSION_ID}",
-            "customer_email": email,
-        }
-    )
-    emulator.pay_checkout(checkout.id, "4242424242424242")
-    return str(emulator.get(checkout.id)["subscription"])  # type: ignore[index]
 
 
 def _history(emulator: Emulator) -> None:
     """A declined renewal retried twice, a cancellation at period end that then ends, a
     cancellation now, a renewal that fails once and is paid, and a member who renews."""
     failing, leaving, quitting, recovering, staying = (
-        _member(emulator, f"{who}@example.org")
+        emulated_member(emulator, f"{who}@example.org")
         for who in ("failing", "leaving", "quitting", "recovering", "staying")
     )
     emulator.renew(failing, fail=True, retries=2, final_status="past_due")
